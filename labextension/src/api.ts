@@ -1,0 +1,106 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** An error answered by the nbregistry API, carrying its HTTP status and JSON body. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: any = null
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let settings: ServerConnection.ISettings | null = null;
+
+function serverSettings(): ServerConnection.ISettings {
+  if (!settings) {
+    settings = ServerConnection.makeSettings();
+  }
+  return settings;
+}
+
+/** Absolute URL of an API path, e.g. `apiUrl('versions/churn%3A3/files/model.pkl')`. */
+export function apiUrl(path: string): string {
+  return URLExt.join(serverSettings().baseUrl, 'nbregistry/api', path);
+}
+
+/** Build `path?k=v&...`, leaving out undefined and empty values. */
+export function withQuery(
+  path: string,
+  query: Record<string, string | number | boolean | undefined | null>
+): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+  }
+  return parts.length ? `${path}?${parts.join('&')}` : path;
+}
+
+/**
+ * The one way the extension talks to the server. Goes through
+ * `ServerConnection.makeRequest` (auth token and XSRF header handled there);
+ * a non-2xx answer becomes an `ApiError` whose message is the server's
+ * `{"message"}`.
+ */
+export async function requestAPI<T = any>(
+  path: string,
+  init: RequestInit = {}
+): Promise<T> {
+  const request: RequestInit = { ...init };
+  if (request.body !== undefined && typeof request.body === 'string') {
+    request.headers = { 'Content-Type': 'application/json', ...(init.headers as any) };
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(apiUrl(path), request, serverSettings());
+  } catch (error) {
+    throw new ApiError(`Cannot reach the Jupyter server: ${String(error)}`, 0);
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!response.ok) {
+    const message =
+      (data && typeof data === 'object' && data.message) ||
+      `${response.status} ${response.statusText || 'error'} for ${path}`;
+    throw new ApiError(String(message), response.status, data);
+  }
+  return data as T;
+}
+
+/** JSON POST/PATCH/PUT helper. */
+export function sendJSON<T = any>(
+  method: 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown
+): Promise<T> {
+  return requestAPI<T>(path, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body)
+  });
+}
+
+/** Path segment for a ref (`churn@production` → `churn%40production`). */
+export function refPath(ref: string): string {
+  return encodeURIComponent(ref);
+}
+
+/** Readable text for anything thrown. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) {
+    return error.status ? `${error.message} (HTTP ${error.status})` : error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,54 @@
+/** nbregistry's JupyterLab plugin: the Model Registry side panel. */
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { loadCode } from './context';
+import { checkBackendVersion } from './handshake';
+import { RegistryPanel } from './panel';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'nbregistry:panel',
+  description: 'A side panel to browse, compare, discuss and promote registered models.',
+  autoStart: true,
+  optional: [IRenderMimeRegistry, INotebookTracker, ILabShell],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry | null,
+    notebooks: INotebookTracker | null
+  ) => {
+    const insertLoadCode = (ref: string): string | null => {
+      const current = notebooks?.currentWidget;
+      if (!current) {
+        return 'Open a notebook first: the load code goes into the active notebook.';
+      }
+      const notebook = current.content;
+      NotebookActions.insertBelow(notebook);
+      if (notebook.activeCell?.model.type !== 'code') {
+        NotebookActions.changeCellType(notebook, 'code');
+      }
+      notebook.activeCell?.model.sharedModel.setSource(loadCode(ref));
+      app.shell.activateById(current.id);
+      return null;
+    };
+
+    const userNames = (): string[] => {
+      const identity = app.serviceManager.user.identity;
+      if (!identity) {
+        return [];
+      }
+      return [identity.username, identity.name, identity.display_name].filter(Boolean);
+    };
+
+    const panel = new RegistryPanel({ rendermime, userNames, insertLoadCode });
+    panel.title.label = '';
+    app.shell.add(panel, 'left', { rank: 900 });
+    void app.serviceManager.user.ready.then(() => panel.update());
+
+    void checkBackendVersion().then(message => {
+      panel.banner = message;
+    });
+  }
+};
+
+export default plugin;

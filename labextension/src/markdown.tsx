@@ -1,0 +1,43 @@
+/**
+ * Markdown through JupyterLab's own renderer. The model is untrusted, so the
+ * renderer runs the sanitizer: `<script>`, `onerror=` and friends are removed.
+ */
+import * as React from 'react';
+import { MimeModel } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+
+import { useRegistry } from './context';
+
+export function Markdown(props: { source: string }) {
+  const { rendermime } = useRegistry();
+  const host = React.useRef<HTMLDivElement>(null);
+
+  React.useEffect(() => {
+    const node = host.current;
+    if (!node) {
+      return;
+    }
+    if (!rendermime) {
+      node.textContent = props.source;
+      return;
+    }
+    const renderer = rendermime.createRenderer('text/markdown');
+    const model = new MimeModel({ data: { 'text/markdown': props.source }, trusted: false });
+    let disposed = false;
+    void renderer.renderModel(model).catch(() => {
+      if (!disposed) {
+        renderer.node.textContent = props.source;
+      }
+    });
+    Widget.attach(renderer, node);
+    return () => {
+      disposed = true;
+      if (renderer.isAttached) {
+        Widget.detach(renderer);
+      }
+      renderer.dispose();
+    };
+  }, [props.source, rendermime]);
+
+  return <div className="nbr-Markdown" ref={host} />;
+}
