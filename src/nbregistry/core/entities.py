@@ -1,0 +1,174 @@
+"""Result objects returned by the registry. Each has ``to_dict()`` (the JSON shapes documented in
+docs/rest-api.md), ``from_dict()``, a short ``__repr__`` and an HTML view for notebooks.
+
+The HTML itself lives in ``nbregistry.notebook.display`` and is imported only when asked for, so the
+core stays free of any notebook machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+class _Rich:
+    """Mixin: notebooks render these objects through ``nbregistry.notebook.display``."""
+
+    def _repr_html_(self) -> str:
+        from ..notebook.display import render_html
+
+        return render_html(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Model(_Rich):
+    name: str
+    description: str = ""
+    tags: dict = field(default_factory=dict)
+    created_at: str = ""
+    created_by: str = ""
+    archived: bool = False
+    latest_version: int | None = None
+    version_count: int = 0
+    aliases: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        latest = f":{self.latest_version}" if self.latest_version else ""
+        return f"<Model {self.name}{latest} ({self.version_count} versions)>"
+
+
+@dataclass
+class ModelVersion(_Rich):
+    name: str
+    version: int
+    created_at: str = ""
+    author: str = ""
+    description: str = ""
+    status: str = "active"
+    flavor: str = ""
+    tags: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    aliases: list = field(default_factory=list)
+    signature: dict | None = None
+    lineage: dict | None = None
+    artifact: dict = field(default_factory=dict)
+    has_input_example: bool = False
+    # Not part of the JSON shape: set by a registry so that ``.load()`` works.
+    registry: Any = field(default=None, repr=False, compare=False)
+    deduplicated: bool = field(default=False, repr=False, compare=False)
+    warnings: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def load(self, *, trust: bool = False):
+        """Load this version's object (see :meth:`Registry.load`)."""
+        if self.registry is None:
+            raise RuntimeError("this ModelVersion is not attached to a registry")
+        return self.registry.load(self.ref, trust=trust)
+
+    def to_dict(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("registry", "deduplicated", "warnings")}
+        data["ref"] = self.ref
+        return data
+
+    def __repr__(self) -> str:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(self.metrics.items())[:4])
+        aliases = "".join(f" @{a}" for a in self.aliases)
+        return f"<ModelVersion {self.ref}{aliases} {self.flavor}{' ' + metrics if metrics else ''}>"
+
+
+@dataclass
+class AliasMove(_Rich):
+    id: int
+    model: str
+    alias: str
+    version: int | None
+    previous: int | None
+    time: str
+    actor: str
+    reason: str | None = None
+    kind: str = "set"
+    forced: bool = False
+    report: dict | None = None
+
+    def __repr__(self) -> str:
+        prev = f":{self.previous}" if self.previous is not None else " (none)"
+        new = f":{self.version}" if self.version is not None else " (removed)"
+        return f"<AliasMove {self.model}@{self.alias}{prev} -> {new} by {self.actor} at {self.time}>"
+
+
+@dataclass
+class Event(_Rich):
+    id: int
+    time: str
+    actor: str
+    origin: str
+    action: str
+    model: str | None
+    version: int | None
+    ref: str | None
+    payload: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Event #{self.id} {self.action} {self.ref or ''} by {self.actor}>"
+
+
+class Results(list):
+    """A list of result objects that renders as one table in notebooks."""
+
+    def __init__(self, items=(), *, title: str = "", total: int | None = None):
+        super().__init__(items)
+        self.title = title
+        self.total = len(self) if total is None else total
+
+    def _repr_html_(self) -> str:
+        from ..notebook.display import render_html
+
+        return render_html(self)
+
+    def to_dict(self) -> list:
+        return [item.to_dict() for item in self]
+
+
+@dataclass
+class VerifyReport(_Rich):
+    checked_versions: int = 0
+    checked_blobs: int = 0
+    checked_bytes: int = 0
+    fast: bool = False
+    problems: list = field(default_factory=list)  # {"ref", "blob", "path", "problem"}
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __repr__(self) -> str:
+        state = "clean" if self.ok else f"{len(self.problems)} problem(s)"
+        return f"<VerifyReport {self.checked_versions} versions, {self.checked_blobs} blobs: {state}>"
+
+
+@dataclass
+class GCReport(_Rich):
+    removed_blobs: int = 0
+    removed_bytes: int = 0
+    kept_recent: int = 0
+    removed_tmp: int = 0
+    dry_run: bool = False
+    removed: list = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        return (f"<GCReport {verb} {self.removed_blobs} blobs ({self.removed_bytes} bytes),"
+                f" kept {self.kept_recent} recent unreferenced>")

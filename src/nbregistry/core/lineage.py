@@ -1,0 +1,170 @@
+"""Lineage captured at registration without extra typing.
+
+- environment: Python, platform and installed packages (computed once per process from package
+  metadata, never through a subprocess), with the packages the process has imported flagged;
+- git: commit, branch, dirty flag and remote URL (credentials stripped) when inside a repository;
+- data: fingerprints (sha256, shape, columns, dtypes) of the datasets passed as ``data=``;
+- notebook: an opaque slot the notebook face fills (path and the cells that produced the model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ValidationError
+
+
+@lru_cache(maxsize=1)
+def _installed() -> tuple[tuple[str, str], ...]:
+    from importlib.metadata import distributions
+
+    seen = {}
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name and name.lower() not in seen:
+            seen[name.lower()] = (name, dist.version)
+    return tuple(sorted(seen.values(), key=lambda p: p[0].lower()))
+
+
+@lru_cache(maxsize=1)
+def _module_owners() -> dict[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()
+
+
+def environment() -> dict:
+    """Python, platform and packages; the package list is computed once per process."""
+    owners = _module_owners()
+    imported = set()
+    for module in list(sys.modules):
+        top = module.partition(".")[0]
+        for dist in owners.get(top, ()):
+            imported.add(dist.lower())
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": [{"name": n, "version": v, "imported": n.lower() in imported} for n, v in _installed()],
+    }
+
+
+def strip_credentials(url: str) -> str:
+    """Remove user:password@ from a remote URL (https://token@host/x -> https://host/x)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def git_info(start: Path | None = None) -> dict | None:
+    """Commit, branch, dirty flag and origin URL of the repository holding ``start`` (or cwd)."""
+    start = Path(start or os.getcwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            break
+    else:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True).stdout
+        remote = subprocess.run(["git", "-C", str(folder), "config", "--get", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    info = {"commit": None, "branch": None, "dirty": False, "remote": strip_credentials(remote) or None,
+            "root": str(folder)}
+    for line in out.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split()[2]
+            info["commit"] = None if oid == "(initial)" else oid
+        elif line.startswith("# branch.head "):
+            head = line.split()[2]
+            info["branch"] = None if head == "(detached)" else head
+        elif not line.startswith("#"):
+            info["dirty"] = True
+    return info
+
+
+def fingerprint(obj: Any) -> dict:
+    """A content fingerprint of a dataset: DataFrame/Series, numpy array, list, or a path."""
+    pd = sys.modules.get("pandas")
+    np = sys.modules.get("numpy")
+    if pd is not None and isinstance(obj, (pd.DataFrame, pd.Series)):
+        hashed = pd.util.hash_pandas_object(obj, index=True).to_numpy()
+        digest = hashlib.sha256(hashed.tobytes())
+        if isinstance(obj, pd.DataFrame):
+            digest.update("\x00".join(map(str, obj.columns)).encode())
+            return {"kind": "dataframe", "sha256": digest.hexdigest(), "shape": list(obj.shape),
+                    "columns": [str(c) for c in obj.columns], "dtypes": [str(t) for t in obj.dtypes]}
+        return {"kind": "series", "sha256": digest.hexdigest(), "shape": list(obj.shape),
+                "columns": [str(obj.name)], "dtypes": [str(obj.dtype)]}
+    if np is not None and isinstance(obj, np.ndarray):
+        arr = np.ascontiguousarray(obj)
+        digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
+        if arr.dtype.hasobject:
+            digest.update(repr(arr.tolist()).encode())
+        else:
+            digest.update(memoryview(arr).cast("B"))
+        return {"kind": "ndarray", "sha256": digest.hexdigest(), "shape": list(arr.shape),
+                "columns": None, "dtypes": [str(arr.dtype)]}
+    if isinstance(obj, (str, os.PathLike)):
+        path = Path(obj)
+        if path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+            return {"kind": "file", "sha256": digest.hexdigest(), "shape": [path.stat().st_size],
+                    "columns": None, "dtypes": None, "path": str(path)}
+        if path.is_dir():
+            digest = hashlib.sha256()
+            count = 0
+            for p in sorted(q for q in path.rglob("*") if q.is_file()):
+                digest.update(str(p.relative_to(path)).encode() + b"\x00")
+                digest.update(hashlib.sha256(p.read_bytes()).digest())
+                count += 1
+            return {"kind": "directory", "sha256": digest.hexdigest(), "shape": [count],
+                    "columns": None, "dtypes": None, "path": str(path)}
+        raise ValidationError(f"data path {str(obj)!r} does not exist")
+    if isinstance(obj, (list, tuple)) and np is not None:
+        return fingerprint(np.asarray(obj))
+    raise ValidationError(
+        f"cannot fingerprint data of type {type(obj).__name__}: pass a DataFrame, Series, array or path")
+
+
+def fingerprints(data: Any) -> dict:
+    """``data=`` may be one dataset, a dict of named datasets, or a list/tuple of datasets."""
+    if data is None:
+        return {}
+    if isinstance(data, dict):
+        return {str(label): fingerprint(value) for label, value in data.items()}
+    if isinstance(data, (list, tuple)) and data and all(_is_dataset(item) for item in data):
+        return {f"data[{i}]": fingerprint(value) for i, value in enumerate(data)}
+    return {"data": fingerprint(data)}
+
+
+def _is_dataset(obj) -> bool:
+    kinds = [os.PathLike, str]
+    for module, names in (("pandas", ("DataFrame", "Series")), ("numpy", ("ndarray",))):
+        if module in sys.modules:
+            kinds += [getattr(sys.modules[module], n) for n in names]
+    return isinstance(obj, tuple(kinds))
+
+
+def capture(*, data: Any = None, notebook: dict | None = None) -> dict:
+    """The lineage record of one registration."""
+    return {**environment(), "git": git_info(), "data": fingerprints(data), "notebook": notebook}

@@ -1,0 +1,83 @@
+"""Schema migrations, applied with sqlite-utils' ``Migrations`` (imported only when one is pending).
+
+Each migration is a small named function; ``SCHEMA_VERSION`` equals the number of migrations and is
+mirrored into ``PRAGMA user_version`` so that opening an up-to-date registry needs no import of
+sqlite-utils, and a database written by a newer nbregistry is recognised and refused.
+"""
+
+from __future__ import annotations
+
+INITIAL_DDL = """
+CREATE TABLE models (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  description TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  archived INTEGER NOT NULL DEFAULT 0,
+  last_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE model_tags (model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key));
+CREATE TABLE versions (
+  id INTEGER PRIMARY KEY,
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  author TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
+  flavor TEXT NOT NULL,
+  flavor_meta TEXT NOT NULL DEFAULT '{}',
+  artifact_sha TEXT NOT NULL,
+  artifact_size INTEGER NOT NULL,
+  signature TEXT,
+  input_example_sha TEXT,
+  lineage TEXT NOT NULL DEFAULT '{}',
+  UNIQUE (model_id, version)
+);
+CREATE INDEX versions_created ON versions (created_at);
+CREATE TABLE metrics (version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (version_id, key));
+CREATE INDEX metrics_key_value ON metrics (key, value);
+CREATE TABLE params (version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (version_id, key));
+CREATE INDEX params_key_value ON params (key, value);
+CREATE TABLE version_tags (version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (version_id, key));
+CREATE INDEX version_tags_key_value ON version_tags (key, value);
+CREATE TABLE version_blobs (version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  sha TEXT NOT NULL, PRIMARY KEY (version_id, sha));
+CREATE INDEX version_blobs_sha ON version_blobs (sha);
+CREATE TABLE aliases (model_id INTEGER NOT NULL REFERENCES models(id),
+  alias TEXT NOT NULL COLLATE NOCASE, version_id INTEGER NOT NULL REFERENCES versions(id),
+  updated_at TEXT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (model_id, alias));
+CREATE INDEX aliases_version ON aliases (version_id);
+CREATE TABLE alias_moves (id INTEGER PRIMARY KEY AUTOINCREMENT, model_id INTEGER NOT NULL REFERENCES models(id),
+  alias TEXT NOT NULL COLLATE NOCASE, version INTEGER, previous INTEGER, time TEXT NOT NULL,
+  actor TEXT NOT NULL, reason TEXT, kind TEXT NOT NULL, forced INTEGER NOT NULL DEFAULT 0,
+  report TEXT, event_id INTEGER);
+CREATE INDEX alias_moves_lookup ON alias_moves (model_id, alias, id);
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, actor TEXT NOT NULL,
+  origin TEXT NOT NULL, action TEXT NOT NULL, model TEXT, version INTEGER, ref TEXT,
+  payload TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX events_model ON events (model, id);
+"""
+
+MIGRATION_NAMES = ["m001_initial"]
+SCHEMA_VERSION = len(MIGRATION_NAMES)
+
+
+def build():
+    """Return the sqlite-utils ``Migrations`` set (imports sqlite-utils)."""
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations("nbregistry")
+
+    @migrations(name="m001_initial")
+    def m001_initial(db):
+        for statement in INITIAL_DDL.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
+    return migrations

@@ -1,0 +1,297 @@
+"""Content-addressed blob storage: ``objects/<ab>/<sha256>``.
+
+Blobs are written into ``tmp/`` while being hashed in one pass, fsynced, then moved into place with
+``os.replace`` and made read-only. Identical content is stored once. A directory is stored as its
+files' blobs plus a *manifest* blob listing them (see docs/schema.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Iterator
+
+from .errors import IntegrityError, NotFound, ValidationError
+
+CHUNK = 1 << 20
+SHA_RE = re.compile(r"[0-9a-f]{64}")
+MANIFEST_FORMAT = "nbregistry.tree/1"
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes just processed."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    sha256: str
+    size: int
+    new: bool  # False when identical content was already stored
+
+
+def safe_relpath(path: str) -> str:
+    """Return ``path`` as a normalized relative POSIX path, or raise if it could escape its folder."""
+    if not isinstance(path, str) or not path or "\x00" in path or "\\" in path:
+        raise ValidationError(f"unsafe artifact path {path!r}: use a relative path with '/' separators")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in path.split("/")):
+        raise ValidationError(f"unsafe artifact path {path!r}: absolute paths and '.'/'..' parts are refused")
+    if len(path) > 1024:
+        raise ValidationError(f"artifact path too long ({len(path)} characters, at most 1024)")
+    return str(pure)
+
+
+class ObjectStore:
+    """Blobs of one registry root."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.objects = self.root / "objects"
+        self.tmp = self.root / "tmp"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    # -- paths -------------------------------------------------------------------------------
+    def path(self, sha: str) -> Path:
+        if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+            raise ValidationError(f"not a sha256 digest: {sha!r}")
+        return self.objects / sha[:2] / sha
+
+    def exists(self, sha: str) -> bool:
+        return self.path(sha).is_file()
+
+    # -- writing -----------------------------------------------------------------------------
+    def put_file(self, src: os.PathLike | str, *, progress: Progress | None = None) -> Blob:
+        """Copy ``src`` into the store, hashing it in the same pass."""
+        with open(src, "rb") as f:
+            return self.put_stream(f, progress=progress)
+
+    def put_bytes(self, data: bytes) -> Blob:
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            return self._install(tmp, hashlib.sha256(data).hexdigest(), len(data))
+        finally:
+            _unlink_quiet(tmp)
+
+    def put_stream(self, f, *, progress: Progress | None = None) -> Blob:
+        """Write a binary file object's content into the store (one pass: read, hash, write)."""
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
+        try:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
+            readinto = getattr(f, "readinto", None)
+            with os.fdopen(fd, "wb") as out:
+                while True:
+                    if readinto is not None:
+                        n = readinto(buf)
+                        chunk = view[:n]
+                    else:
+                        chunk = f.read(CHUNK)
+                        n = len(chunk)
+                    if not n:
+                        break
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += n
+                    if progress:
+                        progress(n)
+                out.flush()
+                os.fsync(out.fileno())
+            return self._install(tmp, digest.hexdigest(), size)
+        finally:
+            _unlink_quiet(tmp)
+
+    def _install(self, tmp: str, sha: str, size: int) -> Blob:
+        final = self.path(sha)
+        if final.is_file():
+            # Dedup. Refresh mtime so a concurrent gc sees the blob as recently used.
+            try:
+                os.utime(final)
+            except OSError:
+                pass
+            return Blob(sha, size, new=False)
+        final.parent.mkdir(exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        return Blob(sha, size, new=True)
+
+    def put_tree(self, entries: Iterable[tuple[str, Path]], *, progress: Progress | None = None) -> tuple[Blob, dict]:
+        """Store files given as ``(relative path, source path)`` and a manifest listing them.
+
+        Returns the manifest blob and the manifest itself.
+        """
+        files = {}
+        for rel, src in entries:
+            rel = safe_relpath(rel)
+            if rel in files:
+                raise ValidationError(f"artifact path {rel!r} given twice")
+            src = Path(src)
+            if src.is_symlink() or not src.is_file():
+                raise ValidationError(f"artifact {rel!r}: {src} is not a regular file (symlinks are refused)")
+            blob = self.put_file(src, progress=progress)
+            mode = 0o755 if os.stat(src).st_mode & stat.S_IXUSR else 0o644
+            files[rel] = {"path": rel, "sha256": blob.sha256, "size": blob.size, "mode": mode}
+        manifest = {"format": MANIFEST_FORMAT, "files": [files[k] for k in sorted(files)]}
+        return self.put_bytes(manifest_bytes(manifest)), manifest
+
+    # -- reading -----------------------------------------------------------------------------
+    def read_bytes(self, sha: str) -> bytes:
+        """Read a (small) blob, verifying its hash."""
+        try:
+            data = self.path(sha).read_bytes()
+        except FileNotFoundError:
+            raise IntegrityError(f"blob {sha} is missing from the object store") from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise IntegrityError(f"blob {sha} is corrupted: its content no longer matches its hash")
+        return data
+
+    def read_manifest(self, sha: str) -> dict:
+        manifest = json.loads(self.read_bytes(sha))
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise IntegrityError(f"blob {sha} is not a manifest")
+        return manifest
+
+    def hash_file(self, path: Path, progress: Progress | None = None) -> str:
+        digest = hashlib.sha256()
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        with open(path, "rb") as f:
+            while n := f.readinto(buf):
+                digest.update(view[:n])
+                if progress:
+                    progress(n)
+        return digest.hexdigest()
+
+    def check(self, sha: str, size: int | None = None, *, fast: bool = False, progress: Progress | None = None) -> str | None:
+        """Return ``None`` when the blob is intact, else a sentence saying what is wrong."""
+        path = self.path(sha)
+        try:
+            actual_size = path.stat().st_size
+        except FileNotFoundError:
+            return "missing"
+        if size is not None and actual_size != size:
+            return f"size {actual_size} != recorded {size}"
+        if fast:
+            return None
+        if self.hash_file(path, progress) != sha:
+            return "content does not match its hash"
+        return None
+
+    def checkout(self, manifest_sha: str, *, progress: Progress | None = None) -> Path:
+        """Materialize a manifest's files as a read-only folder, verifying every hash first.
+
+        Files are hard links to the blobs (copies where links are impossible), under
+        ``tmp/checkouts/<manifest sha>``. Raises :class:`IntegrityError` on any mismatch.
+        """
+        manifest = self.read_manifest(manifest_sha)
+        for entry in manifest["files"]:
+            problem = self.check(entry["sha256"], entry["size"], progress=progress)
+            if problem:
+                raise IntegrityError(f"artifact file {entry['path']!r} (blob {entry['sha256'][:12]}…) is {problem}")
+        final = self.tmp / "checkouts" / manifest_sha
+        if final.is_dir():
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=".co-"))
+        try:
+            for entry in manifest["files"]:
+                rel = safe_relpath(entry["path"])
+                dest = staging / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(self.path(entry["sha256"]), dest)
+                except OSError:
+                    shutil.copyfile(self.path(entry["sha256"]), dest)
+            try:
+                os.rename(staging, final)
+            except OSError:  # another process checked it out first
+                if not final.is_dir():
+                    raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    def open(self, sha: str):
+        try:
+            return open(self.path(sha), "rb")
+        except FileNotFoundError:
+            raise NotFound(f"blob {sha} is missing from the object store") from None
+
+    # -- maintenance -------------------------------------------------------------------------
+    def iter_blobs(self) -> Iterator[tuple[str, Path]]:
+        for sub in sorted(self.objects.iterdir()):
+            if sub.is_dir() and len(sub.name) == 2:
+                for p in sub.iterdir():
+                    if SHA_RE.fullmatch(p.name):
+                        yield p.name, p
+
+    def remove(self, sha: str) -> int:
+        path = self.path(sha)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def clean_tmp(self, older_than: float) -> int:
+        """Remove staging files and checkouts not touched for ``older_than`` seconds."""
+        cutoff = time.time() - older_than
+        removed = 0
+        for p in list(self.tmp.iterdir()):
+            try:
+                if p.lstat().st_mtime >= cutoff:
+                    continue
+                if p.is_dir() and not p.is_symlink():
+                    if p.name == "checkouts":
+                        for co in list(p.iterdir()):
+                            if co.lstat().st_mtime < cutoff:
+                                shutil.rmtree(co, ignore_errors=True)
+                                removed += 1
+                        continue
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

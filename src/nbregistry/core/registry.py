@@ -1,0 +1,599 @@
+"""The ``Registry``: every capability of nbregistry is a method here; the faces only call it."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import lineage as lineage_mod
+from .compare import Comparison, Diff
+from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
+from .errors import Conflict, IntegrityError, NotFound, TrustRequired, ValidationError
+from .flavors import detect_flavor, get_flavor
+from .identity import default_author, default_root
+from .objects import ObjectStore, safe_relpath
+from .refs import Ref, parse_ref, validate_alias, validate_name
+from .signature import example_from_json, example_to_json, infer_signature
+from .store import Store, dumps, now_iso
+
+MAX_KEY = 250
+MAX_PARAM_VALUE = 5000
+GC_GRACE_SECONDS = 3600.0
+
+Progress = Callable[[int], None]
+
+
+class Registry:
+    """A registry rooted at a folder: ``registry.db`` (SQLite) + ``objects/`` + ``tmp/``.
+
+    ``Registry()`` with no root uses ``NBREGISTRY_URL`` (a team server, see ``RemoteRegistry``),
+    then ``NBREGISTRY_ROOT``, then ``<jupyter data dir>/nbregistry``.
+    """
+
+    def __new__(cls, root: str | os.PathLike | None = None, **kwargs):
+        if cls is Registry and root is None and os.environ.get("NBREGISTRY_URL"):
+            from ..remote import RemoteRegistry
+
+            return RemoteRegistry(os.environ["NBREGISTRY_URL"], os.environ.get("NBREGISTRY_TOKEN"),
+                                  author=kwargs.get("author"))
+        return super().__new__(cls)
+
+    def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
+                 origin: str = "api"):
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.objects = ObjectStore(self.root)
+        self.store = Store(self.root / "registry.db")
+        self._author = author
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return f"<Registry {self.root}>"
+
+    @property
+    def author(self) -> str:
+        return self._author or default_author()
+
+    @author.setter
+    def author(self, value: str | None) -> None:
+        self._author = value
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ================================================================ resolving refs
+    def _model_row(self, name: str, conn=None):
+        validate_name(name)
+        row = self.store.model_row(name, conn)
+        if row is None:
+            raise NotFound(f"no model named {name!r}")
+        return row
+
+    def _resolve(self, ref: str | Ref, conn=None) -> tuple[Any, int]:
+        """``(model row, version number)`` for a ref; :class:`NotFound` names what is missing."""
+        ref = parse_ref(ref)
+        model = self._model_row(ref.name, conn)
+        if ref.version is not None:
+            number = ref.version
+            exists = (conn or self.store.conn).execute(
+                "SELECT 1 FROM versions WHERE model_id = ? AND version = ?", (model["id"], number)).fetchone()
+            if not exists:
+                raise NotFound(f"{model['name']} has no version {number}")
+        elif ref.alias is not None:
+            number = self.store.alias_target(model["id"], ref.alias, conn)
+            if number is None:
+                known = self.store.model_aliases([model["id"]], conn)[model["id"]]
+                hint = f" (aliases: {', '.join(known)})" if known else " (it has no aliases)"
+                raise NotFound(f"{model['name']} has no alias {ref.alias!r}{hint}")
+        else:
+            number = self.store.latest_version(model["id"], conn)
+            if number is None:
+                raise NotFound(f"{model['name']} has no active versions")
+        return model, number
+
+    def _version_id(self, model_id: int, number: int, conn=None) -> int:
+        return (conn or self.store.conn).execute(
+            "SELECT id FROM versions WHERE model_id = ? AND version = ?", (model_id, number)).fetchone()[0]
+
+    # ================================================================ building result objects
+    def _versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
+                  limit: int = 100, offset: int = 0, lineage: bool = False, conn=None) -> list[ModelVersion]:
+        rows, facts = self.store.fetch_versions(where, args, order=order, order_args=order_args, limit=limit,
+                                                offset=offset, lineage=lineage, conn=conn)
+        out = []
+        for r in rows:
+            f = facts[r["id"]]
+            meta = json.loads(r["flavor_meta"])
+            out.append(ModelVersion(
+                name=r["name"], version=r["version"], created_at=r["created_at"], author=r["author"],
+                description=r["description"], status=r["status"], flavor=r["flavor"], tags=f["tags"],
+                metrics=f["metrics"], params=f["params"], aliases=sorted(f["aliases"]),
+                signature=json.loads(r["signature"]) if r["signature"] else None,
+                lineage=json.loads(r["lineage"]) if lineage and r["lineage"] else None,
+                artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
+                          "files": meta.get("files", [])},
+                has_input_example=r["input_example_sha"] is not None, registry=self))
+        return out
+
+    def _models(self, rows, conn=None) -> list[Model]:
+        ids = [r["id"] for r in rows]
+        tags = self.store.model_tags(ids, conn)
+        aliases = self.store.model_aliases(ids, conn)
+        return [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
+                      created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
+                      version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+
+    # ================================================================ reading
+    def get(self, ref: str) -> ModelVersion:
+        """The version a ref names, with lineage."""
+        with self.store.read() as conn:
+            model, number = self._resolve(ref, conn)
+            return self._versions("v.model_id = ? AND v.version = ?", [model["id"], number],
+                                  lineage=True, conn=conn)[0]
+
+    def get_model(self, name: str) -> Model:
+        with self.store.read() as conn:
+            return self._models([self._model_row(name, conn)], conn)[0]
+
+    def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100,
+                    offset: int = 0) -> Results:
+        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches."""
+        _check_page(limit, offset)
+        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset)
+        return Results(self._models(rows), title="models", total=total)
+
+    def list_versions(self, name: str, *, limit: int = 100, offset: int = 0, archived: bool = True) -> Results:
+        """Versions of a model, newest first, a page at a time. ``.total`` counts them all."""
+        _check_page(limit, offset)
+        with self.store.read() as conn:
+            model = self._model_row(name, conn)
+            where, args = "v.model_id = ?", [model["id"]]
+            if not archived:
+                where += " AND v.status = 'active'"
+            items = self._versions(where, args, limit=limit, offset=offset, conn=conn)
+            total = self.store.count_versions(where, args, conn)
+        return Results(items, title=f"versions of {model['name']}", total=total)
+
+    def search(self, expr: str = "", *, order_by: str | None = None, limit: int = 100, offset: int = 0) -> Results:
+        """Versions matching a search expression (see docs/search.md), e.g.
+        ``search("metrics.auc > 0.8 AND alias = production", order_by="metrics.auc desc")``."""
+        from .search import compile_order, compile_where
+
+        _check_page(limit, offset)
+        where, args = compile_where(expr)
+        order, order_args = compile_order(order_by)
+        items = self._versions(where, args, order=order, order_args=order_args, limit=limit, offset=offset)
+        return Results(items, title=f"search: {expr}" if expr else "all versions")
+
+    def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
+        """Audit events with id greater than ``since`` (cheap polling), oldest first."""
+        _check_page(limit, 0)
+        rows = self.store.events(since=since, model=model, limit=limit)
+        return Results([_event(r) for r in rows], title="events")
+
+    # ================================================================ registering
+    def register(self, obj: Any, name: str, *, metrics: dict | None = None, params: dict | None = None,
+                 tags: dict | None = None, description: str = "", data: Any = None, input_example: Any = None,
+                 flavor: str | None = None, files: dict | None = None, notebook: dict | None = None,
+                 progress: Progress | None = None) -> ModelVersion:
+        """Store ``obj`` (a model object, or a path to a file or folder) as the next version of ``name``.
+
+        Metrics must be finite numbers; params and tags are stored as text. When metrics or params
+        are not given they are picked up from the model (``get_params()``, ``best_score_``, ...).
+        ``data`` is fingerprinted into the lineage; ``input_example`` gives the signature and is stored.
+        ``files`` adds extra files (``{"relative/name": path}``) under ``extra/``.
+        """
+        validate_name(name)
+        if not isinstance(description, str):
+            raise ValidationError("description must be a string")
+        metrics = _clean_metrics(metrics if metrics is not None else _picked_metrics(obj))
+        params = _clean_strings("param", params if params is not None else _picked_params(obj))
+        tags = _clean_strings("tag", tags or {})
+        flavor_obj = get_flavor(flavor) if flavor else detect_flavor(obj)
+        signature = infer_signature(input_example)
+        data_lineage = lineage_mod.capture(data=data, notebook=notebook)
+
+        staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
+        try:
+            if flavor_obj.name == "file":
+                entries, meta = _file_entries(obj)
+            else:
+                meta = flavor_obj.save(obj, staging)
+                entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
+            for rel, src in (files or {}).items():
+                entries.append(("extra/" + safe_relpath(rel), Path(src)))
+            manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
+            example_blob = self.objects.put_bytes(example_to_json(input_example)) if input_example is not None else None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+        meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
+        blobs = [manifest_blob.sha256, *(f["sha256"] for f in manifest["files"])]
+        if example_blob:
+            blobs.append(example_blob.sha256)
+        size = sum(f["size"] for f in manifest["files"])
+        for attempt in range(3):
+            with self.store.write() as conn:
+                # A concurrent gc may have removed a blob we deduplicated against; it only deletes
+                # while holding the write lock, so what exists now stays until we commit.
+                missing = [s for s in blobs if not self.objects.exists(s)]
+                if not missing:
+                    model = self.store.model_row(name, conn)
+                    if model is None:
+                        model_id = self.store.create_model(conn, name, self.author)
+                        self._event(conn, "model.created", name)
+                    else:
+                        model_id, name = model["id"], model["name"]
+                    created = now_iso()
+                    _, number = self.store.insert_version(
+                        conn, model_id, author=self.author, description=description, flavor=flavor_obj.name,
+                        flavor_meta=meta, artifact_sha=manifest_blob.sha256, artifact_size=size,
+                        signature=signature, input_example_sha=example_blob.sha256 if example_blob else None,
+                        lineage=data_lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
+                        created_at=created)
+                    self._event(conn, "version.registered", name, number,
+                                {"flavor": flavor_obj.name, "sha256": manifest_blob.sha256, "size": size,
+                                 "deduplicated": not manifest_blob.new, "metrics": metrics})
+                    break
+            if attempt == 2:
+                raise IntegrityError(f"blobs vanished while registering (concurrent gc?): {missing}")
+            self.objects.put_tree(entries)  # re-store what gc removed, then try again
+        version = self.get(f"{name}:{number}")
+        version.deduplicated = not manifest_blob.new
+        if notebook and notebook.get("warnings"):
+            version.warnings = list(notebook["warnings"])
+        return version
+
+    # ================================================================ loading
+    def load(self, ref: str, *, trust: bool = False, progress: Progress | None = None) -> Any:
+        """Load a version's object after verifying every file's hash.
+
+        Pickle-based artifacts written by another author need ``trust=True``: unpickling can run code.
+        """
+        version = self.get(ref)
+        model, _ = self._resolve(version.ref)
+        row = self.store.conn.execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
+                                      (model["id"], version.version)).fetchone()
+        meta = json.loads(row["flavor_meta"])
+        flavor = get_flavor(version.flavor)
+        needs_trust = flavor.needs_trust(meta) and version.author != self.author
+        if needs_trust and not trust:
+            raise TrustRequired(
+                f"{version.ref} was saved by {version.author!r} in a format that runs code when loaded "
+                f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
+                "pass trust=True if you trust its author")
+        folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
+        return flavor.load(folder, meta, trusted=trust or not needs_trust)
+
+    def input_example(self, ref: str) -> Any:
+        """The stored input example (a DataFrame or array), or ``None``."""
+        model, number = self._resolve(ref)
+        sha = self.store.conn.execute("SELECT input_example_sha FROM versions WHERE model_id = ? AND version = ?",
+                                      (model["id"], number)).fetchone()[0]
+        return None if sha is None else example_from_json(self.objects.read_bytes(sha))
+
+    def open_file(self, ref: str, path: str):
+        """A binary file object for one artifact file (for streaming downloads). Not re-hashed."""
+        path = safe_relpath(path)
+        version = self.get(ref)
+        for entry in version.artifact["files"]:
+            if entry["path"] == path:
+                return self.objects.open(entry["sha256"])
+        raise NotFound(f"{version.ref} has no file {path!r}")
+
+    # ================================================================ changing metadata
+    def update_model(self, name: str, *, description: str | None = None, tags: dict | None = None,
+                     archived: bool | None = None) -> Model:
+        """Describe, tag (``{key: value}``; ``None`` removes a key), archive or restore a model."""
+        tags = _clean_strings("tag", tags or {}, allow_none=True)
+        with self.store.write() as conn:
+            model = self._model_row(name, conn)
+            self.store.update_model(conn, model["id"], description=description, archived=archived)
+            self.store.set_tags(conn, "model_tags", "model_id", model["id"], tags)
+            changes = _changes(description=description, tags=tags)
+            if changes:
+                self._event(conn, "model.updated", model["name"], payload=changes)
+            if archived is not None and bool(archived) != bool(model["archived"]):
+                self._event(conn, "model.archived" if archived else "model.restored", model["name"])
+        return self.get_model(name)
+
+    def update_version(self, ref: str, *, description: str | None = None, tags: dict | None = None,
+                       archived: bool | None = None) -> ModelVersion:
+        """Describe, tag, archive or restore a version. Its artifacts, metrics and params never change."""
+        tags = _clean_strings("tag", tags or {}, allow_none=True)
+        with self.store.write() as conn:
+            model, number = self._resolve(ref, conn)
+            vid = self._version_id(model["id"], number, conn)
+            status = None if archived is None else ("archived" if archived else "active")
+            current = conn.execute("SELECT status FROM versions WHERE id = ?", (vid,)).fetchone()[0]
+            self.store.update_version(conn, vid, description=description, status=status)
+            self.store.set_tags(conn, "version_tags", "version_id", vid, tags)
+            changes = _changes(description=description, tags=tags)
+            if changes:
+                self._event(conn, "version.updated", model["name"], number, changes)
+            if status is not None and status != current:
+                self._event(conn, "version.archived" if archived else "version.restored", model["name"], number)
+        return self.get(f"{model['name']}:{number}")
+
+    def describe(self, ref: str, description: str) -> ModelVersion:
+        return self.update_version(ref, description=description)
+
+    def tag(self, ref: str, tags: dict) -> ModelVersion:
+        return self.update_version(ref, tags=tags)
+
+    def archive(self, ref: str) -> ModelVersion:
+        return self.update_version(ref, archived=True)
+
+    def restore(self, ref: str) -> ModelVersion:
+        return self.update_version(ref, archived=False)
+
+    def delete_version(self, ref: str) -> str:
+        """Delete a version's record (recorded as an event). Its blobs stay until ``gc``.
+
+        Refused while an alias points at it. The number is never reused.
+        """
+        ref = parse_ref(ref)
+        if ref.version is None:
+            raise ValidationError(f"delete needs an explicit version (e.g. {ref.name}:3), not {str(ref)!r}")
+        with self.store.write() as conn:
+            model, number = self._resolve(ref, conn)
+            vid = self._version_id(model["id"], number, conn)
+            held = self.store.aliases_of_version(vid, conn)
+            if held:
+                raise Conflict(f"{model['name']}:{number} holds alias(es) {', '.join(held)}; move or remove them first")
+            sha = conn.execute("SELECT artifact_sha FROM versions WHERE id = ?", (vid,)).fetchone()[0]
+            self.store.delete_version(conn, vid)
+            self._event(conn, "version.deleted", model["name"], number, {"sha256": sha})
+        return f"{model['name']}:{number}"
+
+    # ================================================================ aliases
+    def set_alias(self, ref: str, alias: str, *, reason: str | None = None) -> AliasMove:
+        """Point ``alias`` at the version ``ref`` names. Every move records the previous holder."""
+        validate_alias(alias)
+        with self.store.write() as conn:
+            model, number = self._resolve(ref, conn)
+            return self._move_alias(conn, model, alias, number, kind="set", reason=reason)
+
+    def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> AliasMove:
+        validate_alias(alias)
+        with self.store.write() as conn:
+            model = self._model_row(name, conn)
+            if self.store.alias_target(model["id"], alias, conn) is None:
+                raise NotFound(f"{model['name']} has no alias {alias!r}")
+            return self._move_alias(conn, model, alias, None, kind="remove", reason=reason)
+
+    def _move_alias(self, conn, model, alias: str, number: int | None, *, kind: str, reason: str | None,
+                    forced: bool = False, report: dict | None = None) -> AliasMove:
+        """Move an alias inside the caller's write transaction, with its event and history row."""
+        previous = self.store.alias_target(model["id"], alias, conn)
+        when = now_iso()
+        event_id = self._event(conn, "alias.removed" if number is None else f"alias.{kind}", model["name"], number,
+                               {"alias": alias, "previous": previous, "reason": reason, "forced": forced,
+                                "report": report}, time_=when)
+        version_id = None if number is None else self._version_id(model["id"], number, conn)
+        move_id = self.store.move_alias(conn, model_id=model["id"], alias=alias, version_id=version_id,
+                                        version=number, previous=previous, actor=self.author, reason=reason,
+                                        kind=kind, forced=forced, report=report, event_id=event_id, time_=when)
+        return AliasMove(id=move_id, model=model["name"], alias=alias, version=number, previous=previous,
+                         time=when, actor=self.author, reason=reason, kind=kind, forced=forced, report=report)
+
+    def history(self, ref_or_model: str, alias: str | None = None) -> Results:
+        """Every move of the model's aliases (or of one alias), oldest first."""
+        ref = parse_ref(ref_or_model)
+        alias = alias or ref.alias
+        model = self._model_row(ref.name)
+        rows = self.store.alias_moves(model["id"], alias)
+        return Results([_alias_move(r) for r in rows], title=f"alias history of {model['name']}")
+
+    # ================================================================ compare and diff
+    def compare(self, refs_or_model: str | Iterable[str], *, goals: dict | None = None,
+                limit: int = 1000) -> Comparison:
+        """Versions × metrics/params/tags with the best value per metric marked.
+
+        ``refs_or_model`` is a model name (its active versions, newest first) or a list of refs.
+        ``goals`` overrides the inferred goal per metric (``{"auc": "max", "latency": "min"}``).
+        """
+        if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
+            with self.store.read() as conn:
+                model = self._model_row(refs_or_model, conn)
+                versions = self._versions("v.model_id = ? AND v.status = 'active'", [model["id"]],
+                                          limit=limit, conn=conn)
+            return Comparison.build(model["name"], versions, goals)
+        refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
+        if not refs:
+            raise ValidationError("compare needs a model name or at least one ref")
+        with self.store.read() as conn:
+            keys = [self._resolve(r, conn) for r in refs]
+            pairs = " OR ".join("(v.model_id = ? AND v.version = ?)" for _ in keys)
+            args = [x for m, n in keys for x in (m["id"], n)]
+            found = {(v.name.lower(), v.version): v for v in self._versions(pairs, args, limit=len(keys), conn=conn)}
+        versions = [found[(m["name"].lower(), n)] for m, n in keys]
+        names = {v.name for v in versions}
+        return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals)
+
+    def diff(self, a: str, b: str) -> Diff:
+        """What changed from ``a`` to ``b``: params, metrics, tags, signature, environment, data."""
+        return Diff.build(self.get(a), self.get(b))
+
+    # ================================================================ integrity
+    def verify(self, *, fast: bool = False, progress: Progress | None = None) -> VerifyReport:
+        """Re-hash every blob every version needs (``fast``: check presence and sizes only)."""
+        report = VerifyReport(fast=fast)
+        checked: dict[str, str | None] = {}
+        for row in self.store.blob_rows():
+            ref = f"{row['name']}:{row['version']}"
+            report.checked_versions += 1
+            problem = checked.get(row["artifact_sha"], "") if row["artifact_sha"] in checked else None
+            try:
+                manifest = self.objects.read_manifest(row["artifact_sha"])
+            except IntegrityError as exc:
+                report.problems.append({"ref": ref, "blob": row["artifact_sha"], "path": None, "problem": str(exc)})
+                continue
+            targets = [(f["sha256"], f["size"], f["path"]) for f in manifest["files"]]
+            if row["input_example_sha"]:
+                targets.append((row["input_example_sha"], None, "<input example>"))
+            for sha, size, path in targets:
+                if sha not in checked:
+                    checked[sha] = self.objects.check(sha, size, fast=fast, progress=progress)
+                    report.checked_blobs += 1
+                    report.checked_bytes += size or 0
+                if checked[sha]:
+                    report.problems.append({"ref": ref, "blob": sha, "path": path, "problem": checked[sha]})
+            del problem
+        return report
+
+    def gc(self, *, grace: float = GC_GRACE_SECONDS, dry_run: bool = False) -> GCReport:
+        """Remove blobs no version references, once older than ``grace`` seconds, and stale tmp files."""
+        report = GCReport(dry_run=dry_run)
+        cutoff = time.time() - grace
+        with self.store.write() as conn:  # registrations check their blobs under this same lock
+            referenced = self.store.referenced_blobs(conn)
+            for sha, path in self.objects.iter_blobs():
+                if sha in referenced:
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue
+                if stat.st_mtime > cutoff:
+                    report.kept_recent += 1
+                    continue
+                report.removed_blobs += 1
+                report.removed_bytes += stat.st_size
+                report.removed.append(sha)
+                if not dry_run:
+                    self.objects.remove(sha)
+        if not dry_run:
+            report.removed_tmp = self.objects.clean_tmp(max(grace, 60.0))
+        return report
+
+    # ================================================================ events
+    def _event(self, conn, action: str, model: str | None, version: int | None = None,
+               payload: dict | None = None, *, time_: str | None = None) -> int:
+        return self.store.add_event(conn, actor=self.author, origin=self.origin, action=action, model=model,
+                                    version=version, payload=payload, time_=time_)
+
+
+# ==================================================================== helpers
+def _check_page(limit: int, offset: int) -> None:
+    if not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")
+    if not isinstance(offset, int) or offset < 0:
+        raise ValidationError(f"offset must be a non-negative integer, not {offset!r}")
+
+
+def _event(row) -> Event:
+    return Event(id=row["id"], time=row["time"], actor=row["actor"], origin=row["origin"], action=row["action"],
+                 model=row["model"], version=row["version"], ref=row["ref"], payload=json.loads(row["payload"]))
+
+
+def _alias_move(row) -> AliasMove:
+    return AliasMove(id=row["id"], model=row["model"], alias=row["alias"], version=row["version"],
+                     previous=row["previous"], time=row["time"], actor=row["actor"], reason=row["reason"],
+                     kind=row["kind"], forced=bool(row["forced"]),
+                     report=json.loads(row["report"]) if row["report"] else None)
+
+
+def _changes(**fields) -> dict:
+    return {k: v for k, v in fields.items() if v not in (None, {})}
+
+
+def _check_key(kind: str, key: Any) -> str:
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
+        raise ValidationError(f"{kind} name {key!r} must be a non-empty string of at most {MAX_KEY} characters")
+    return key
+
+
+def _clean_metrics(metrics: dict) -> dict:
+    if not isinstance(metrics, dict):
+        raise ValidationError(f"metrics must be a dict of name -> number, not {type(metrics).__name__}")
+    out = {}
+    for key, value in metrics.items():
+        _check_key("metric", key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValidationError(f"metric {key!r} must be a number, not {type(value).__name__} {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValidationError(f"metric {key!r} is {value}: metrics must be finite numbers")
+        out[key] = value
+    return out
+
+
+def _clean_strings(kind: str, values: dict, *, allow_none: bool = False) -> dict:
+    if not isinstance(values, dict):
+        raise ValidationError(f"{kind}s must be a dict, not {type(values).__name__}")
+    out = {}
+    for key, value in values.items():
+        _check_key(kind, key)
+        if value is None and allow_none:
+            out[key] = None
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else str(value)
+        if len(text) > MAX_PARAM_VALUE:
+            text = text[:MAX_PARAM_VALUE - 1] + "…"
+        out[key] = text
+    return out
+
+
+def _picked_params(obj: Any) -> dict:
+    """Hyper-parameters read from the model when the caller gave none (``get_params()``)."""
+    get_params = getattr(obj, "get_params", None)
+    if not callable(get_params) or isinstance(obj, (str, os.PathLike)):
+        return {}
+    try:
+        params = get_params(deep=True)
+    except TypeError:
+        params = get_params()
+    except Exception:
+        return {}
+    return {str(key): _describe(value) for key, value in params.items()}
+
+
+def _describe(value: Any) -> Any:
+    """Estimators and callables inside params become their names (``Pipeline.steps`` etc.)."""
+    if hasattr(value, "get_params"):
+        return type(value).__name__
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if callable(value):
+        return getattr(value, "__name__", type(value).__name__)
+    return value
+
+
+def _picked_metrics(obj: Any) -> dict:
+    """Scores a fitted model already carries (``best_score_``, ``oob_score_``)."""
+    out = {}
+    for attr in ("best_score_", "oob_score_"):
+        try:
+            value = getattr(obj, attr, None)
+        except Exception:
+            continue
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value)):
+            out[attr.rstrip("_")] = float(value)
+    return out
+
+
+def _file_entries(obj: Any) -> tuple[list, dict]:
+    path = Path(obj)
+    if path.is_symlink():
+        raise ValidationError(f"{path} is a symlink; register the file it points to instead")
+    if path.is_file():
+        return [(safe_relpath(path.name), path)], {"kind": "file", "filename": path.name}
+    if path.is_dir():
+        entries = []
+        for p in sorted(path.rglob("*")):
+            if p.is_symlink():
+                raise ValidationError(f"{p} is a symlink; nbregistry stores regular files only")
+            if p.is_file():
+                entries.append((p.relative_to(path).as_posix(), p))
+        if not entries:
+            raise ValidationError(f"folder {path} holds no files")
+        return entries, {"kind": "dir"}
+    raise ValidationError(f"no file or folder at {str(path)!r}")

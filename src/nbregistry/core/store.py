@@ -1,0 +1,360 @@
+"""All SQL of the registry. SQLite in WAL mode; every write inside ``BEGIN IMMEDIATE``.
+
+Connections are per thread. Writers wait for each other (``busy_timeout`` plus a retry loop on
+``BEGIN IMMEDIATE``), so concurrent kernels never see "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from . import migrations
+from .errors import RegistryError, SchemaTooNew
+
+BUSY_TIMEOUT_MS = 30_000
+LOCK_WAIT_SECONDS = 300
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Store:
+    """The SQLite side of one registry."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._ensure_schema()
+
+    # -- connections and transactions --------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction. Waits for other writers instead of failing."""
+        conn = self.conn
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise RegistryError(f"registry database stayed locked for {LOCK_WAIT_SECONDS}s") from exc
+                time.sleep(random.uniform(0.005, 0.05))
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _ensure_schema(self) -> None:
+        new = not self.path.exists()
+        conn = self.conn
+        if new:
+            conn.execute("PRAGMA journal_mode = WAL")
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > migrations.SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} was written by a newer nbregistry (schema {found}, this one knows up to "
+                f"{migrations.SCHEMA_VERSION}); upgrade nbregistry to open it"
+            )
+        if found == migrations.SCHEMA_VERSION:
+            return
+        import sqlite_utils
+
+        with self.write():
+            db = sqlite_utils.Database(conn)
+            migrations.build().apply(db)
+            conn.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION}")
+
+    # -- events ------------------------------------------------------------------------------
+    def add_event(self, conn, *, actor: str, origin: str, action: str, model: str | None,
+                  version: int | None = None, payload: dict | None = None, time_: str | None = None) -> int:
+        ref = None if model is None else (f"{model}:{version}" if version is not None else model)
+        cur = conn.execute(
+            "INSERT INTO events (time, actor, origin, action, model, version, ref, payload) VALUES (?,?,?,?,?,?,?,?)",
+            (time_ or now_iso(), actor, origin, action, model, version, ref, dumps(payload or {})),
+        )
+        return cur.lastrowid
+
+    def events(self, *, since: int = 0, model: str | None = None, actions: Iterable[str] | None = None,
+               after_time: str | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM events WHERE id > ?"
+        args: list = [since]
+        if model is not None:
+            sql += " AND model = ? COLLATE NOCASE"
+            args.append(model)
+        if after_time is not None:
+            sql += " AND time >= ?"
+            args.append(after_time)
+        if actions:
+            actions = list(actions)
+            sql += f" AND action IN ({','.join('?' * len(actions))})"
+            args += actions
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return self.conn.execute(sql, args).fetchall()
+
+    # -- models ------------------------------------------------------------------------------
+    MODEL_SELECT = """
+        SELECT m.*,
+          (SELECT COUNT(*) FROM versions v WHERE v.model_id = m.id) AS version_count,
+          (SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id AND v.status = 'active') AS latest_version
+        FROM models m"""
+
+    def model_row(self, name: str, conn=None) -> sqlite3.Row | None:
+        return (conn or self.conn).execute(self.MODEL_SELECT + " WHERE m.name = ?", (name,)).fetchone()
+
+    def list_model_rows(self, *, q: str | None, archived: bool, limit: int, offset: int) -> tuple[list, int]:
+        where, args = ["1"], []
+        if q:
+            where.append("m.name LIKE ? ESCAPE '\\'")
+            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if not archived:
+            where.append("m.archived = 0")
+        clause = " WHERE " + " AND ".join(where)
+        with self.read() as conn:
+            rows = conn.execute(self.MODEL_SELECT + clause + " ORDER BY m.name COLLATE NOCASE LIMIT ? OFFSET ?",
+                                args + [limit, offset]).fetchall()
+            total = conn.execute("SELECT COUNT(*) FROM models m" + clause, args).fetchone()[0]
+        return rows, total
+
+    def create_model(self, conn, name: str, actor: str, description: str = "") -> int:
+        cur = conn.execute("INSERT INTO models (name, description, created_at, created_by) VALUES (?,?,?,?)",
+                           (name, description, now_iso(), actor))
+        return cur.lastrowid
+
+    def model_tags(self, model_ids: list[int], conn=None) -> dict[int, dict]:
+        out: dict[int, dict] = {i: {} for i in model_ids}
+        for chunk in _chunks(model_ids):
+            for r in (conn or self.conn).execute(
+                    f"SELECT model_id, key, value FROM model_tags WHERE model_id IN ({_qs(chunk)})", chunk):
+                out[r["model_id"]][r["key"]] = r["value"]
+        return out
+
+    def model_aliases(self, model_ids: list[int], conn=None) -> dict[int, dict]:
+        out: dict[int, dict] = {i: {} for i in model_ids}
+        for chunk in _chunks(model_ids):
+            for r in (conn or self.conn).execute(
+                    f"SELECT a.model_id, a.alias, v.version FROM aliases a JOIN versions v ON v.id = a.version_id"
+                    f" WHERE a.model_id IN ({_qs(chunk)}) ORDER BY a.alias", chunk):
+                out[r["model_id"]][r["alias"]] = r["version"]
+        return out
+
+    def update_model(self, conn, model_id: int, *, description=None, archived=None) -> None:
+        if description is not None:
+            conn.execute("UPDATE models SET description = ? WHERE id = ?", (description, model_id))
+        if archived is not None:
+            conn.execute("UPDATE models SET archived = ? WHERE id = ?", (int(archived), model_id))
+
+    def set_tags(self, conn, table: str, owner_col: str, owner_id: int, tags: dict) -> None:
+        assert table in ("model_tags", "version_tags") and owner_col in ("model_id", "version_id")
+        for key, value in tags.items():
+            if value is None:
+                conn.execute(f"DELETE FROM {table} WHERE {owner_col} = ? AND key = ?", (owner_id, key))
+            else:
+                conn.execute(f"INSERT INTO {table} ({owner_col}, key, value) VALUES (?,?,?)"
+                             f" ON CONFLICT ({owner_col}, key) DO UPDATE SET value = excluded.value",
+                             (owner_id, key, value))
+
+    # -- versions ----------------------------------------------------------------------------
+    VERSION_COLUMNS = ("v.id, v.model_id, m.name, v.version, v.created_at, v.author, v.description, v.status,"
+                       " v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size, v.signature, v.input_example_sha")
+
+    def version_row(self, model_id: int, version: int, *, lineage: bool = True, conn=None) -> sqlite3.Row | None:
+        cols = self.VERSION_COLUMNS + (", v.lineage" if lineage else "")
+        return (conn or self.conn).execute(
+            f"SELECT {cols} FROM versions v JOIN models m ON m.id = v.model_id WHERE v.model_id = ? AND v.version = ?",
+            (model_id, version)).fetchone()
+
+    def latest_version(self, model_id: int, conn=None) -> int | None:
+        return (conn or self.conn).execute(
+            "SELECT MAX(version) FROM versions WHERE model_id = ? AND status = 'active'", (model_id,)).fetchone()[0]
+
+    def alias_target(self, model_id: int, alias: str, conn=None) -> int | None:
+        row = (conn or self.conn).execute(
+            "SELECT v.version FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?",
+            (model_id, alias)).fetchone()
+        return None if row is None else row[0]
+
+    def fetch_versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
+                       limit: int = 100, offset: int = 0, lineage: bool = False, conn=None):
+        """Versions matching ``where`` plus their metrics, params, tags and aliases, in ONE statement.
+
+        Returns ``(rows, facts)``: rows in order, and ``{version id: {"metrics", "params", "tags",
+        "aliases"}}``. Values keep full float precision (no JSON aggregation in SQL).
+        """
+        lineage_col = "v.lineage" if lineage else "NULL"
+        pad = ", ".join(["NULL"] * 14)
+        sql = f"""
+            WITH sel AS (
+              SELECT v.id AS vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
+              FROM versions v JOIN models m ON m.id = v.model_id
+              WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)
+            SELECT 'v' AS part, sel.pos, v.id, v.model_id, m.name, v.version, v.created_at, v.author,
+                   v.description, v.status, v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size,
+                   v.signature, v.input_example_sha, {lineage_col} AS lineage, NULL AS key, NULL AS value
+              FROM sel JOIN versions v ON v.id = sel.vid JOIN models m ON m.id = v.model_id
+            UNION ALL SELECT 'metrics', NULL, version_id, {pad}, key, value FROM metrics
+              WHERE version_id IN (SELECT vid FROM sel)
+            UNION ALL SELECT 'params', NULL, version_id, {pad}, key, value FROM params
+              WHERE version_id IN (SELECT vid FROM sel)
+            UNION ALL SELECT 'tags', NULL, version_id, {pad}, key, value FROM version_tags
+              WHERE version_id IN (SELECT vid FROM sel)
+            UNION ALL SELECT 'aliases', NULL, version_id, {pad}, alias, NULL FROM aliases
+              WHERE version_id IN (SELECT vid FROM sel)"""
+        cur = (conn or self.conn).execute(sql, [*order_args, *args, *order_args, limit, offset])
+        rows, facts = [], {}
+        for r in cur:
+            part = r[0]
+            if part == "v":
+                rows.append(r)
+                facts.setdefault(r[2], {"metrics": {}, "params": {}, "tags": {}, "aliases": []})
+            else:
+                entry = facts.setdefault(r[2], {"metrics": {}, "params": {}, "tags": {}, "aliases": []})
+                if part == "aliases":
+                    entry["aliases"].append(r[17])
+                else:
+                    entry[part][r[17]] = r[18]
+        rows.sort(key=lambda r: r[1])
+        return rows, facts
+
+    def count_versions(self, where: str, args: list, conn=None) -> int:
+        return (conn or self.conn).execute(
+            f"SELECT COUNT(*) FROM versions v JOIN models m ON m.id = v.model_id WHERE {where}", args).fetchone()[0]
+
+    def insert_version(self, conn, model_id: int, *, author: str, description: str, flavor: str,
+                       flavor_meta: dict, artifact_sha: str, artifact_size: int, signature: dict | None,
+                       input_example_sha: str | None, lineage: dict, metrics: dict, params: dict,
+                       tags: dict, blobs: Iterable[str], created_at: str) -> tuple[int, int]:
+        number = conn.execute("UPDATE models SET last_version = last_version + 1 WHERE id = ? RETURNING last_version",
+                              (model_id,)).fetchone()[0]
+        cur = conn.execute(
+            "INSERT INTO versions (model_id, version, created_at, author, description, flavor, flavor_meta,"
+            " artifact_sha, artifact_size, signature, input_example_sha, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (model_id, number, created_at, author, description, flavor, dumps(flavor_meta), artifact_sha,
+             artifact_size, None if signature is None else dumps(signature), input_example_sha, dumps(lineage)))
+        vid = cur.lastrowid
+        conn.executemany("INSERT INTO metrics (version_id, key, value) VALUES (?,?,?)",
+                         [(vid, k, v) for k, v in metrics.items()])
+        conn.executemany("INSERT INTO params (version_id, key, value) VALUES (?,?,?)",
+                         [(vid, k, v) for k, v in params.items()])
+        conn.executemany("INSERT INTO version_tags (version_id, key, value) VALUES (?,?,?)",
+                         [(vid, k, v) for k, v in tags.items()])
+        conn.executemany("INSERT OR IGNORE INTO version_blobs (version_id, sha) VALUES (?,?)",
+                         [(vid, s) for s in set(blobs)])
+        return vid, number
+
+    def update_version(self, conn, version_id: int, *, description=None, status=None) -> None:
+        if description is not None:
+            conn.execute("UPDATE versions SET description = ? WHERE id = ?", (description, version_id))
+        if status is not None:
+            conn.execute("UPDATE versions SET status = ? WHERE id = ?", (status, version_id))
+
+    def delete_version(self, conn, version_id: int) -> None:
+        conn.execute("DELETE FROM versions WHERE id = ?", (version_id,))
+
+    def aliases_of_version(self, version_id: int, conn=None) -> list[str]:
+        return [r[0] for r in (conn or self.conn).execute(
+            "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias", (version_id,))]
+
+    # -- aliases -----------------------------------------------------------------------------
+    def move_alias(self, conn, *, model_id: int, alias: str, version_id: int | None, version: int | None,
+                   previous: int | None, actor: str, reason: str | None, kind: str, forced: bool,
+                   report: dict | None, event_id: int, time_: str) -> int:
+        if version_id is None:
+            conn.execute("DELETE FROM aliases WHERE model_id = ? AND alias = ?", (model_id, alias))
+        else:
+            conn.execute(
+                "INSERT INTO aliases (model_id, alias, version_id, updated_at, updated_by) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id,"
+                " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                (model_id, alias, version_id, time_, actor))
+        cur = conn.execute(
+            "INSERT INTO alias_moves (model_id, alias, version, previous, time, actor, reason, kind, forced, report, event_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (model_id, alias, version, previous, time_, actor, reason, kind, int(forced),
+             None if report is None else dumps(report), event_id))
+        return cur.lastrowid
+
+    def alias_moves(self, model_id: int, alias: str | None = None, *, before: str | None = None,
+                    conn=None) -> list[sqlite3.Row]:
+        sql = ("SELECT am.*, m.name AS model FROM alias_moves am JOIN models m ON m.id = am.model_id"
+               " WHERE am.model_id = ?")
+        args: list = [model_id]
+        if alias is not None:
+            sql += " AND am.alias = ?"
+            args.append(alias)
+        if before is not None:
+            sql += " AND am.time <= ?"
+            args.append(before)
+        return (conn or self.conn).execute(sql + " ORDER BY am.id", args).fetchall()
+
+    # -- blobs -------------------------------------------------------------------------------
+    def referenced_blobs(self, conn=None) -> set[str]:
+        return {r[0] for r in (conn or self.conn).execute("SELECT DISTINCT sha FROM version_blobs")}
+
+    def blob_rows(self, conn=None) -> list[sqlite3.Row]:
+        """Every version's manifest and example blob, for verify."""
+        return (conn or self.conn).execute(
+            "SELECT m.name, v.version, v.artifact_sha, v.input_example_sha FROM versions v"
+            " JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version").fetchall()
+
+
+def _qs(items: list) -> str:
+    return ",".join("?" * len(items))
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
