@@ -1,0 +1,103 @@
+"""Fixtures shared by every test folder.
+
+``reg`` is THE registry fixture for behavioural tests: it is parametrized over registry kinds
+(``local`` always; ``remote`` — a RemoteRegistry talking to a real server — once the server tests
+provide the ``remote_registry`` fixture in tests/server/remote_fixture.py). Tests that need the
+local disk (crash safety, tampering, gc) use ``local_reg``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))  # tests/helpers.py
+
+REGISTRY_KINDS = ["local"]
+try:  # the server suite adds "remote" when it is present
+    from server.remote_fixture import REMOTE_KINDS, remote_registry  # noqa: F401
+
+    REGISTRY_KINDS += REMOTE_KINDS
+except ImportError:
+    pass
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_home(tmp_path_factory):
+    """Keep Jupyter, IPython and the default registry out of the real home folder."""
+    base = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
+                                            "IPYTHONDIR", "NBREGISTRY_ROOT", "NBREGISTRY_URL", "NBREGISTRY_USER")}
+    for k in ("runtime", "data", "config"):
+        os.environ[f"JUPYTER_{k.upper()}_DIR"] = str(base / k)
+    os.environ["IPYTHONDIR"] = str(base / "ipython")
+    os.environ["NBREGISTRY_ROOT"] = str(base / "default-registry")
+    os.environ.pop("NBREGISTRY_URL", None)
+    os.environ["NBREGISTRY_USER"] = "tester"
+    yield base
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def local_reg(tmp_path):
+    from nbregistry import Registry
+
+    reg = Registry(tmp_path / "registry", author="alice")
+    yield reg
+    reg.close()
+
+
+@pytest.fixture(params=REGISTRY_KINDS)
+def reg(request, tmp_path):
+    """A fresh empty registry acting as user 'alice', of each kind in REGISTRY_KINDS."""
+    if request.param == "local":
+        from nbregistry import Registry
+
+        registry = Registry(tmp_path / "registry", author="alice")
+        yield registry
+        registry.close()
+    else:
+        yield request.getfixturevalue("remote_registry")
+
+
+@pytest.fixture
+def as_user(reg):
+    """``with as_user(reg, "bob"): ...`` acts as another author on the same registry."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def switch(registry, name):
+        before = registry.author
+        registry.author = name
+        try:
+            yield registry
+        finally:
+            registry.author = before
+
+    return switch
+
+
+@pytest.fixture(scope="session")
+def iris():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def iris_model(iris):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = iris
+    return LogisticRegression(max_iter=500).fit(X, y)
