@@ -200,20 +200,62 @@ class Registry:
         signature = infer_signature(input_example)
         data_lineage = lineage_mod.capture(data=data, notebook=notebook)
 
+        example_json = example_to_json(input_example) if input_example is not None else None
+
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
-            if flavor_obj.name == "file":
-                entries, meta = _file_entries(obj)
-            else:
-                meta = flavor_obj.save(obj, staging)
-                entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
-            for rel, src in (files or {}).items():
-                entries.append(("extra/" + safe_relpath(rel), Path(src)))
-            manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
-            example_blob = self.objects.put_bytes(example_to_json(input_example)) if input_example is not None else None
+            entries, meta = serialize(obj, flavor_obj, staging, files)
+            version = self._store_version(name, entries, flavor=flavor_obj.name, meta=meta, metrics=metrics,
+                                          params=params, tags=tags, description=description, signature=signature,
+                                          example_json=example_json, lineage=data_lineage, progress=progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        if notebook and notebook.get("warnings"):
+            version.warnings = list(notebook["warnings"])
+        return version
 
+    def register_saved(self, folder: str | os.PathLike, name: str, *, flavor: str, flavor_meta: dict,
+                       metrics: dict | None = None, params: dict | None = None, tags: dict | None = None,
+                       description: str = "", signature: dict | None = None,
+                       input_example_json: bytes | None = None, lineage: dict | None = None,
+                       progress: Progress | None = None) -> ModelVersion:
+        """Register an artifact a flavor already saved elsewhere: ``folder`` holds its files as
+        ``flavor.save`` wrote them (what the REST server does with an upload). Same rules as
+        :meth:`register`; nothing is serialized here, so no model object is needed.
+        """
+        validate_name(name)
+        if not isinstance(description, str):
+            raise ValidationError("description must be a string")
+        flavor_obj = get_flavor(flavor)
+        if not isinstance(flavor_meta, dict):
+            raise ValidationError("flavor_meta must be a JSON object")
+        if signature is not None and (not isinstance(signature, dict) or "type" not in signature):
+            raise ValidationError("signature must be null or an object with a 'type'")
+        if lineage is not None and not isinstance(lineage, dict):
+            raise ValidationError("lineage must be a JSON object")
+        if input_example_json is not None:
+            try:
+                example = json.loads(input_example_json)
+            except (TypeError, ValueError):
+                example = None
+            if not isinstance(example, dict) or example.get("type") not in ("dataframe", "tensor"):
+                raise ValidationError("input example must be the JSON written by nbregistry (dataframe or tensor)")
+        metrics = _clean_metrics(metrics or {})
+        params = _clean_strings("param", params or {})
+        tags = _clean_strings("tag", tags or {})
+        if not Path(folder).is_dir():
+            raise ValidationError(f"{folder} is not a folder")
+        entries, _ = _file_entries(folder)
+        return self._store_version(name, entries, flavor=flavor_obj.name, meta=dict(flavor_meta), metrics=metrics,
+                                   params=params, tags=tags, description=description, signature=signature,
+                                   example_json=input_example_json, lineage=lineage or {}, progress=progress)
+
+    def _store_version(self, name: str, entries: list, *, flavor: str, meta: dict, metrics: dict, params: dict,
+                       tags: dict, description: str, signature: dict | None, example_json: bytes | None,
+                       lineage: dict, progress: Progress | None) -> ModelVersion:
+        """Store the files (``[(relative path, source path)]``) and record the next version of ``name``."""
+        manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
+        example_blob = self.objects.put_bytes(example_json) if example_json is not None else None
         meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
         blobs = [manifest_blob.sha256, *(f["sha256"] for f in manifest["files"])]
         if example_blob:
@@ -233,22 +275,22 @@ class Registry:
                         model_id, name = model["id"], model["name"]
                     created = now_iso()
                     _, number = self.store.insert_version(
-                        conn, model_id, author=self.author, description=description, flavor=flavor_obj.name,
+                        conn, model_id, author=self.author, description=description, flavor=flavor,
                         flavor_meta=meta, artifact_sha=manifest_blob.sha256, artifact_size=size,
                         signature=signature, input_example_sha=example_blob.sha256 if example_blob else None,
-                        lineage=data_lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
+                        lineage=lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
                         created_at=created)
                     self._event(conn, "version.registered", name, number,
-                                {"flavor": flavor_obj.name, "sha256": manifest_blob.sha256, "size": size,
+                                {"flavor": flavor, "sha256": manifest_blob.sha256, "size": size,
                                  "deduplicated": not manifest_blob.new, "metrics": metrics})
                     break
             if attempt == 2:
                 raise IntegrityError(f"blobs vanished while registering (concurrent gc?): {missing}")
             self.objects.put_tree(entries)  # re-store what gc removed, then try again
+            if example_json is not None:
+                self.objects.put_bytes(example_json)
         version = self.get(f"{name}:{number}")
         version.deduplicated = not manifest_blob.new
-        if notebook and notebook.get("warnings"):
-            version.warnings = list(notebook["warnings"])
         return version
 
     # ================================================================ loading
@@ -262,15 +304,27 @@ class Registry:
         row = self.store.conn.execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
                                       (model["id"], version.version)).fetchone()
         meta = json.loads(row["flavor_meta"])
-        flavor = get_flavor(version.flavor)
-        needs_trust = flavor.needs_trust(meta) and version.author != self.author
-        if needs_trust and not trust:
-            raise TrustRequired(
-                f"{version.ref} was saved by {version.author!r} in a format that runs code when loaded "
-                f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
-                "pass trust=True if you trust its author")
+        trusted = check_trust(version, meta, reader=self.author, trust=trust)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
-        return flavor.load(folder, meta, trusted=trust or not needs_trust)
+        return get_flavor(version.flavor).load(folder, meta, trusted=trusted)
+
+    def artifact(self, ref: str) -> dict:
+        """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
+        version = self.get(ref)
+        model, _ = self._resolve(version.ref)
+        row = self.store.version_row(model["id"], version.version, lineage=False)
+        return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
+                "meta": json.loads(row["flavor_meta"]), **version.artifact}
+
+    def as_author(self, author: str, *, origin: str | None = None) -> "Registry":
+        """A view of this registry acting as ``author`` (sharing its store and objects): one per
+        request in a server, so no thread ever changes the author another thread is using."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view._author = author
+        if origin is not None:
+            view.origin = origin
+        return view
 
     def input_example(self, ref: str) -> Any:
         """The stored input example (a DataFrame or array), or ``None``."""
@@ -482,6 +536,31 @@ class Registry:
 
 
 # ==================================================================== helpers
+def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tuple[list, dict]:
+    """Save ``obj`` with ``flavor`` into ``staging`` (a file or folder is used where it is) and
+    return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``."""
+    if flavor.name == "file":
+        entries, meta = _file_entries(obj)
+    else:
+        meta = flavor.save(obj, staging)
+        entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
+    for rel, src in (files or {}).items():
+        entries.append(("extra/" + safe_relpath(rel), Path(src)))
+    return entries, meta
+
+
+def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool) -> bool:
+    """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
+    other than ``reader`` needs ``trust=True``. Returns the ``trusted`` flag for ``flavor.load``."""
+    needs_trust = get_flavor(version.flavor).needs_trust(meta) and version.author != reader
+    if needs_trust and not trust:
+        raise TrustRequired(
+            f"{version.ref} was saved by {version.author!r} in a format that runs code when loaded "
+            f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
+            "pass trust=True if you trust its author")
+    return trust or not needs_trust
+
+
 def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")
