@@ -41,14 +41,23 @@ def _module_owners() -> dict[str, list[str]]:
     return packages_distributions()
 
 
+_imported_cache: tuple[int, frozenset] = (-1, frozenset())
+
+
+def _imported_distributions() -> frozenset:
+    """Distributions owning an imported module; recomputed only when sys.modules grows or shrinks."""
+    global _imported_cache
+    count = len(sys.modules)
+    if _imported_cache[0] != count:
+        owners = _module_owners()
+        tops = {module.partition(".")[0] for module in list(sys.modules)}
+        _imported_cache = (count, frozenset(d.lower() for top in tops for d in owners.get(top, ())))
+    return _imported_cache[1]
+
+
 def environment() -> dict:
     """Python, platform and packages; the package list is computed once per process."""
-    owners = _module_owners()
-    imported = set()
-    for module in list(sys.modules):
-        top = module.partition(".")[0]
-        for dist in owners.get(top, ()):
-            imported.add(dist.lower())
+    imported = _imported_distributions()
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -81,11 +90,9 @@ def git_info(start: Path | None = None) -> dict | None:
         out = subprocess.run(
             ["git", "-C", str(folder), "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
             capture_output=True, text=True, timeout=5, check=True).stdout
-        remote = subprocess.run(["git", "-C", str(folder), "config", "--get", "remote.origin.url"],
-                                capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    info = {"commit": None, "branch": None, "dirty": False, "remote": strip_credentials(remote) or None,
+    info = {"commit": None, "branch": None, "dirty": False, "remote": _origin_url(folder / ".git"),
             "root": str(folder)}
     for line in out.splitlines():
         if line.startswith("# branch.oid "):
@@ -97,6 +104,25 @@ def git_info(start: Path | None = None) -> dict | None:
         elif not line.startswith("#"):
             info["dirty"] = True
     return info
+
+
+def _origin_url(git_dir: Path) -> str | None:
+    """``remote "origin"`` url from the repository's config file, credentials stripped (no subprocess)."""
+    import configparser
+
+    if git_dir.is_file():  # worktrees and submodules: "gitdir: <path>"
+        target = git_dir.read_text().partition("gitdir:")[2].strip()
+        git_dir = (git_dir.parent / target).resolve()
+        common = git_dir / "commondir"
+        if common.is_file():
+            git_dir = (git_dir / common.read_text().strip()).resolve()
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read(git_dir / "config")
+        url = parser.get('remote "origin"', "url", fallback=None)
+    except configparser.Error:
+        return None
+    return strip_credentials(url) if url else None
 
 
 def fingerprint(obj: Any) -> dict:
