@@ -172,3 +172,88 @@ class GCReport(_Rich):
         verb = "would remove" if self.dry_run else "removed"
         return (f"<GCReport {verb} {self.removed_blobs} blobs ({self.removed_bytes} bytes),"
                 f" kept {self.kept_recent} recent unreferenced>")
+
+
+@dataclass
+class Comment(_Rich):
+    """A comment on a model (``version`` is ``None``) or a version; a review when ``verdict`` is set."""
+
+    id: int
+    model: str
+    version: int | None
+    author: str
+    body: str
+    anchor: str | None = None
+    reply_to: int | None = None
+    verdict: str | None = None  # None | "approve" | "request-changes"
+    created_at: str = ""
+    edited_at: str | None = None
+    deleted: bool = False
+
+    @property
+    def ref(self) -> str:
+        return self.model if self.version is None else f"{self.model}:{self.version}"
+
+    def __repr__(self) -> str:
+        kind = f"review ({self.verdict})" if self.verdict else "comment"
+        where = self.ref + (f" [{self.anchor}]" if self.anchor else "")
+        text = "(deleted)" if self.deleted else repr(self.body[:40] + ("…" if len(self.body) > 40 else ""))
+        return f"<Comment #{self.id} {kind} on {where} by {self.author}: {text}>"
+
+
+@dataclass
+class GateReport(_Rich):
+    """What a policy says about moving ``alias`` to ``ref``: one entry per gate, each with the values compared."""
+
+    ref: str
+    alias: str
+    allowed: bool
+    gates: list = field(default_factory=list)  # [{"name", "passed", "detail"}]
+
+    @property
+    def failed(self) -> list:
+        return [g for g in self.gates if not g["passed"]]
+
+    def __str__(self) -> str:
+        head = f"{self.ref} -> {self.alias}: {'allowed' if self.allowed else 'refused'}"
+        lines = [f"  [{'pass' if g['passed'] else 'FAIL'}] {g['name']}: {g['detail']}" for g in self.gates]
+        return "\n".join([head, *lines]) if lines else head + " (no policy gates)"
+
+    def __repr__(self) -> str:
+        return f"<GateReport {self.ref} -> {self.alias}: {'allowed' if self.allowed else 'refused'}," \
+               f" {len(self.failed)} of {len(self.gates)} gates failed>"
+
+
+@dataclass
+class Policy(_Rich):
+    """The rules for moving one alias of one model (see docs/collaboration.md)."""
+
+    model: str
+    alias: str
+    required_approvals: int = 0
+    gates: list = field(default_factory=list)  # [{"type": "metric", "expr": ...}, {"type": "signature"}, ...]
+    allow_force: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.required_approvals and not self.gates
+
+    def __repr__(self) -> str:
+        gates = ", ".join(g.get("expr", g["type"]) for g in self.gates) or "no gates"
+        force = ", force allowed" if self.allow_force else ""
+        return f"<Policy {self.model}@{self.alias}: {self.required_approvals} approval(s), {gates}{force}>"
+
+
+@dataclass
+class ActivityItem(_Rich):
+    """One line of the activity feed, built from an event."""
+
+    id: int
+    time: str
+    actor: str
+    action: str
+    ref: str | None
+    summary: str
+
+    def __repr__(self) -> str:
+        return f"<ActivityItem #{self.id} {self.time} {self.summary}>"

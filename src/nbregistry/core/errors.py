@@ -47,6 +47,17 @@ class Conflict(RegistryError):
     code = "conflict"
 
 
+class PolicyRefused(Conflict):
+    """A promotion the alias's policy refuses; ``.report`` is the :class:`GateReport` that says why."""
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self):  # keep the report when pickled (multiprocessing, remote faces)
+        return (type(self), (str(self), self.report))
+
+
 class PermissionDenied(RegistryError):
     """The caller may not do this (edit someone else's comment, load untrusted pickle, ...)."""
 

@@ -64,7 +64,23 @@ CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, a
 CREATE INDEX events_model ON events (model, id);
 """
 
-MIGRATION_NAMES = ["m001_initial"]
+COLLABORATION_DDL = """
+CREATE TABLE comments (id INTEGER PRIMARY KEY AUTOINCREMENT, model_id INTEGER NOT NULL REFERENCES models(id),
+  version INTEGER, author TEXT NOT NULL, body TEXT NOT NULL, anchor TEXT, reply_to INTEGER REFERENCES comments(id),
+  verdict TEXT CHECK (verdict IN ('approve', 'request-changes')), created_at TEXT NOT NULL, edited_at TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX comments_target ON comments (model_id, version, id);
+CREATE TABLE comment_edits (id INTEGER PRIMARY KEY AUTOINCREMENT,
+  comment_id INTEGER NOT NULL REFERENCES comments(id), body TEXT NOT NULL, written_at TEXT NOT NULL,
+  replaced_at TEXT NOT NULL, editor TEXT NOT NULL);
+CREATE INDEX comment_edits_comment ON comment_edits (comment_id, id);
+CREATE TABLE policies (model_id INTEGER NOT NULL REFERENCES models(id), alias TEXT NOT NULL COLLATE NOCASE,
+  policy TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (model_id, alias));
+CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
+CREATE INDEX events_time ON events (time);
+"""
+
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -77,6 +93,13 @@ def build():
     @migrations(name="m001_initial")
     def m001_initial(db):
         for statement in INITIAL_DDL.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
+    @migrations(name="m002_collaboration")
+    def m002_collaboration(db):
+        """Comments (with edit history and tombstones), per-alias policies, indexes for time travel."""
+        for statement in COLLABORATION_DDL.split(";"):
             if statement.strip():
                 db.execute(statement)
 

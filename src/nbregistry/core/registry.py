@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import lineage as lineage_mod
+from .collab import CollaborationMixin
 from .compare import Comparison, Diff
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, TrustRequired, ValidationError
@@ -30,7 +31,7 @@ GC_GRACE_SECONDS = 3600.0
 Progress = Callable[[int], None]
 
 
-class Registry:
+class Registry(CollaborationMixin):
     """A registry rooted at a folder: ``registry.db`` (SQLite) + ``objects/`` + ``tmp/``.
 
     ``Registry()`` with no root uses ``NBREGISTRY_URL`` (a team server, see ``RemoteRegistry``),
