@@ -251,3 +251,22 @@ def test_progress_callback_reports_bytes(local_reg, tmp_path):
     seen = []
     local_reg.register(f, "f", progress=seen.append)
     assert sum(seen) == 3 << 20
+
+
+def test_compare_diff_and_get_issue_one_sql_statement(local_reg, iris_model):
+    for i in range(30):
+        local_reg.register(iris_model, "iris", metrics={"acc": i / 30, "loss": 1 - i / 30}, params={"i": i})
+    local_reg.set_alias("iris:3", "production")
+    statements = []
+    local_reg.store.conn.set_trace_callback(statements.append)
+    try:
+        for call in (lambda: local_reg.compare("iris"),
+                     lambda: local_reg.compare(["iris:1", "iris@production", "iris"]),
+                     lambda: local_reg.diff("iris:1", "iris@production"),
+                     lambda: local_reg.get("iris@production")):
+            statements.clear()
+            call()
+            assert len(statements) == 1, statements
+    finally:
+        local_reg.store.conn.set_trace_callback(None)
+    assert [v.version for v in local_reg.compare(["iris:1", "iris@production", "iris"]).versions] == [1, 3, 30]

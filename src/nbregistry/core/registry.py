@@ -23,6 +23,7 @@ from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json, example_to_json, infer_signature
 from .store import Store, dumps, now_iso
+from ..deploy.api import DeployMixin
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 5000
@@ -31,7 +32,7 @@ GC_GRACE_SECONDS = 3600.0
 Progress = Callable[[int], None]
 
 
-class Registry(CollaborationMixin):
+class Registry(CollaborationMixin, DeployMixin):
     """A registry rooted at a folder: ``registry.db`` (SQLite) + ``objects/`` + ``tmp/``.
 
     ``Registry()`` with no root uses ``NBREGISTRY_URL`` (a team server, see ``RemoteRegistry``),
@@ -52,6 +53,7 @@ class Registry(CollaborationMixin):
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
         self.store = Store(self.root / "registry.db")
+        self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
         self.origin = origin
 
@@ -134,10 +136,7 @@ class Registry(CollaborationMixin):
     # ================================================================ reading
     def get(self, ref: str) -> ModelVersion:
         """The version a ref names, with lineage."""
-        with self.store.read() as conn:
-            model, number = self._resolve(ref, conn)
-            return self._versions("v.model_id = ? AND v.version = ?", [model["id"], number],
-                                  lineage=True, conn=conn)[0]
+        return self._fetch_refs([ref], lineage=True)[0]
 
     def get_model(self, name: str) -> Model:
         with self.store.read() as conn:
@@ -456,26 +455,54 @@ class Registry(CollaborationMixin):
         ``goals`` overrides the inferred goal per metric (``{"auc": "max", "latency": "min"}``).
         """
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
-            with self.store.read() as conn:
-                model = self._model_row(refs_or_model, conn)
-                versions = self._versions("v.model_id = ? AND v.status = 'active'", [model["id"]],
-                                          limit=limit, conn=conn)
-            return Comparison.build(model["name"], versions, goals)
+            versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit)
+            name = versions[0].name if versions else self._model_row(refs_or_model)["name"]
+            return Comparison.build(name, versions, goals)
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("compare needs a model name or at least one ref")
-        with self.store.read() as conn:
-            keys = [self._resolve(r, conn) for r in refs]
-            pairs = " OR ".join("(v.model_id = ? AND v.version = ?)" for _ in keys)
-            args = [x for m, n in keys for x in (m["id"], n)]
-            found = {(v.name.lower(), v.version): v for v in self._versions(pairs, args, limit=len(keys), conn=conn)}
-        versions = [found[(m["name"].lower(), n)] for m, n in keys]
+        versions = self._fetch_refs(refs)
         names = {v.name for v in versions}
         return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals)
 
     def diff(self, a: str, b: str) -> Diff:
         """What changed from ``a`` to ``b``: params, metrics, tags, signature, environment, data."""
-        return Diff.build(self.get(a), self.get(b))
+        return Diff.build(*self._fetch_refs([a, b], lineage=True))
+
+    def _fetch_refs(self, refs: list, *, lineage: bool = False) -> list[ModelVersion]:
+        """The versions many refs name, in their order, with ONE query (refs compile into its WHERE).
+
+        A ref that matches nothing is resolved on its own to raise the precise :class:`NotFound`.
+        """
+        parsed = [parse_ref(r) for r in refs]
+        clauses, args = [], []
+        for ref in parsed:
+            if ref.version is not None:
+                clauses.append("(m.name = ? AND v.version = ?)")
+                args += [ref.name, ref.version]
+            elif ref.alias is not None:
+                clauses.append("(m.name = ? AND v.id = (SELECT a.version_id FROM aliases a"
+                               " WHERE a.model_id = m.id AND a.alias = ?))")
+                args += [ref.name, ref.alias]
+            else:
+                clauses.append("(m.name = ? AND v.version = (SELECT MAX(x.version) FROM versions x"
+                               " WHERE x.model_id = m.id AND x.status = 'active'))")
+                args.append(ref.name)
+        found = self._versions(" OR ".join(clauses), args, limit=len(parsed), lineage=lineage)
+        out = []
+        for ref in parsed:
+            same = [v for v in found if v.name.lower() == ref.name.lower()]
+            if ref.version is not None:
+                match = [v for v in same if v.version == ref.version]
+            elif ref.alias is not None:
+                match = [v for v in same if ref.alias.lower() in (a.lower() for a in v.aliases)]
+            else:
+                match = sorted((v for v in same if v.status == "active"), key=lambda v: -v.version)[:1]
+            if not match:
+                self._resolve(ref)  # raises the NotFound that names what is missing
+                raise NotFound(f"{ref} changed while it was being read; try again")
+            out.append(match[0])
+        return out
 
     # ================================================================ integrity
     def verify(self, *, fast: bool = False, progress: Progress | None = None) -> VerifyReport:
