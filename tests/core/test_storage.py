@@ -269,4 +269,4 @@ def test_compare_diff_and_get_issue_one_sql_statement(local_reg, iris_model):
             assert len(statements) == 1, statements
     finally:
         local_reg.store.conn.set_trace_callback(None)
-    assert [v.version for v in local_reg.compare(["iris:1", "iris@production", "iris"]).versions] == [1, 3, 30]
+    assert local_reg.compare(["iris:1", "iris@production", "iris"]).refs == ["iris:1", "iris:3", "iris:30"]
