@@ -69,6 +69,7 @@ class Registry(CollaborationMixin, DeployMixin):
         self._author = value
 
     def close(self) -> None:
+        """Close this thread's database connection (the registry reopens it when used again)."""
         self.store.close()
 
     # ================================================================ resolving refs
@@ -139,6 +140,7 @@ class Registry(CollaborationMixin, DeployMixin):
         return self._fetch_refs([ref], lineage=True)[0]
 
     def get_model(self, name: str) -> Model:
+        """A model with its description, tags, aliases, latest version and version count."""
         with self.store.read() as conn:
             return self._models([self._model_row(name, conn)], conn)[0]
 
@@ -377,15 +379,19 @@ class Registry(CollaborationMixin, DeployMixin):
         return self.get(f"{model['name']}:{number}")
 
     def describe(self, ref: str, description: str) -> ModelVersion:
+        """Set a version's description (shorthand for :meth:`update_version`)."""
         return self.update_version(ref, description=description)
 
     def tag(self, ref: str, tags: dict) -> ModelVersion:
+        """Set (or, with ``None`` values, remove) a version's tags."""
         return self.update_version(ref, tags=tags)
 
     def archive(self, ref: str) -> ModelVersion:
+        """Archive a version: kept and loadable by number, skipped by bare-name refs and comparisons."""
         return self.update_version(ref, archived=True)
 
     def restore(self, ref: str) -> ModelVersion:
+        """Make an archived version active again."""
         return self.update_version(ref, archived=False)
 
     def delete_version(self, ref: str) -> str:
@@ -416,6 +422,7 @@ class Registry(CollaborationMixin, DeployMixin):
             return self._move_alias(conn, model, alias, number, kind="set", reason=reason)
 
     def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> AliasMove:
+        """Remove an alias from a model; recorded in its history like any move."""
         validate_alias(alias)
         with self.store.write() as conn:
             model = self._model_row(name, conn)
