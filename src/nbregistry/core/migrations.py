@@ -80,7 +80,7 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -102,5 +102,12 @@ def build():
         for statement in COLLABORATION_DDL.split(";"):
             if statement.strip():
                 db.execute(statement)
+
+    @migrations(name="m003_webhooks")
+    def m003_webhooks(db):
+        """Webhook subscriptions, the fan-out cursor, deliveries and their attempts (store_webhooks.py)."""
+        from .store_webhooks import apply_ddl
+
+        apply_ddl(db)
 
     return migrations

@@ -37,6 +37,9 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
+        # Called (with no arguments) after a write transaction that added events has committed;
+        # the registry uses it to wake the webhook dispatcher. It must be cheap and never raise.
+        self.on_events_committed = None
         self._ensure_schema()
 
     # -- connections and transactions --------------------------------------------------------
@@ -74,6 +77,7 @@ class Store:
                 if time.monotonic() > deadline:
                     raise RegistryError(f"registry database stayed locked for {LOCK_WAIT_SECONDS}s") from exc
                 time.sleep(random.uniform(0.005, 0.05))
+        self._local.new_events = False
         try:
             yield conn
         except BaseException:
@@ -82,6 +86,9 @@ class Store:
             raise
         else:
             conn.execute("COMMIT")
+            if self._local.new_events and self.on_events_committed is not None:
+                self._local.new_events = False
+                self.on_events_committed()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -121,6 +128,7 @@ class Store:
     def add_event(self, conn, *, actor: str, origin: str, action: str, model: str | None,
                   version: int | None = None, payload: dict | None = None, time_: str | None = None) -> int:
         ref = None if model is None else (f"{model}:{version}" if version is not None else model)
+        self._local.new_events = True
         cur = conn.execute(
             "INSERT INTO events (time, actor, origin, action, model, version, ref, payload) VALUES (?,?,?,?,?,?,?,?)",
             (time_ or now_iso(), actor, origin, action, model, version, ref, dumps(payload or {})),
