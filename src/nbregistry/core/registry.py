@@ -7,6 +7,7 @@ import math
 import numbers
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json, example_to_json, infer_signature
 from .store import Store, dumps, now_iso
 from ..deploy.api import DeployMixin
+from .reproduce import ReproduceMixin
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 5000
@@ -32,7 +34,7 @@ GC_GRACE_SECONDS = 3600.0
 Progress = Callable[[int], None]
 
 
-class Registry(CollaborationMixin, DeployMixin):
+class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     """A registry rooted at a folder: ``registry.db`` (SQLite) + ``objects/`` + ``tmp/``.
 
     ``Registry()`` with no root uses ``NBREGISTRY_URL`` (a team server, see ``RemoteRegistry``),
@@ -195,6 +197,10 @@ class Registry(CollaborationMixin, DeployMixin):
         validate_name(name)
         if not isinstance(description, str):
             raise ValidationError("description must be a string")
+        if notebook is None and "IPython" in sys.modules:  # from a kernel, without %register
+            from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
+
+            notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
         metrics = _clean_metrics(metrics if metrics is not None else _picked_metrics(obj))
         params = _clean_strings("param", params if params is not None else _picked_params(obj))
         tags = _clean_strings("tag", tags or {})

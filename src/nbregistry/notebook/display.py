@@ -1,0 +1,494 @@
+"""HTML views and MIME bundles of the registry's result objects.
+
+Everything here is static HTML with inline styles: it reads the same in JupyterLab, on GitHub and
+nbviewer, and after the kernel is gone. Every piece of user text (names, descriptions, comment bodies,
+tag values) goes through :func:`html.escape`; nothing here emits a script. Collapsible parts use
+``<details>``, which needs no JavaScript.
+
+``render_html(obj)`` dispatches on the object's class name, so collaboration entities added to the
+core later (``Comment``, ``GateReport``, ``ActivityItem``) render without this module importing them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+COMPARISON_MIME = "application/vnd.nbregistry.comparison+json"
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+
+FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px"
+BOX = f"{FONT};border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:4px 0;max-width:960px"
+TABLE = "border-collapse:collapse;margin:4px 0"
+TH = "text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;background:#f6f8fa;font-weight:600"
+TD = "text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top"
+MUTED = "color:#57606a"
+BEST = "background:#dafbe1;font-weight:600"
+DIFFERS = "background:#fff8c5"
+WARN = "background:#fff8c5;border-left:3px solid #d4a72c;padding:2px 8px;margin:2px 0"
+BAD = "background:#ffebe9;border-left:3px solid #cf222e;padding:2px 8px;margin:2px 0"
+GOOD = "background:#dafbe1;border-left:3px solid #1a7f37;padding:2px 8px;margin:2px 0"
+
+
+# ==================================================================== small building blocks
+def esc(value: Any) -> str:
+    """Escaped text of any value (``None`` -> empty)."""
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any) -> str:
+    """A number shortened for tables (4 significant digits), anything else as text; escaped."""
+    if isinstance(value, bool) or value is None:
+        return esc(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return esc(f"{value:.4g}")
+    return esc(value)
+
+
+def badge(text: str, color: str = "#0969da") -> str:
+    return (f'<span style="display:inline-block;padding:0 6px;margin:0 2px;border-radius:10px;'
+            f'border:1px solid {color};color:{color};font-size:11px">{esc(text)}</span>')
+
+
+def table(headers: list[str], rows: list[list[str]], row_styles: list[str] | None = None,
+          cell_styles: list[list[str]] | None = None) -> str:
+    """A table from already-escaped cell HTML."""
+    head = "".join(f'<th style="{TH}">{h}</th>' for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        rstyle = row_styles[i] if row_styles else ""
+        cells = []
+        for j, cell in enumerate(row):
+            extra = cell_styles[i][j] if cell_styles else ""
+            cells.append(f'<td style="{TD};{rstyle};{extra}">{cell}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def kv_table(data: dict, *, fmt_value=fmt) -> str:
+    if not data:
+        return f'<span style="{MUTED}">none</span>'
+    return table(["name", "value"], [[esc(k), fmt_value(v)] for k, v in data.items()])
+
+
+def details(summary: str, body: str, *, open_: bool = False) -> str:
+    return (f'<details{" open" if open_ else ""} style="margin:4px 0"><summary style="cursor:pointer">'
+            f"{summary}</summary>{body}</details>")
+
+
+def box(body: str) -> str:
+    return f'<div style="{BOX}">{body}</div>'
+
+
+def note(text_html: str, style: str = WARN) -> str:
+    return f'<div style="{style}">{text_html}</div>'
+
+
+def size_text(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def as_dict(obj: Any) -> dict:
+    if isinstance(obj, dict):
+        return obj
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return dict(vars(obj))
+
+
+# ==================================================================== one view per entity
+def model_html(m) -> str:
+    aliases = " ".join(badge(f"@{a} → {v}") for a, v in sorted((m.aliases or {}).items()))
+    archived = badge("archived", "#cf222e") if m.archived else ""
+    latest = f":{m.latest_version}" if m.latest_version else ""
+    head = f'<div><b style="font-size:15px">{esc(m.name)}{esc(latest)}</b> {archived} {aliases}</div>'
+    meta = (f'<div style="{MUTED}">{m.version_count} version(s) · created {esc(m.created_at)} '
+            f"by {esc(m.created_by)}</div>")
+    desc = f'<div style="white-space:pre-wrap;margin:4px 0">{esc(m.description)}</div>' if m.description else ""
+    tags = f"<div>tags: {' '.join(badge(f'{k}={v}', '#57606a') for k, v in m.tags.items())}</div>" if m.tags else ""
+    return box(head + meta + desc + tags)
+
+
+def lineage_html(lineage: dict | None) -> str:
+    if not lineage:
+        return ""
+    parts = [f"Python {esc(lineage.get('python'))} on {esc(lineage.get('platform'))}"]
+    git = lineage.get("git")
+    if git:
+        dirty = " (dirty)" if git.get("dirty") else ""
+        parts.append(f"git {esc((git.get('commit') or '')[:10])} on {esc(git.get('branch'))}{dirty}")
+    packages = lineage.get("packages") or []
+    imported = [p for p in packages if p.get("imported")]
+    body = "<br>".join(parts)
+    if packages:
+        rows = [[esc(p["name"]), esc(p["version"])] for p in imported]
+        body += details(f"{len(packages)} packages installed, {len(imported)} imported",
+                        table(["imported package", "version"], rows))
+    data = lineage.get("data") or {}
+    if data:
+        rows = [[esc(label), esc(fp.get("kind")), esc("×".join(map(str, fp.get("shape") or []))),
+                 f'<code>{esc((fp.get("sha256") or "")[:12])}</code>',
+                 esc(", ".join(fp.get("columns") or [])[:200])] for label, fp in data.items()]
+        body += "<div>data</div>" + table(["label", "kind", "shape", "sha256", "columns"], rows)
+    nb = lineage.get("notebook")
+    if nb:
+        body += notebook_lineage_html(nb)
+    return details("lineage", body)
+
+
+def notebook_lineage_html(nb: dict) -> str:
+    cells = nb.get("cells") or []
+    out = f"<div>notebook: <code>{esc(nb.get('path') or '(unknown path)')}</code>, {len(cells)} cell(s) in the slice</div>"
+    out += "".join(note(esc(w)) for w in nb.get("warnings") or [])
+    code = "".join(f'<div style="{MUTED}">In [{esc(c.get("execution_count"))}]:</div>'
+                   f'<pre style="margin:0 0 4px 0;padding:4px;background:#f6f8fa;white-space:pre-wrap">'
+                   f'{esc(c.get("source"))}</pre>' for c in cells)
+    if cells:
+        out += details("cells that produced it", code)
+    return out
+
+
+def version_html(v) -> str:
+    aliases = " ".join(badge(f"@{a}") for a in v.aliases)
+    status = badge("archived", "#cf222e") if v.status != "active" else ""
+    head = f'<div><b style="font-size:15px">{esc(v.ref)}</b> {aliases} {status}</div>'
+    meta = (f'<div style="{MUTED}">{esc(v.flavor)} · by {esc(v.author)} · {esc(v.created_at)}'
+            f' · {esc(size_text((v.artifact or {}).get("size")))}</div>')
+    desc = f'<div style="white-space:pre-wrap;margin:4px 0">{esc(v.description)}</div>' if v.description else ""
+    notes = ""
+    if getattr(v, "deduplicated", False):
+        notes += note("identical artifact already stored: deduplicated", GOOD)
+    for w in getattr(v, "warnings", None) or []:
+        notes += note("⚠ " + esc(w))
+    metrics = f"<div><b>metrics</b></div>{kv_table(v.metrics)}"
+    params = details(f"<b>params</b> ({len(v.params)})", kv_table(v.params), open_=len(v.params) <= 8)
+    tags = f"<div>tags: {' '.join(badge(f'{k}={t}', '#57606a') for k, t in v.tags.items())}</div>" if v.tags else ""
+    sig = ""
+    if v.signature:
+        if v.signature.get("type") == "dataframe":
+            cols = ", ".join(f"{c['name']}: {c['dtype']}" for c in v.signature.get("columns", []))
+            sig = f"<div>signature: <code>{esc(cols)}</code></div>"
+        else:
+            sig = f"<div>signature: <code>{esc(json.dumps(v.signature))}</code></div>"
+    files = (v.artifact or {}).get("files") or []
+    art = ""
+    if files:
+        rows = [[f"<code>{esc(f['path'])}</code>", esc(size_text(f.get("size"))),
+                 f"<code>{esc((f.get('sha256') or '')[:12])}</code>"] for f in files]
+        art = details(f"files ({len(files)})", table(["path", "size", "sha256"], rows))
+    return box(head + meta + desc + notes + metrics + params + tags + sig + lineage_html(v.lineage) + art)
+
+
+def alias_move_html(m) -> str:
+    return box(_alias_move_line(m) + (gate_report_html(m.report) if getattr(m, "report", None) else ""))
+
+
+def _alias_move_line(m) -> str:
+    prev = f":{m.previous}" if m.previous is not None else "(none)"
+    new = f":{m.version}" if m.version is not None else "(removed)"
+    forced = badge("forced", "#cf222e") if m.forced else ""
+    reason = f' — <i>{esc(m.reason)}</i>' if m.reason else ""
+    return (f"<div>{badge(m.kind)} <b>{esc(m.model)}@{esc(m.alias)}</b> {esc(prev)} → <b>{esc(new)}</b> "
+            f'{forced}<span style="{MUTED}">by {esc(m.actor)} at {esc(m.time)}</span>{reason}</div>')
+
+
+def event_html(e) -> str:
+    payload = esc(json.dumps(e.payload, default=str)[:300]) if e.payload else ""
+    return box(f"<div>#{e.id} <b>{esc(e.action)}</b> {esc(e.ref or '')} "
+               f'<span style="{MUTED}">by {esc(e.actor)} ({esc(e.origin)}) at {esc(e.time)}</span></div>'
+               + (f'<div style="{MUTED}"><code>{payload}</code></div>' if payload else ""))
+
+
+def gate_report_html(report) -> str:
+    r = as_dict(report)
+    allowed = r.get("allowed")
+    title = (f"{esc(r.get('ref'))} → @{esc(r.get('alias'))}: "
+             + ("<b>allowed</b>" if allowed else "<b>refused</b>"))
+    rows, styles = [], []
+    for g in r.get("gates") or []:
+        rows.append(["✔" if g.get("passed") else "✘", esc(g.get("name")), esc(g.get("detail"))])
+        styles.append("" if g.get("passed") else "background:#ffebe9")
+    body = note(title, GOOD if allowed else BAD)
+    if rows:
+        body += table(["", "gate", "detail"], rows, styles)
+    return body
+
+
+def comment_html(c, *, replies: dict | None = None, depth: int = 0) -> str:
+    d = as_dict(c)
+    if d.get("deleted"):
+        body = f'<i style="{MUTED}">(deleted)</i>'
+    else:
+        body = f'<div style="white-space:pre-wrap">{esc(d.get("body"))}</div>'
+    verdict = d.get("verdict")
+    vbadge = ""
+    if verdict:
+        vbadge = badge("approved" if verdict == "approve" else "changes requested",
+                       "#1a7f37" if verdict == "approve" else "#cf222e")
+    anchor = f" on <code>{esc(d.get('anchor'))}</code>" if d.get("anchor") else ""
+    target = f"{d.get('model')}:{d.get('version')}" if d.get("version") is not None else d.get("model")
+    edited = " (edited)" if d.get("edited_at") else ""
+    head = (f"<div><b>{esc(d.get('author'))}</b> {vbadge}"
+            f'<span style="{MUTED}"> on {esc(target)}{anchor} · {esc(d.get("created_at"))}{edited} · #{esc(d.get("id"))}'
+            f"</span></div>")
+    inner = "".join(comment_html(r, replies=replies, depth=depth + 1) for r in (replies or {}).get(d.get("id"), []))
+    indent = "margin-left:20px;" if depth else ""
+    return (f'<div style="{indent}border-left:2px solid #d0d7de;padding:2px 8px;margin:4px 0">'
+            f"{head}{body}{inner}</div>")
+
+
+def comments_html(items: list, title: str = "") -> str:
+    """A thread: top-level comments with their replies nested under them."""
+    dicts = [as_dict(c) for c in items]
+    ids = {d.get("id") for d in dicts}
+    replies: dict = {}
+    for d in dicts:
+        if d.get("reply_to") in ids:
+            replies.setdefault(d["reply_to"], []).append(d)
+    top = [d for d in dicts if d.get("reply_to") not in ids]
+    head = f"<div><b>{esc(title)}</b> ({len(dicts)})</div>" if title else ""
+    if not dicts:
+        return box(head + f'<span style="{MUTED}">no comments yet</span>')
+    return box(head + "".join(comment_html(d, replies=replies) for d in top))
+
+
+def activity_html(a) -> str:
+    d = as_dict(a)
+    text = d.get("text") or d.get("summary") or d.get("action") or ""
+    return (f'<div>{esc(text)} <span style="{MUTED}">{esc(d.get("actor") or "")} '
+            f'{esc(d.get("time") or "")}</span></div>')
+
+
+def diff_html(d) -> str:
+    head = f"<div><b>{esc(d.a)}</b> → <b>{esc(d.b)}</b></div>"
+    if not d:
+        return box(head + f'<span style="{MUTED}">identical</span>')
+    body = ""
+    for section, changes in d.changes.items():
+        rows = []
+        for c in changes:
+            a, b = c.get("a"), c.get("b")
+            delta = ""
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+                delta = fmt(b - a) if b - a < 0 else "+" + fmt(b - a)
+            rows.append([esc(c.get("key")), _cell(a), _cell(b), delta])
+        body += f"<div><b>{esc(section)}</b> ({len(changes)})</div>" + table(["key", esc(d.a), esc(d.b), "Δ"], rows)
+    return box(head + body)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return f'<span style="{MUTED}">—</span>'
+    if isinstance(value, (dict, list)):
+        return f"<code>{esc(json.dumps(value, default=str))}</code>"
+    return fmt(value)
+
+
+def verify_html(r) -> str:
+    state = note("clean", GOOD) if r.ok else note(f"{len(r.problems)} problem(s)", BAD)
+    head = (f"<div>verified {r.checked_versions} versions, {r.checked_blobs} blobs, "
+            f"{esc(size_text(r.checked_bytes))}{' (fast: sizes only)' if r.fast else ''}</div>")
+    rows = [[esc(p.get("ref")), esc(p.get("path")), f"<code>{esc((p.get('blob') or '')[:12])}</code>",
+             esc(p.get("problem"))] for p in r.problems]
+    return box(head + state + (table(["ref", "path", "blob", "problem"], rows) if rows else ""))
+
+
+def gc_html(r) -> str:
+    verb = "would remove" if r.dry_run else "removed"
+    return box(f"<div>{verb} {r.removed_blobs} blob(s), {esc(size_text(r.removed_bytes))}; kept "
+               f"{r.kept_recent} recent unreferenced; {r.removed_tmp} stale temp file(s)</div>")
+
+
+def generic_html(obj) -> str:
+    data = as_dict(obj)
+    return box(f"<div><b>{esc(type(obj).__name__)}</b></div>" + kv_table(
+        data, fmt_value=lambda v: _cell(v)))
+
+
+# ==================================================================== lists
+def results_html(items) -> str:
+    title = getattr(items, "title", "")
+    total = getattr(items, "total", len(items))
+    count = f"{len(items)} of {total}" if total != len(items) else f"{len(items)}"
+    head = f"<div><b>{esc(title or 'results')}</b> <span style=\"{MUTED}\">({count})</span></div>"
+    if not items:
+        return box(head + f'<span style="{MUTED}">nothing</span>')
+    kind = type(items[0]).__name__
+    if kind == "Model":
+        rows = [[f"<b>{esc(m.name)}</b>", esc(m.latest_version), esc(m.version_count),
+                 " ".join(badge(f"@{a}→{v}") for a, v in sorted(m.aliases.items())),
+                 esc(m.description[:120])] for m in items]
+        return box(head + table(["model", "latest", "versions", "aliases", "description"], rows))
+    if kind == "ModelVersion":
+        keys = []
+        for v in items:
+            keys += [k for k in v.metrics if k not in keys]
+        keys = keys[:8]
+        rows = [[f"<b>{esc(v.ref)}</b>", " ".join(badge(f"@{a}") for a in v.aliases), esc(v.author),
+                 esc(v.created_at[:19]), *(fmt(v.metrics.get(k)) for k in keys), esc(v.description[:80])]
+                for v in items]
+        return box(head + table(["version", "aliases", "author", "created", *map(esc, keys), "description"], rows))
+    if kind == "AliasMove":
+        return box(head + "".join(_alias_move_line(m) for m in items))
+    if kind == "Event":
+        rows = [[esc(e.id), esc(e.time[:19]), esc(e.actor), esc(e.origin), f"<b>{esc(e.action)}</b>", esc(e.ref)]
+                for e in items]
+        return box(head + table(["#", "time", "actor", "origin", "action", "ref"], rows))
+    if kind == "Comment":
+        return comments_html(list(items), title=title or "comments")
+    if kind == "ActivityItem":
+        return box(head + "".join(activity_html(a) for a in items))
+    return box(head + "".join(render_html(x) for x in items))
+
+
+# ==================================================================== comparison
+def comparison_html(c, *, hide_identical: bool = True) -> str:
+    """Versions as columns; best metric values and differing params highlighted; identical rows in
+    a collapsed ``<details>`` (no JavaScript needed)."""
+    refs = [v["ref"] for v in c.versions]
+    headers = ["", *(esc(r) + "".join(" " + badge(f"@{a}") for a in v.get("aliases", []))
+                     for r, v in zip(refs, c.versions))]
+    title = f"<div><b>compare {esc(c.model or ', '.join(refs))}</b> <span style=\"{MUTED}\">({len(refs)} versions)</span></div>"
+    if not refs:
+        return box(title)
+    # metrics
+    rows, styles = [], []
+    for key, info in c.metrics.items():
+        arrow = "↑" if info.get("goal") == "max" else "↓"
+        rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>", *(_cell(x) for x in info["values"])])
+        styles.append(["", *(BEST if i in info.get("best", []) else "" for i in range(len(refs)))])
+    body = "<div><b>metrics</b> <span style=\"color:#57606a\">(best highlighted; ↑ higher is better, ↓ lower)</span></div>"
+    body += table(headers, rows, cell_styles=styles) if rows else f'<span style="{MUTED}">none</span>'
+    for section in ("params", "tags"):
+        data = getattr(c, section)
+        if not data:
+            continue
+        differ = {k: v for k, v in data.items() if v.get("differs")}
+        same = {k: v for k, v in data.items() if not v.get("differs")}
+        body += f"<div><b>{section}</b> <span style=\"{MUTED}\">({len(differ)} differ, {len(same)} identical)</span></div>"
+        if differ:
+            body += table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in differ.items()],
+                          row_styles=[DIFFERS] * len(differ))
+        if same:
+            same_table = table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in same.items()])
+            body += same_table if not hide_identical else details(f"{len(same)} identical {section}", same_table)
+    return box(title + body)
+
+
+def vegalite_spec(c, metrics: list[str] | None = None) -> dict:
+    """A Vega-Lite v5 chart: one small line chart per metric across versions (oldest first)."""
+    order = sorted(range(len(c.versions)), key=lambda i: (c.versions[i]["name"], c.versions[i]["version"]))
+    keys = [k for k in (metrics or list(c.metrics)) if k in c.metrics]
+    values = []
+    for key in keys:
+        info = c.metrics[key]
+        for i in order:
+            x = info["values"][i]
+            if x is None or (isinstance(x, float) and math.isnan(x)):
+                continue
+            values.append({"ref": c.versions[i]["ref"], "metric": key, "value": x, "goal": info.get("goal"),
+                           "best": i in info.get("best", [])})
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": f"metrics across versions of {c.model or 'the compared models'}",
+        "data": {"values": values},
+        "facet": {"field": "metric", "type": "nominal", "title": None},
+        "columns": min(3, max(1, len(keys))),
+        "resolve": {"scale": {"y": "independent"}},
+        "spec": {
+            "width": 220, "height": 140,
+            "mark": {"type": "line", "point": {"filled": True, "size": 60}},
+            "encoding": {
+                "x": {"field": "ref", "type": "ordinal", "sort": [c.versions[i]["ref"] for i in order],
+                      "title": None},
+                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}, "title": None},
+                "tooltip": [{"field": "ref"}, {"field": "metric"}, {"field": "value", "format": ".4g"},
+                            {"field": "best"}],
+            },
+        },
+    }
+
+
+def comparison_bundle(comparison, metrics: list[str] | None = None) -> dict:
+    """The MIME bundle of a Comparison: HTML, the documented JSON, a Vega-Lite chart and plain text."""
+    return {
+        "text/plain": repr(comparison),
+        "text/html": comparison_html(comparison),
+        COMPARISON_MIME: comparison.to_dict(),
+        VEGALITE_MIME: vegalite_spec(comparison, metrics),
+    }
+
+
+# ==================================================================== dispatch
+_VIEWS = {
+    "Model": model_html, "ModelVersion": version_html, "AliasMove": alias_move_html, "Event": event_html,
+    "Comparison": comparison_html, "Diff": diff_html, "VerifyReport": verify_html, "GCReport": gc_html,
+    "GateReport": gate_report_html, "Comment": lambda c: comments_html([c]), "ActivityItem": lambda a: box(activity_html(a)),
+}
+
+
+def render_html(obj: Any) -> str:
+    """The HTML view of any registry result object (or a list of them)."""
+    if isinstance(obj, list):
+        return results_html(obj)
+    view = _VIEWS.get(type(obj).__name__)
+    return view(obj) if view else generic_html(obj)
+
+
+# ==================================================================== the %register card
+class RegisterCard:
+    """The compact card ``%register`` prints: ref, metrics, what lineage was captured, dedup, warnings."""
+
+    def __init__(self, version, notebook: dict | None = None, move=None):
+        self.version = version
+        self.notebook = notebook or {}
+        self.move = move
+
+    def _lines(self) -> list[tuple[str, str]]:
+        v, nb = self.version, self.notebook
+        lineage = v.lineage or {}
+        cells = nb.get("cells") or []
+        captured = [f"{len(cells)} cell(s)" + (f" of {nb['path']}" if nb.get("path") else "")]
+        if lineage.get("data"):
+            captured.append("data " + ", ".join(lineage["data"]))
+        if lineage.get("git"):
+            captured.append(f"git {(lineage['git'].get('commit') or '')[:8]}")
+        captured.append(f"Python {lineage.get('python', '?')} + {len(lineage.get('packages') or [])} packages")
+        lines = [("metrics", ", ".join(f"{k}={x:.4g}" for k, x in v.metrics.items()) or "none"),
+                 ("lineage", "; ".join(captured))]
+        if v.signature:
+            lines.append(("signature", v.signature.get("type", "")))
+        if getattr(v, "deduplicated", False):
+            lines.append(("storage", "identical artifact already stored: deduplicated"))
+        if self.move is not None:
+            lines.append(("alias", f"@{self.move.alias} → :{self.move.version}"))
+        return lines
+
+    def _warnings(self) -> list[str]:
+        return list(dict.fromkeys([*(self.notebook.get("warnings") or []), *(getattr(self.version, "warnings", []) or [])]))
+
+    def __repr__(self) -> str:
+        head = f"registered {self.version.ref} ({self.version.flavor})"
+        body = [f"  {k}: {x}" for k, x in self._lines()]
+        return "\n".join([head, *body, *(f"  ⚠ {w}" for w in self._warnings())])
+
+    def _repr_html_(self) -> str:
+        v = self.version
+        head = (f'<div>registered <b style="font-size:14px">{esc(v.ref)}</b> '
+                f'<span style="{MUTED}">{esc(v.flavor)} · by {esc(v.author)}</span></div>')
+        rows = "".join(f'<tr><td style="{TD};{MUTED}">{esc(k)}</td><td style="{TD}">{esc(x)}</td></tr>'
+                       for k, x in self._lines())
+        warn = "".join(note("⚠ " + esc(w)) for w in self._warnings())
+        return box(head + f'<table style="{TABLE}">{rows}</table>' + warn)

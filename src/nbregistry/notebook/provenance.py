@@ -1,0 +1,469 @@
+"""Cell-level provenance: which executed cells produced a registered object.
+
+Pure Python over a kernel's input history (``(execution_count, source)`` pairs); nothing here imports
+IPython. :func:`slice_history` is the algorithm, :func:`capture` reads a live shell.
+
+The slice
+    Each cell is parsed with :mod:`ast` into the names it *reads* and the names it *writes*:
+    assignments (plain, augmented, annotated, walrus), ``import``, ``def``/``class``, ``for`` and
+    ``with ... as`` targets, ``del``, and mutation through a name — ``model.fit(X)``,
+    ``df["a"] = 1``, ``obj.attr = 2`` — which counts as both reading and writing ``model``/``df``/
+    ``obj`` (a short list of methods known not to mutate, such as ``predict`` or ``head``, is
+    excluded). Function and class bodies contribute their free names as reads.
+    Walking the history backwards from the target names, a cell is kept when it writes a name still
+    needed; its reads become needed, and the names it defines outright (written, not read) stop being
+    needed. The kept cells, in execution order, are the slice.
+
+Warnings (stored with the slice, shown in the card)
+    * *re-executed*: a cell of the slice ran again (same source) after a slice cell that used what
+      it produced — the registered object was built from the earlier run's values.
+    * *data reassigned*: a variable passed as data was reassigned after the model was last written,
+      so the data fingerprint may describe other data than the model saw.
+    * *out of order*: when the notebook file is readable, a slice cell uses a name produced by a
+      cell that sits *below* it in the notebook — running the notebook top to bottom would not
+      reproduce the object.
+    * *undefined*: a needed name that no recorded cell defines (created by ``%run``, a magic, or
+      before the history started).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+# Methods that only read their object: calling them does not count as writing the name.
+READ_ONLY_METHODS = frozenset("""
+    predict predict_proba predict_log_proba decision_function score transform inverse_transform
+    get_params get_feature_names_out head tail describe info copy to_numpy to_dict to_list tolist
+    mean sum std var min max median count nunique unique value_counts items keys values get
+    plot hist shape astype sample round abs idxmax idxmin corr query filter groupby agg apply
+    isna isnull notna any all argmax argmin reshape ravel flatten dot format startswith endswith
+    join split strip lower upper replace
+""".split())
+# Magics whose argument is Python code that runs in the user namespace.
+CODE_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
+BUILTINS = frozenset(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit", "_", "__", "___"}
+
+
+@dataclass
+class CellNames:
+    reads: set = field(default_factory=set)
+    writes: set = field(default_factory=set)
+    parsed: bool = True
+
+
+class _Names(ast.NodeVisitor):
+    def __init__(self):
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+
+    # --- plain names
+    def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load):
+            self.reads.add(node.id)
+        else:
+            self.writes.add(node.id)
+
+    # --- mutation through a name: x.attr = ..., x[i] = ..., del x[i], x.method(...)
+    def _mutated(self, target):
+        base = target
+        while isinstance(base, (ast.Attribute, ast.Subscript)):
+            base = base.value
+        if isinstance(base, ast.Name):
+            self.reads.add(base.id)
+            self.writes.add(base.id)
+
+    def visit_Attribute(self, node: ast.Attribute):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self._mutated(node)
+        self.visit(node.value)
+
+    def visit_Subscript(self, node: ast.Subscript):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self._mutated(node)
+        self.visit(node.value)
+        self.visit(node.slice)
+
+    def visit_Call(self, node: ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr not in READ_ONLY_METHODS:
+            self._mutated(func.value) if isinstance(func.value, (ast.Name, ast.Attribute, ast.Subscript)) else None
+        magic = _magic_code(node)
+        if magic is not None:
+            inner = analyze(magic)
+            self.reads |= inner.reads
+            self.writes |= inner.writes
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign):
+        if isinstance(node.target, ast.Name):
+            self.reads.add(node.target.id)
+            self.writes.add(node.target.id)
+        else:
+            self._mutated(node.target)
+            self.visit(node.target)
+        self.visit(node.value)
+
+    # --- imports
+    def visit_Import(self, node: ast.Import):
+        for alias in node.names:
+            self.writes.add(alias.asname or alias.name.partition(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom):
+        for alias in node.names:
+            if alias.name != "*":
+                self.writes.add(alias.asname or alias.name)
+
+    # --- scopes: a def/class writes its name; its body contributes free names as reads
+    def _scope(self, node, params: Iterable[str] = ()):
+        inner = _Names()
+        for child in node.body:
+            inner.visit(child)
+        declared_global = {n for child in ast.walk(node) if isinstance(child, ast.Global) for n in child.names}
+        local = (inner.writes | set(params)) - declared_global
+        self.reads |= inner.reads - local
+        self.writes |= inner.writes & declared_global
+        for dec in getattr(node, "decorator_list", []):
+            self.visit(dec)
+
+    def visit_FunctionDef(self, node):
+        self.writes.add(node.name)
+        args = node.args
+        params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+        params += [a.arg for a in (args.vararg, args.kwarg) if a]
+        for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
+            self.visit(default)
+        self._scope(node, params)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef):
+        self.writes.add(node.name)
+        for base in node.bases:
+            self.visit(base)
+        self._scope(node)
+
+    def visit_Lambda(self, node: ast.Lambda):
+        inner = _Names()
+        inner.visit(node.body)
+        params = {a.arg for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+        self.reads |= inner.reads - params
+
+    def _comprehension(self, node):
+        inner = _Names()
+        for gen in node.generators:
+            inner.visit(gen)
+        for part in ("elt", "key", "value"):
+            if getattr(node, part, None) is not None:
+                inner.visit(getattr(node, part))
+        targets = set()
+        for gen in node.generators:
+            targets |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+        self.reads |= inner.reads - targets
+        self.writes |= inner.writes - targets  # walrus inside a comprehension leaks
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
+
+def _magic_code(node: ast.Call) -> str | None:
+    """The code argument of ``get_ipython().run_line_magic('time', 'model.fit(X)')`` and friends."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr in ("run_line_magic", "run_cell_magic")):
+        return None
+    args = node.args
+    if not args or not isinstance(args[0], ast.Constant) or args[0].value not in CODE_MAGICS:
+        return None
+    code = args[-1]
+    if isinstance(code, ast.Constant) and isinstance(code.value, str):
+        return code.value
+    return None
+
+
+def analyze(source: str) -> CellNames:
+    """The names a cell reads and writes. Unparseable cells read and write nothing (``parsed=False``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return CellNames(parsed=False)
+    reads, writes = set(), set()
+    for stmt in tree.body:  # a name the cell assigned before reading it is not read from outside
+        visitor = _Names()
+        visitor.visit(stmt)
+        reads |= visitor.reads - writes
+        writes |= visitor.writes
+    return CellNames(reads=reads, writes=writes)
+
+
+# ==================================================================== the slice
+@dataclass
+class Cell:
+    execution_count: int
+    source: str            # as typed (magics and all): what reproduce writes
+    code: str = ""         # as executed (IPython-transformed); analysed for names
+    reads: set = field(default_factory=set)
+    writes: set = field(default_factory=set)
+
+
+@dataclass
+class Slice:
+    cells: list            # [Cell] in execution order
+    warnings: list
+    undefined: list
+
+    def to_dict(self) -> dict:
+        return {"cells": [{"execution_count": c.execution_count, "source": c.source} for c in self.cells],
+                "warnings": list(self.warnings)}
+
+
+def slice_history(history: Iterable, targets: Iterable[str], *, data_names: Iterable[str] = (),
+                  model_name: str | None = None, notebook_cells: list[str] | None = None) -> Slice:
+    """The backward slice of ``history`` from ``targets``.
+
+    ``history``: ``(execution_count, source)`` or ``(execution_count, source, code)`` items in
+    execution order (``source`` as typed, ``code`` as executed; they are the same for plain Python).
+    ``data_names``: the targets passed as data (checked for reassignment after ``model_name`` was
+    last written). ``notebook_cells``: the sources of the notebook's code cells top to bottom, when
+    the notebook file is readable (enables the out-of-order check).
+    """
+    cells = []
+    for item in history:
+        count, source = item[0], item[1]
+        code = item[2] if len(item) > 2 else source
+        if not (code or "").strip():
+            continue
+        names = analyze(code)
+        cells.append(Cell(count, source, code, names.reads, names.writes))
+
+    needed = set(targets)
+    chosen: list[Cell] = []
+    uses: dict[int, dict[str, int]] = {}   # slice cell count -> {name: count of the cell it took it from}
+    waiting: dict[str, list[int]] = {n: [] for n in needed}  # name -> slice cells still looking for it
+    for cell in reversed(cells):
+        hit = cell.writes & needed
+        if not hit:
+            continue
+        chosen.append(cell)
+        for name in hit:
+            for user in waiting.pop(name, []):
+                uses.setdefault(user, {})[name] = cell.execution_count
+        needed -= cell.writes - cell.reads
+        for name in cell.reads:
+            waiting.setdefault(name, []).append(cell.execution_count)
+            # a read-and-write (mutation) keeps looking further back for the earlier value
+        needed |= cell.reads
+    chosen.reverse()
+    undefined = sorted(n for n in needed if n not in BUILTINS and not n.startswith("__"))
+
+    warnings = []
+    targets = set(targets)
+    missing = sorted(targets & set(undefined))
+    if missing:
+        warnings.append(f"{', '.join(missing)} not defined by any recorded cell (created by %run, a magic or "
+                        "before the history started): the slice is incomplete")
+    other = [n for n in undefined if n not in targets]
+    if other:
+        warnings.append(f"the slice uses {', '.join(other)}, which no recorded cell defines: the slice may be incomplete")
+    warnings += _reexecuted(cells, chosen, uses)
+    warnings += _data_reassigned(cells, data_names, model_name)
+    if notebook_cells:
+        warnings += _out_of_order(chosen, uses, notebook_cells)
+    return Slice(chosen, warnings, undefined)
+
+
+def _reexecuted(cells: list[Cell], chosen: list[Cell], uses: dict) -> list[str]:
+    """A slice cell's source ran again after a slice cell that consumed its result."""
+    found: dict[tuple[int, int], tuple[set, set]] = {}
+    by_count = {c.execution_count: c for c in chosen}
+    for user, sources in uses.items():
+        for name, producer in sources.items():
+            src = by_count[producer].code
+            for later in cells:
+                if later.execution_count > user and later.code == src and name in later.writes:
+                    users, names = found.setdefault((producer, later.execution_count), (set(), set()))
+                    users.add(user)
+                    names.add(name)
+                    break
+    out = []
+    for (producer, again), (users, names) in sorted(found.items()):
+        used = ", ".join(f"In [{u}]" for u in sorted(users))
+        out.append(f"In [{producer}] was re-executed as In [{again}] after {used} used its {', '.join(sorted(names))}:"
+                   " the registered object was built from the earlier run's values")
+    return out
+
+
+def _data_reassigned(cells: list[Cell], data_names: Iterable[str], model_name: str | None) -> list[str]:
+    if not model_name:
+        return []
+    trained = max((c.execution_count for c in cells if model_name in c.writes), default=None)
+    if trained is None:
+        return []
+    out = []
+    for name in data_names:
+        later = [c.execution_count for c in cells if c.execution_count > trained and name in c.writes
+                 and name not in c.reads]
+        if later:
+            out.append(f"{name} was reassigned in In [{later[-1]}] after {model_name} was last changed in In "
+                       f"[{trained}]: the data fingerprint describes the new value, not what the model saw")
+    return out
+
+
+def _out_of_order(chosen: list[Cell], uses: dict, notebook_cells: list[str]) -> list[str]:
+    position = {}
+    stripped = [s.strip() for s in notebook_cells]
+    for cell in chosen:
+        src = cell.source.strip()
+        if stripped.count(src) == 1:
+            position[cell.execution_count] = stripped.index(src)
+    out = []
+    for user, sources in sorted(uses.items()):
+        for name, producer in sorted(sources.items()):
+            if user in position and producer in position and position[producer] > position[user]:
+                out.append(f"cells ran out of order: In [{user}] (notebook cell {position[user] + 1}) uses {name} "
+                           f"from In [{producer}] (cell {position[producer] + 1}, further down): running the "
+                           "notebook top to bottom would not reproduce this")
+    return out
+
+
+# ==================================================================== the live kernel
+def running_shell():
+    """The IPython shell this code runs in, or ``None`` (never imports IPython itself)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return None
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return None
+    return shell if shell is not None and hasattr(shell, "user_ns") else None
+
+
+def notebook_path(shell) -> str | None:
+    """The notebook's path when Jupyter provides it (``__session__`` or ``JPY_SESSION_NAME``)."""
+    for value in (shell.user_ns.get("__session__"), os.environ.get("JPY_SESSION_NAME")):
+        if isinstance(value, str) and value.endswith(".ipynb"):
+            return value
+    return None
+
+
+def _notebook_code_cells(path: str | None) -> list[str] | None:
+    if not path:
+        return None
+    for candidate in (Path(path), Path.cwd() / Path(path).name):
+        try:
+            nb = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        cells = []
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                src = cell.get("source", "")
+                cells.append("".join(src) if isinstance(src, list) else src)
+        return cells
+    return None
+
+
+def shell_history(shell) -> list[tuple[int, str, str]]:
+    """``(count, raw source, executed code)`` of every input this session, the running cell last."""
+    code = list(shell.user_ns.get("_ih") or [])
+    raw = list(getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or code)
+    if len(raw) != len(code):
+        raw = code
+    return [(i, raw[i], code[i]) for i in range(1, len(code))]
+
+
+def _is_register_stmt(stmt: ast.stmt) -> bool:
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name == "register":
+                return True
+            if name in ("run_line_magic", "run_cell_magic") and node.args and isinstance(node.args[0], ast.Constant) \
+                    and node.args[0].value in ("register", "registry"):
+                return True
+    return False
+
+
+def _without_register(code: str) -> str:
+    """The running cell up to the statement that registers (what ran before it produced the model)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ""
+    kept = []
+    for stmt in tree.body:
+        if _is_register_stmt(stmt):
+            break
+        kept.append(stmt)
+    lines = code.splitlines()
+    if not kept:
+        return ""
+    return "\n".join(lines[: kept[-1].end_lineno])
+
+
+def names_of(shell, value: Any) -> list[str]:
+    """User-namespace names bound to exactly this object (``is``), hidden names last."""
+    if value is None:
+        return []
+    found = [k for k, v in list(shell.user_ns.items()) if v is value and not k.startswith("_")]
+    return sorted(found)
+
+
+def capture(shell, *, model_var: str | None, data_vars: dict | Iterable[str] = (), metrics_var: str | None = None,
+            params_var: str | None = None) -> dict:
+    """The ``notebook`` lineage record for a registration in ``shell``.
+
+    ``data_vars``: ``{label: variable}`` (or variable names) of the datasets passed as data.
+    """
+    history = shell_history(shell)
+    if history:
+        count, raw, code = history[-1]
+        trimmed = _without_register(code)
+        history[-1] = (count, trimmed if trimmed != code else raw, trimmed)
+    data_map = dict(data_vars) if isinstance(data_vars, dict) else {v: v for v in data_vars}
+    targets = [n for n in [model_var, *data_map.values(), metrics_var, params_var] if n]
+    path = notebook_path(shell)
+    result = slice_history(history, targets, data_names=list(data_map.values()), model_name=model_var,
+                           notebook_cells=_notebook_code_cells(path))
+    return {"path": path, **result.to_dict(),
+            "variables": {"model": model_var, "data": data_map, "metrics": metrics_var, "params": params_var}}
+
+
+def capture_for_call(obj: Any, *, metrics: Any = None, params: Any = None, data: Any = None) -> dict | None:
+    """Provenance for ``Registry.register`` called directly from a kernel (no magic): the variables
+    are found by identity in the user namespace. ``None`` outside IPython."""
+    shell = running_shell()
+    if shell is None:
+        return None
+    try:
+        model_names = names_of(shell, obj)
+        if not model_names:  # the object is not a variable of the shell: not registered from its cells
+            return None
+        data_map = {}
+        if isinstance(data, dict):
+            for label, value in data.items():
+                names = names_of(shell, value)
+                if names:
+                    data_map[str(label)] = str(label) if label in names else names[0]
+        elif data is not None:
+            names = names_of(shell, data)
+            if names:
+                data_map["data"] = names[0]
+            elif isinstance(data, (list, tuple)):
+                for i, value in enumerate(data):
+                    found = names_of(shell, value)
+                    if found:
+                        data_map[f"data[{i}]"] = found[0]
+        metrics_names = names_of(shell, metrics) if isinstance(metrics, dict) else []
+        params_names = names_of(shell, params) if isinstance(params, dict) else []
+        return capture(shell, model_var=model_names[0] if model_names else None, data_vars=data_map,
+                       metrics_var=metrics_names[0] if metrics_names else None,
+                       params_var=params_names[0] if params_names else None)
+    except Exception as exc:  # provenance must never break a registration
+        return {"path": None, "cells": [], "warnings": [f"cell provenance not captured: {exc}"]}
