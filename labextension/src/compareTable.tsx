@@ -28,7 +28,7 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
           <tr>
             <th />
             {versions.map(v => (
-              <th key={v.ref} className="nbr-Num">
+              <th key={v.ref} className="nbr-Num" data-ref={v.ref}>
                 {onOpen ? (
                   <a className="nbr-Link" role="button" onClick={() => onOpen(v.ref)}>
                     {v.ref}

@@ -16,10 +16,18 @@ export function LineageView(props: { lineage: Lineage | null | undefined }) {
           python: lineage.python ?? null,
           platform: lineage.platform ?? null,
           git: git ? `${git.branch ?? '?'} @ ${(git.commit ?? '').slice(0, 10)}${git.dirty ? ' (dirty)' : ''}` : null,
-          'git remote': git?.remote ?? null,
-          'imported packages': imported.length ? imported.map(p => `${p.name} ${p.version}`).join(', ') : null
+          'git remote': git?.remote ?? null
         }}
       />
+      {imported.length > 0 && (
+        <details className="nbr-Packages">
+          <summary>
+            {imported.length} imported package{imported.length === 1 ? '' : 's'} (of {lineage.packages?.length ?? 0}{' '}
+            installed)
+          </summary>
+          <div className="nbr-Mono">{imported.map(p => `${p.name} ${p.version}`).join(', ')}</div>
+        </details>
+      )}
       {Object.keys(data).length > 0 && (
         <>
           <h4>Data</h4>

@@ -4,7 +4,6 @@
  */
 import * as React from 'react';
 import { MimeModel } from '@jupyterlab/rendermime';
-import { Widget } from '@lumino/widgets';
 
 import { useRegistry } from './context';
 
@@ -29,12 +28,12 @@ export function Markdown(props: { source: string }) {
         renderer.node.textContent = props.source;
       }
     });
-    Widget.attach(renderer, node);
+    // Plain DOM insertion, not Widget.attach: React removes the host before effect cleanup runs,
+    // and a Lumino detach from a removed host throws. The renderer needs no attach messages.
+    node.appendChild(renderer.node);
     return () => {
       disposed = true;
-      if (renderer.isAttached) {
-        Widget.detach(renderer);
-      }
+      renderer.node.remove();
       renderer.dispose();
     };
   }, [props.source, rendermime]);

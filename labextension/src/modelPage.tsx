@@ -40,7 +40,7 @@ export function ModelPage(props: { name: string }) {
       </Section>
       <Section title="Alias history">
         <ErrorBox message={history.error} />
-        <HistoryTable moves={history.data?.moves ?? []} />
+        <HistoryTable moves={[...(history.data?.moves ?? [])].sort((a, b) => b.id - a.id)} />
       </Section>
     </div>
   );

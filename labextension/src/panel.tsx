@@ -126,7 +126,9 @@ function PanelRoot(props: IPanelRootProps) {
           {props.banner}
         </div>
       )}
-      <div className="nbr-Body">{view(route)}</div>
+      <div className="nbr-Body">
+        <ViewBoundary key={stack.length}>{view(route)}</ViewBoundary>
+      </div>
     </RegistryContext.Provider>
   );
 }
@@ -154,5 +156,21 @@ function view(route: Route): JSX.Element {
       return <VersionPage key={route.ref} ref_={route.ref} />;
     case 'compare':
       return <CompareView key={route.refs.join(',')} refs={route.refs} />;
+  }
+}
+
+/** A failing view shows its error instead of blanking the whole panel. */
+class ViewBoundary extends React.Component<{ children: React.ReactNode }, { error: string | null }> {
+  state = { error: null as string | null };
+
+  static getDerivedStateFromError(error: unknown) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+
+  render(): React.ReactNode {
+    if (this.state.error) {
+      return <div className="nbr-Error">This view failed: {this.state.error}. Go back or refresh.</div>;
+    }
+    return this.props.children;
   }
 }

@@ -1,0 +1,197 @@
+"""Fixtures for the browser tests: a seeded registry, a real `jupyter lab`, headless Chromium.
+
+One JupyterLab server and one browser serve the whole session; every test gets a fresh
+browser context (its own cookies and page). Screenshots go to test-artifacts/screenshots/.
+A missing Chromium fails these tests: CI must install it (the Makefile does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+FILLER_MODELS = 1200  # enough that an unwindowed list would put >1000 rows in the DOM
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _seed(root: Path) -> dict:
+    """Fill a registry through the Python API: what a newcomer would see after a few days' work."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import nbregistry as nr
+
+    reg = nr.Registry(root)
+    X = pd.DataFrame({"tenure": np.arange(40.0), "calls": np.arange(40.0) % 5})
+    y = (X.tenure > 19).astype(int)
+    for version, (c, auc, loss) in enumerate([(0.1, 0.71, 0.52), (1.0, 0.84, 0.41), (10.0, 0.88, 0.37)], 1):
+        reg.register(LogisticRegression(C=c).fit(X, y), "churn", metrics={"auc": auc, "loss": loss},
+                     params={"C": str(c), "penalty": "l2"}, tags={"team": "retention"},
+                     description=f"Logistic regression, C={c}", data=X, input_example=X.head(3))
+    reg.set_alias("churn:1", "production", reason="first model")
+    reg.set_alias("churn:2", "staging")
+    for auc in (0.91, 0.93):
+        reg.register(LogisticRegression().fit(X, y), "fraud", metrics={"auc": auc}, params={"max_iter": "100"})
+    filler = root.parent / "filler.txt"
+    filler.write_text("placeholder artifact\n")
+    for index in range(FILLER_MODELS):
+        reg.register(filler, f"zz-filler-{index:04d}", metrics={"auc": 0.5})
+    reg.close()
+    return {"models": 2 + FILLER_MODELS}
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """Replace pytest-jupyter's autouse loop fixture here: it would fetch and then close the
+    event loop Playwright's sync API keeps running for the whole session."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    """Likewise pytest-jupyter's in-process server cleanup: these tests run JupyterLab in a subprocess."""
+    yield
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def registry_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("registry") / "reg"
+    _seed(root)
+    return root
+
+
+def _write_settings(settings_dir: Path) -> None:
+    # No news or update toast over the screenshots.
+    target = settings_dir / "@jupyterlab" / "apputils-extension"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(tmp_path_factory, registry_root):
+    """A real `jupyter lab` on a free loopback port, with a token and the seeded registry."""
+    base = tmp_path_factory.mktemp("lab")
+    notebooks = base / "notebooks"
+    notebooks.mkdir()
+    config_dir = base / "config"
+    config_dir.mkdir()
+    # Enable the server extension explicitly: the test must not depend on what is installed in etc/.
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"nbregistry": True}}}))
+    settings = base / "settings"
+    _write_settings(settings)
+    token = uuid.uuid4().hex
+    port = _free_port()
+    env = dict(os.environ, NBREGISTRY_ROOT=str(registry_root), JUPYTER_CONFIG_DIR=str(config_dir),
+               JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
+               HOME=str(base / "home"))
+    env.pop("NBREGISTRY_URL", None)
+    log = open(base / "jupyter.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={notebooks}", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={base / 'workspaces'}", "--FileContentsManager.delete_to_trash=False",
+         "--ServerApp.port_retries=0"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=notebooks)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                pytest.fail(f"jupyter lab did not start:\n{(base / 'jupyter.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+    yield {"url": url, "token": token, "notebooks": notebooks, "log": base / "jupyter.log", "root": registry_root}
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if not path:
+        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium): browser tests cannot run")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("chromium-home")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_FLAGS, headless=True,
+            env=dict(os.environ, HOME=str(home)))
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def lab(request, browser, jupyter_lab):
+    """A JupyterLab page, loaded and ready, in a fresh browser context."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(f"{jupyter_lab['url']}lab?token={jupyter_lab['token']}")
+    page.wait_for_selector('.jp-SideBar .lm-TabBar-tab[data-id="nbregistry-panel"]', timeout=60_000)
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:  # what the page showed when the test failed
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}.png"))
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """`screenshot(page, "name")` saves test-artifacts/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return take
