@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
     def error(self, message: str):
-        raise UsageError(f"{self.prog}: {message} (usage: {self.format_usage().strip()[7:]})")
+        raise UsageError(f"{self.prog}: {message} (see {self.prog.split()[0]}?)")
 
     def exit(self, status=0, message=None):  # pragma: no cover - only reached through -h, which we do not add
         raise UsageError(message or self.prog)
@@ -171,8 +171,8 @@ class RegistryMagics(Magics):
                           "(default: NBREGISTRY_USER / JUPYTERHUB_USER / the OS user).").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
+        self._registry = None  # before super(): loading the config already notifies _settings_changed
         super().__init__(shell=shell, **kwargs)
-        self._registry = None
 
     @observe("root", "author")
     def _settings_changed(self, change):
