@@ -6,30 +6,14 @@ changed (``unchanged``: the whole disk state for a local registry, the event log
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 
-from helpers import state
+from collab_helpers import unchanged
 from nbregistry.core.entities import Comment
 from nbregistry.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 NOTEBOOK = {"path": "train.ipynb", "warnings": [],
             "cells": [{"execution_count": 3, "source": "X = load()"}, {"execution_count": 12, "source": "fit()"}]}
-
-
-@contextmanager
-def unchanged(reg):
-    """Assert that the block leaves the registry exactly as it was."""
-    root = getattr(reg, "root", None)
-    if root is not None and (root / "registry.db").exists():
-        before = state(root)
-        yield
-        assert state(root) == before
-    else:  # a remote registry: every change writes an event, so the event log must not grow
-        before = reg.events(0).to_dict()
-        yield
-        assert reg.events(0).to_dict() == before
 
 
 @pytest.fixture
