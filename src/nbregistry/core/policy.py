@@ -228,7 +228,12 @@ def _fmt_pair(a: float, b: float) -> tuple[str, str]:
 
 
 def _side(text: str, node, value: str) -> str:
-    return value if node[0] == "num" else f"{text} = {value}"
+    return value if not _refs(node) else f"{text} = {value}"  # a constant shows only its value
+
+
+def _one_line(exc: Exception, limit: int = 300) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 # ============================================================================ policies
@@ -351,7 +356,7 @@ def smoke_test(registry, ref: str) -> tuple[bool, str]:
     except TrustRequired as exc:
         return False, f"not loaded: {exc}"
     except Exception as exc:  # a smoke test reports any failure to load
-        return False, f"loading {ref} failed: {type(exc).__name__}: {exc}"
+        return False, f"loading {ref} failed: {_one_line(exc)}"
     try:
         example = registry.input_example(ref)
     except RegistryError as exc:
@@ -366,7 +371,7 @@ def smoke_test(registry, ref: str) -> tuple[bool, str]:
     try:
         out = predict(example)
     except Exception as exc:
-        return False, f"predict() on the input example raised {type(exc).__name__}: {exc}"
+        return False, f"predict() on the input example raised {_one_line(exc)}"
     rows = len(example)
     try:
         got = len(out)
