@@ -1,0 +1,74 @@
+"""Every notebook in notebooks/ runs top to bottom in a fresh kernel and leaves the registry in the
+state it promises. Notebooks are stored without outputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from nbrun import execute, reproduce_result
+
+from nbregistry import Registry
+
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
+
+
+def check_quickstart(reg: Registry, folder: Path, monkeypatch) -> None:
+    versions = reg.list_versions("wine")
+    assert [v.version for v in versions] == [3, 2, 1]
+    assert all(set(v.metrics) == {"accuracy", "f1_macro"} for v in versions)
+    assert reg.get("wine:2").tags == {"kind": "tree"}
+    for v in versions:
+        nb = reg.get(v.ref).lineage["notebook"]
+        assert nb["path"].endswith("quickstart.ipynb") and nb["warnings"] == []
+        sources = "".join(c["source"] for c in nb["cells"])
+        assert "train_test_split" in sources and "def evaluate" in sources
+    forest = reg.get("wine:3").lineage["notebook"]
+    assert "RandomForestClassifier" in forest["cells"][-1]["source"] and "LogisticRegression" not in \
+        "".join(c["source"] for c in forest["cells"])
+    assert reg.get("wine@production").version == 3
+    assert reg.get("wine@staging").version == 1
+    assert [(m.alias, m.kind, m.version) for m in reg.history("wine")] == [
+        ("staging", "promote", 1), ("staging", "promote", 3), ("production", "promote", 3),
+        ("staging", "rollback", 1)]
+    thread = reg.comments("wine:3")
+    assert [(c.author, c.anchor, c.verdict) for c in thread] == [
+        ("tester", "metrics.f1_macro", None), ("reviewer-bob", None, "approve")]
+    assert reg.get_policy("wine", "production").required_approvals == 1
+    # the reproduce notebook it wrote runs too, and gets the same metrics
+    result = reproduce_result(execute(folder / "reproduce-wine-forest.ipynb", monkeypatch, root=folder / "scratch"))
+    assert result["match"] is True and result["registered"] == reg.get("wine:3").metrics
+
+
+CHECKS = {"quickstart.ipynb": check_quickstart}
+
+
+def test_every_notebook_has_a_state_check():
+    assert NOTEBOOKS, "notebooks/ holds no notebook"
+    assert {p.name for p in NOTEBOOKS} == set(CHECKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+    assert "widgets" not in nb["metadata"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs_and_leaves_the_registry_in_the_promised_state(path, tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    copy = folder / path.name
+    shutil.copy(path, copy)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(copy))  # what Jupyter tells a kernel about its notebook
+    execute(copy, monkeypatch, root=tmp_path / "registry", cwd=folder)
+    reg = Registry(tmp_path / "registry")
+    try:
+        CHECKS[path.name](reg, folder, monkeypatch)
+    finally:
+        reg.close()
