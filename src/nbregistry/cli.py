@@ -446,9 +446,14 @@ def cmd_alias(reg, args):
 def add_history_parser(sub):
     p = sub.add_parser("history", help="alias moves of a model (or of one alias: NAME@ALIAS)")
     p.add_argument("ref", metavar="NAME[@ALIAS]")
+    p.add_argument("--at", metavar="TIME", help="which version NAME@ALIAS named at TIME (ISO 8601, UTC if no offset)")
 
 
 def cmd_history(reg, args):
+    if args.at:  # time travel: the version the ref named at that moment
+        version = reg.resolve(args.ref, at=args.at)
+        return output(args, version, lambda v: render_version(v) if v else f"{args.ref} named nothing at {args.at}",
+                      json_obj={"version": version})
     results = reg.history(args.ref)
     return output(args, results, render_history, json_obj={"moves": results})
 
@@ -601,6 +606,14 @@ VERBS: dict[str, Any] = {
     "register": (add_register_parser, cmd_register),
     "verify": (add_verify_parser, cmd_verify),
     "gc": (add_gc_parser, cmd_gc),
+    "comment": "nbregistry.cli_collab",
+    "comments": "nbregistry.cli_collab",
+    "review": "nbregistry.cli_collab",
+    "promote": "nbregistry.cli_collab",
+    "check": "nbregistry.cli_collab",
+    "rollback": "nbregistry.cli_collab",
+    "policy": "nbregistry.cli_collab",
+    "activity": "nbregistry.cli_collab",
 }
 
 

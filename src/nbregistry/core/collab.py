@@ -246,9 +246,7 @@ class CollaborationMixin:
         """The policy of ``name@alias``; an alias without one has the empty policy (no approvals, no gates)."""
         validate_alias(alias)
         with self.store.read() as conn:
-            model = self._model_row(name, conn)
-            stored = sc.policy(conn, model["id"], alias)
-        return Policy(model=model["name"], alias=alias, **(stored or {}))
+            return self._policy_obj(conn, self._model_row(name, conn), alias)
 
     def set_policy(self, name: str, alias: str, policy: Policy | dict) -> Policy:
         """Replace the policy of ``name@alias`` (validated first); recorded as a ``policy.set`` event."""
@@ -313,7 +311,9 @@ class CollaborationMixin:
                                     report=stored)
 
     def _policy_obj(self, conn, model, alias: str) -> Policy:
-        return Policy(model=model["name"], alias=alias, **(sc.policy(conn, model["id"], alias) or {}))
+        stored = sc.policy(conn, model["id"], alias) or {}
+        gates = [{"type": g["type"], **g} for g in stored.get("gates", [])]  # "type" first, as documented
+        return Policy(model=model["name"], alias=alias, **{**stored, "gates": gates})
 
     def _gate_report(self, conn, model, number: int, alias: str, smoke: "_SmokeCache") -> tuple[Policy, GateReport]:
         policy = self._policy_obj(conn, model, alias)
