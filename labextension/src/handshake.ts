@@ -1,22 +1,31 @@
 import { ApiError, requestAPI } from './api';
 import { FRONTEND_VERSION } from './version';
 
-/**
- * Ask the backend for its version. Returns a sentence naming the fix when the
- * backend is missing or differs from this frontend, or null when they agree.
- */
-export async function checkBackendVersion(): Promise<string | null> {
+export interface IHandshake {
+  /** A sentence naming the fix when backend and frontend disagree (or the backend is missing). */
+  banner: string | null;
+  /** The author name the server records for this user's writes, when it says. */
+  author: string | null;
+}
+
+/** Ask the backend for its version (and who it takes us to be). */
+export async function checkBackendVersion(): Promise<IHandshake> {
   const fix = 'run `pip install -U nbregistry` and restart JupyterLab';
   try {
-    const answer = await requestAPI<{ version: string; api: number }>('version');
+    const answer = await requestAPI<{ version: string; api: number; author?: string }>('version');
+    const author = typeof answer.author === 'string' ? answer.author : null;
     if (answer.version !== FRONTEND_VERSION) {
-      return `backend nbregistry ${answer.version}, frontend ${FRONTEND_VERSION}: ${fix}.`;
+      return { banner: `backend nbregistry ${answer.version}, frontend ${FRONTEND_VERSION}: ${fix}.`, author };
     }
-    return null;
+    return { banner: null, author };
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      return `backend nbregistry not found (the server extension is not enabled), frontend ${FRONTEND_VERSION}: ${fix}.`;
+      return {
+        banner: `backend nbregistry not found (the server extension is not enabled), frontend ${FRONTEND_VERSION}: ${fix}.`,
+        author: null
+      };
     }
-    return `Cannot check the nbregistry backend: ${String(error instanceof Error ? error.message : error)}`;
+    const reason = error instanceof Error ? error.message : String(error);
+    return { banner: `Cannot check the nbregistry backend: ${reason}`, author: null };
   }
 }

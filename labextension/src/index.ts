@@ -32,12 +32,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return null;
     };
 
+    // Comment authorship ("edit own comment"): the name the server records for us, when it
+    // says so in the handshake, plus the names of the Jupyter identity.
+    let serverAuthor: string | null = null;
     const userNames = (): string[] => {
       const identity = app.serviceManager.user.identity;
-      if (!identity) {
-        return [];
-      }
-      return [identity.username, identity.name, identity.display_name].filter(Boolean);
+      const names = identity ? [identity.username, identity.name, identity.display_name] : [];
+      return [serverAuthor, ...names].filter((name): name is string => !!name);
     };
 
     const panel = new RegistryPanel({ rendermime, userNames, insertLoadCode });
@@ -45,8 +46,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: 900 });
     void app.serviceManager.user.ready.then(() => panel.update());
 
-    void checkBackendVersion().then(message => {
-      panel.banner = message;
+    void checkBackendVersion().then(({ banner, author }) => {
+      serverAuthor = author;
+      panel.banner = banner;
     });
   }
 };

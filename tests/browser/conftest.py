@@ -174,7 +174,10 @@ def lab(request, browser, jupyter_lab):
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(f"{jupyter_lab['url']}lab?token={jupyter_lab['token']}")
+    # A workspace of its own, reset: what one test opened is not restored into the next.
+    workspace = f"{jupyter_lab['url']}lab/workspaces/{request.node.name[:40]}-{uuid.uuid4().hex[:6]}"
+    page.workspace_url = workspace
+    page.goto(f"{workspace}?reset&token={jupyter_lab['token']}")
     page.wait_for_selector('.jp-SideBar .lm-TabBar-tab[data-id="nbregistry-panel"]', timeout=60_000)
     yield page
     report = getattr(request.node, "report_call", None)

@@ -20,7 +20,8 @@ def test_saved_comparison_output_renders_without_a_kernel(lab, jupyter_lab, scre
     finally:
         reg.close()
     notebook = {
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "cells": [{
             "cell_type": "code", "id": "compare", "execution_count": 1, "metadata": {},
             "source": 'nr.compare("churn")',
@@ -29,8 +30,7 @@ def test_saved_comparison_output_renders_without_a_kernel(lab, jupyter_lab, scre
         }],
     }
     (jupyter_lab["notebooks"] / "comparison.ipynb").write_text(json.dumps(notebook))
-    lab.goto(f"{jupyter_lab['url']}lab/tree/comparison.ipynb?token={jupyter_lab['token']}")
-    # The kernel dialog may appear for a fresh notebook: the output renders regardless.
+    lab.goto(f"{lab.workspace_url}/tree/comparison.ipynb?token={jupyter_lab['token']}")
     table = lab.locator(".jp-OutputArea-output .nbr-CompareTable")
     table.wait_for(timeout=60_000)
     refs = table.locator("thead th[data-ref]").evaluate_all("cells => cells.map(c => c.dataset.ref)")
