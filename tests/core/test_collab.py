@@ -253,3 +253,19 @@ def test_a_registry_from_before_collaboration_is_upgraded_in_place(tmp_path, iri
         assert reg.store.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     finally:
         reg.close()
+
+
+def test_the_documented_collaboration_schema_is_the_migration():
+    import re
+    from pathlib import Path
+
+    from nbregistry.core.migrations import COLLABORATION_DDL
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
+    block = next(b for b in re.findall(r"```sql\n(.*?)```", doc, re.S) if "CREATE TABLE comments" in b)
+
+    def norm(sql: str) -> list[str]:
+        sql = re.sub(r"--[^\n]*", "", sql)
+        return [" ".join(s.split()) for s in sql.split(";") if s.strip()]
+
+    assert norm(block) == norm(COLLABORATION_DDL)
