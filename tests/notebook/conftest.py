@@ -27,20 +27,3 @@ def shell(_ipython, reg):
     magics._registry = None  # the test's registry fixture closes it
     ip.run_line_magic("unload_ext", "nbregistry")
     ip.reset(new_session=True)
-
-
-def run(ip, code: str):
-    """Run one cell as a notebook would (stored in the history); raise what it raised."""
-    result = ip.run_cell(code, store_history=True)
-    error = result.error_before_exec or result.error_in_exec
-    if error is not None:
-        raise error
-    return result.result
-
-
-def run_error(ip, code: str) -> BaseException:
-    """Run a cell that must fail; return its exception."""
-    result = ip.run_cell(code, store_history=True)
-    error = result.error_before_exec or result.error_in_exec
-    assert error is not None, f"expected {code!r} to fail"
-    return error

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run, run_error
-from helpers import state
+from nbhelpers import run, run_error, snapshot
 from IPython.core.error import UsageError
 
 from nbregistry.notebook import magics as magics_mod
@@ -89,12 +88,12 @@ def test_register_warns_in_the_card_when_a_cell_was_re_executed(shell, reg, caps
 def test_bad_input_is_one_readable_usage_error_and_changes_nothing(shell, reg, line, fragment):
     train(shell)
     run(shell, "%register model")
-    before = state(reg.root)
+    before = snapshot(reg)
     error = run_error(shell, line)
     assert isinstance(error, UsageError), repr(error)
     assert fragment in str(error)
     assert "\n" not in str(error)
-    assert state(reg.root) == before
+    assert snapshot(reg) == before
 
 
 def test_registry_verbs_read_the_registry(shell, reg):
@@ -137,10 +136,10 @@ def test_refused_promotion_shows_the_report_and_leaves_the_alias(shell, reg, cap
     train(shell)
     run(shell, "%register model --name churn")
     reg.set_policy("churn", "production", {"required_approvals": 1})
-    before = state(reg.root)
+    before = snapshot(reg)
     error = run_error(shell, "%registry promote churn:1 production")
     assert isinstance(error, UsageError) and "refused" in str(error)
-    assert state(reg.root) == before
+    assert snapshot(reg) == before
     assert "refused" in capsys.readouterr().out  # the gate report was displayed
     assert run(shell, "%registry check churn:1 production").allowed is False
 

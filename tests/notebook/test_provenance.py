@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import run
+from nbhelpers import run
 
 from nbregistry.notebook.provenance import analyze, slice_history
 

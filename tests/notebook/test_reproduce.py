@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run
+from nbhelpers import run
 from nbrun import execute, reproduce_result
 
 from nbregistry.core.errors import ValidationError

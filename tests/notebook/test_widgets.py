@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import state
+from nbhelpers import snapshot
 
 from nbregistry.notebook.widgets import ComparisonWidget, RegistryBrowser, VersionCard
 
@@ -85,24 +85,24 @@ def test_card_comment_box_and_reviews(churn, as_user):
 
 def test_card_anchor_naming_nothing_is_refused_and_shown(churn):
     card = VersionCard(churn, "churn:2")
-    before = state(churn.root)
+    before = snapshot(churn)
     card.comment_box.value = "?"
     card.anchor_box.value = "metrics.nope"
     card.comment_button.click()
     assert card.last_error is not None and "nope" in card.status.value
     assert card.comment_box.value == "?"  # kept for the user to fix
-    assert state(churn.root) == before
+    assert snapshot(churn) == before
 
 
 def test_card_promote_is_refused_by_policy_then_allowed_after_approval(churn, as_user):
     churn.set_policy("churn", "production", {"required_approvals": 1})
     card = VersionCard(churn, "churn:2")
     card.alias_box.value = "production"
-    before = state(churn.root)
+    before = snapshot(churn)
     card.promote_button.click()
     assert card.last_error is not None and "refused" in card.status.value
     assert "approval" in card.status.value.lower()
-    assert state(churn.root) == before
+    assert snapshot(churn) == before
     card.check_button.click()
     assert card.last_result.allowed is False
     with as_user(churn, "bob"):
