@@ -233,3 +233,15 @@ def test_unload_removes_the_magics(_ipython):
     ip.run_line_magic("unload_ext", "nbregistry")
     assert ip.find_line_magic("register") is None and ip.find_cell_magic("registry") is None
     assert "RegistryMagics" not in ip.magics_manager.registry
+
+
+def test_every_verb_is_documented_in_docs_notebook_md():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "notebook.md").read_text()
+    for verb in magics_mod.VERBS:
+        assert f"`%registry {verb}`" in doc, f"docs/notebook.md does not document %registry {verb}"
+    for action in magics_mod.REGISTER_PARSER._actions:
+        for option in action.option_strings:
+            if option.startswith("--"):
+                assert f"`{option}`" in doc, f"docs/notebook.md does not document %register {option}"

@@ -11,10 +11,10 @@ DEFAULT_THRESHOLD = 32 * 1024 * 1024
 
 
 class ByteProgress:
-    def __init__(self, label: str, *, total: int | None = None, threshold: int = DEFAULT_THRESHOLD):
+    def __init__(self, label: str, *, total: int | None = None, threshold: int | None = None):
         self.label = label
         self.total = total
-        self.threshold = threshold
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self.seen = 0
         self.bar = None
 
