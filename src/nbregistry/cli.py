@@ -614,6 +614,7 @@ VERBS: dict[str, Any] = {
     "rollback": "nbregistry.cli_collab",
     "policy": "nbregistry.cli_collab",
     "activity": "nbregistry.cli_collab",
+    "server": "nbregistry.server.cli",
 }
 
 

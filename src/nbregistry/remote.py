@@ -1,0 +1,615 @@
+"""``RemoteRegistry``: the ``Registry`` interface over the REST API of a registry server.
+
+    reg = RemoteRegistry("http://registry.team:8888", token="...")   # or NBREGISTRY_URL / NBREGISTRY_TOKEN
+    reg.register(model, "churn", metrics={"auc": 0.91})              # serialized here, uploaded
+    reg.load("churn@production")                                     # downloaded, hash-verified, loaded
+
+Every method has the signature of the core method of the same name and returns the same entity
+objects (rebuilt with ``from_dict``); errors are the core's error classes, rebuilt from the JSON
+``code``/``type`` of the answer. The server decides who the author is (the identity of the token);
+``author`` is sent as ``X-NBRegistry-Author`` and only used by servers with a shared, anonymous token.
+Models are serialized and loaded here with the same flavor code and the same trust rule as a
+local registry; downloads are cached under ``<jupyter data dir>/nbregistry-cache`` by artifact hash
+and re-verified on every load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from ._version import __version__
+from .core import errors
+from .core.errors import RegistryError
+
+API_VERSION = 1
+CHUNK = 1 << 20
+
+
+class ServerUnavailable(RegistryError):
+    """The registry server could not be reached or answered with an unexpected error."""
+
+    code = "unavailable"
+
+
+_BY_CODE = {"bad_request": errors.ValidationError, "not_found": errors.NotFound, "conflict": errors.Conflict,
+            "forbidden": errors.PermissionDenied, "integrity": errors.IntegrityError, "schema": errors.SchemaTooNew,
+            "unauthorized": errors.PermissionDenied, "too_large": errors.ValidationError,
+            "length_required": errors.ValidationError}
+
+
+class RemoteRegistry:
+    """A registry served by ``nbregistry server`` or any Jupyter server with the extension.
+
+    ``url`` is the server's base URL (``http://host:8888/`` or ``https://hub/user/alice/``).
+    ``tokens`` (``{author: token}``) lets ``reg.author = "bob"`` switch to bob's personal token.
+    """
+
+    def __init__(self, url: str, token: str | None = None, *, author: str | None = None,
+                 tokens: dict | None = None, timeout: float = 300.0):
+        if not url:
+            raise errors.ValidationError("RemoteRegistry needs the server's URL (NBREGISTRY_URL)")
+        self.url = url.rstrip("/")
+        self.api = self.url + "/nbregistry/api"
+        self.token = token
+        self.tokens = dict(tokens or {})
+        self.timeout = timeout
+        self.origin = "remote"
+        self._author = None
+        self._identity: str | None = None
+        self._local = threading.local()
+        self._checked = False
+        if author is not None:
+            self.author = author
+
+    def __repr__(self) -> str:
+        return f"<RemoteRegistry {self.url}>"
+
+    # ================================================================ identity
+    @property
+    def author(self) -> str:
+        """The name this client acts as: the one given, else the server's name for the token."""
+        return self._author or self.whoami()
+
+    @author.setter
+    def author(self, value: str | None) -> None:
+        self._author = value
+        if value in self.tokens:
+            self.token = self.tokens[value]
+        self._identity = None
+
+    def whoami(self) -> str:
+        """The author the server records for this client's requests."""
+        if self._identity is None:
+            self._identity = self._handshake()["author"]
+        return self._identity
+
+    def as_author(self, author: str, *, origin: str | None = None) -> "RemoteRegistry":
+        view = RemoteRegistry(self.url, self.token, tokens=self.tokens, timeout=self.timeout)
+        view.author = author
+        return view
+
+    def close(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
+
+    # ================================================================ HTTP
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = self._local.session = requests.Session()
+        return session
+
+    def _headers(self) -> dict:
+        headers = {"User-Agent": f"nbregistry/{__version__}"}
+        if self.token:
+            headers["Authorization"] = f"token {self.token}"
+        if self._author:
+            headers["X-NBRegistry-Author"] = self._author
+        return headers
+
+    def _handshake(self) -> dict:
+        info = self._call("GET", "/version", check=False)
+        if info.get("api") != API_VERSION:
+            raise ServerUnavailable(f"the server at {self.url} speaks registry API {info.get('api')} (nbregistry "
+                                    f"{info.get('version')}); this client speaks API {API_VERSION} (nbregistry "
+                                    f"{__version__}): install the same nbregistry version on both sides")
+        self._checked = True
+        return info
+
+    def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None, data=None,
+              headers: dict | None = None, stream: bool = False, check: bool = True, raw: bool = False):
+        import requests
+
+        if check and not self._checked:
+            self._handshake()
+        all_headers = self._headers()
+        all_headers.update(headers or {})
+        if body is not None:
+            data = json.dumps(body, allow_nan=False)
+            all_headers["Content-Type"] = "application/json"
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            resp = self._session().request(method, self.api + path, params=params, data=data, headers=all_headers,
+                                           stream=stream, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ServerUnavailable(f"cannot reach the registry server at {self.url}: {exc}") from None
+        if resp.status_code >= 400:
+            raise _error(resp)
+        if raw or stream:
+            return resp
+        return resp.json()
+
+    # ================================================================ reading
+    def get(self, ref: str):
+        return self._version(self._call("GET", f"/versions/{_q(ref)}"))
+
+    def get_model(self, name: str):
+        from .core.entities import Model
+
+        return Model.from_dict(self._call("GET", f"/models/{_q(name)}"))
+
+    def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100, offset: int = 0):
+        from .core.entities import Model, Results
+
+        data = self._call("GET", "/models", params={"q": q, "archived": int(bool(archived)), "limit": limit,
+                                                    "offset": offset})
+        return Results([Model.from_dict(m) for m in data["models"]], title="models", total=data["total"])
+
+    def list_versions(self, name: str, *, limit: int = 100, offset: int = 0, archived: bool = True):
+        from .core.entities import Results
+
+        data = self._call("GET", f"/models/{_q(name)}/versions",
+                          params={"limit": limit, "offset": offset, "archived": int(bool(archived))})
+        items = [self._version(v) for v in data["versions"]]
+        return Results(items, title=f"versions of {items[0].name if items else name}", total=data["total"])
+
+    def search(self, expr: str = "", *, order_by: str | None = None, limit: int = 100, offset: int = 0):
+        from .core.entities import Results
+
+        data = self._call("GET", "/search", params={"q": expr, "order_by": order_by, "limit": limit,
+                                                    "offset": offset})
+        return Results([self._version(v) for v in data["versions"]],
+                       title=f"search: {expr}" if expr else "all versions")
+
+    def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000):
+        from .core.entities import Event, Results
+
+        data = self._call("GET", "/events", params={"since": since, "model": model, "limit": limit})
+        return Results([Event.from_dict(e) for e in data["events"]], title="events")
+
+    def artifact(self, ref: str) -> dict:
+        return self._call("GET", f"/versions/{_q(ref)}/artifact")
+
+    def input_example(self, ref: str):
+        from .core.signature import example_from_json
+
+        data = self._call("GET", f"/versions/{_q(ref)}/input-example", raw=True).content
+        return None if data.strip() == b"null" else example_from_json(data)
+
+    def open_file(self, ref: str, path: str):
+        """A binary stream of one artifact file (read it, then ``close()`` it)."""
+        from .core.objects import safe_relpath
+
+        path = safe_relpath(path)
+        resp = self._call("GET", f"/versions/{_q(ref)}/files/{quote(path, safe='/')}", stream=True)
+        resp.raw.decode_content = True
+        return resp.raw
+
+    # ================================================================ registering
+    def register(self, obj: Any, name: str, *, metrics: dict | None = None, params: dict | None = None,
+                 tags: dict | None = None, description: str = "", data: Any = None, input_example: Any = None,
+                 flavor: str | None = None, files: dict | None = None, notebook: dict | None = None,
+                 progress=None):
+        """Serialize ``obj`` here (same flavors as a local registry), then upload it; see
+        :meth:`nbregistry.Registry.register`."""
+        from .core import lineage as lineage_mod
+        from .core import registry as core
+        from .core.flavors import detect_flavor, get_flavor
+        from .core.refs import validate_name
+        from .core.signature import example_to_json, infer_signature
+
+        validate_name(name)
+        if not isinstance(description, str):
+            raise errors.ValidationError("description must be a string")
+        if notebook is None and "IPython" in sys.modules:
+            from .notebook.provenance import capture_for_call
+
+            notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
+        metrics = core._clean_metrics(metrics if metrics is not None else core._picked_metrics(obj))
+        params = core._clean_strings("param", params if params is not None else core._picked_params(obj))
+        tags = core._clean_strings("tag", tags or {})
+        flavor_obj = get_flavor(flavor) if flavor else detect_flavor(obj)
+        meta = {"name": name, "flavor": flavor_obj.name, "metrics": metrics, "params": params, "tags": tags,
+                "description": description, "signature": infer_signature(input_example),
+                "lineage": lineage_mod.capture(data=data, notebook=notebook),
+                "input_example": None if input_example is None else json.loads(example_to_json(input_example))}
+        staging = Path(tempfile.mkdtemp(prefix="nbregistry-upload-"))
+        try:
+            entries, meta["flavor_meta"] = core.serialize(obj, flavor_obj, staging, files)
+            version = self._upload(entries, meta, progress)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if notebook and notebook.get("warnings"):
+            version.warnings = list(notebook["warnings"])
+        return version
+
+    def register_saved(self, folder, name: str, *, flavor: str, flavor_meta: dict, metrics: dict | None = None,
+                       params: dict | None = None, tags: dict | None = None, description: str = "",
+                       signature: dict | None = None, input_example_json: bytes | None = None,
+                       lineage: dict | None = None, progress=None):
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise errors.ValidationError(f"{folder} is not a folder")
+        entries = [(p.relative_to(folder).as_posix(), p) for p in sorted(folder.rglob("*")) if p.is_file()]
+        meta = {"name": name, "flavor": flavor, "flavor_meta": flavor_meta, "metrics": metrics, "params": params,
+                "tags": tags, "description": description, "signature": signature, "lineage": lineage,
+                "input_example": None if input_example_json is None else json.loads(input_example_json)}
+        return self._upload(entries, meta, progress)
+
+    def _upload(self, entries: Iterable, meta: dict, progress):
+        """Pack the files and metadata as the tar the server expects, then stream it up with its hash."""
+        with tempfile.TemporaryFile(prefix="nbregistry-upload-") as spool:
+            pack_upload(spool, entries, meta)
+            size = spool.tell()
+            spool.seek(0)
+            digest = hashlib.sha256()
+            while chunk := spool.read(CHUNK):
+                digest.update(chunk)
+            spool.seek(0)
+            body = _ProgressReader(spool, progress) if progress else spool
+            data = self._call("POST", "/versions", data=body, headers={
+                "Content-Type": "application/x-tar", "Content-Length": str(size),
+                "X-NBRegistry-SHA256": digest.hexdigest()})
+        version = self._version(data)
+        version.deduplicated = bool(data.get("deduplicated"))
+        return version
+
+    # ================================================================ loading
+    def load(self, ref: str, *, trust: bool = False, progress=None) -> Any:
+        """Download the version's files (cached by hash, always re-verified), then load them with the
+        same flavor code and trust rule as a local registry."""
+        from .core.entities import ModelVersion
+        from .core.flavors import get_flavor
+        from .core.registry import check_trust
+
+        info = self.artifact(ref)
+        name, _, number = info["ref"].rpartition(":")
+        stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"])
+        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust)
+        folder = self._checkout(info, progress)
+        return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
+
+    def _checkout(self, info: dict, progress) -> Path:
+        from .core.identity import jupyter_data_dir
+
+        cache = jupyter_data_dir() / "nbregistry-cache"
+        final = cache / info["sha256"]
+        if final.is_dir() and all(_file_ok(final / f["path"], f) for f in info["files"]):
+            return final
+        cache.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache, prefix=".dl-"))
+        try:
+            for entry in info["files"]:
+                dest = staging / entry["path"]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                digest, size = hashlib.sha256(), 0
+                with self.open_file(info["ref"], entry["path"]) as src, open(dest, "wb") as out:
+                    while chunk := src.read(CHUNK):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+                if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
+                    raise errors.IntegrityError(f"downloaded {entry['path']!r} of {info['ref']} does not match its "
+                                                f"recorded hash: the transfer or the server's copy is corrupted")
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    # ================================================================ changing metadata
+    def update_model(self, name: str, *, description: str | None = None, tags: dict | None = None,
+                     archived: bool | None = None):
+        from .core.entities import Model
+
+        body = _present(description=description, tags=tags, archived=archived)
+        return Model.from_dict(self._call("PATCH", f"/models/{_q(name)}", body=body))
+
+    def update_version(self, ref: str, *, description: str | None = None, tags: dict | None = None,
+                       archived: bool | None = None):
+        body = _present(description=description, tags=tags, archived=archived)
+        return self._version(self._call("PATCH", f"/versions/{_q(ref)}", body=body))
+
+    def describe(self, ref: str, description: str):
+        return self.update_version(ref, description=description)
+
+    def tag(self, ref: str, tags: dict):
+        return self.update_version(ref, tags=tags)
+
+    def archive(self, ref: str):
+        return self.update_version(ref, archived=True)
+
+    def restore(self, ref: str):
+        return self.update_version(ref, archived=False)
+
+    def delete_version(self, ref: str) -> str:
+        return self._call("DELETE", f"/versions/{_q(ref)}")["deleted"]
+
+    # ================================================================ aliases
+    def set_alias(self, ref: str, alias: str, *, reason: str | None = None):
+        return _move(self._call("POST", "/aliases", body=_present(ref=ref, alias=alias, reason=reason)))
+
+    def remove_alias(self, name: str, alias: str, *, reason: str | None = None):
+        return _move(self._call("DELETE", f"/aliases/{_q(name)}/{_q(alias)}", params={"reason": reason}))
+
+    def history(self, ref_or_model: str, alias: str | None = None):
+        from .core.entities import Results
+
+        data = self._call("GET", "/history", params={"ref": ref_or_model, "alias": alias})
+        moves = [_move(m) for m in data["moves"]]
+        return Results(moves, title=f"alias history of {moves[0].model if moves else ref_or_model}")
+
+    def resolve(self, ref: str, *, at=None):
+        if at is None:
+            return self.get(ref)
+        data = self._call("GET", "/history", params={"ref": ref, "at": _when(at)})
+        return None if data["version"] is None else self._version(data["version"])
+
+    # ================================================================ compare and diff
+    def compare(self, refs_or_model, *, goals: dict | None = None, limit: int = 1000):
+        from .core.compare import Comparison
+        from .core.refs import Ref, parse_ref
+
+        params = {"goals": ",".join(f"{k}:{v}" for k, v in (goals or {}).items()) or None, "limit": limit}
+        if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
+            params["model"] = refs_or_model
+        else:
+            refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
+            if not refs:
+                raise errors.ValidationError("compare needs a model name or at least one ref")
+            for r in refs:
+                parse_ref(r)
+            params["refs"] = ",".join(refs)
+        return Comparison.from_dict(self._call("GET", "/compare", params=params))
+
+    def diff(self, a: str, b: str):
+        from .core.compare import Diff
+
+        return Diff.from_dict(self._call("GET", "/diff", params={"a": a, "b": b}))
+
+    # ================================================================ comments and reviews
+    def comment(self, ref: str, body: str, *, anchor: str | None = None, reply_to: int | None = None):
+        return _comment(self._call("POST", "/comments",
+                                   body=_present(ref=ref, body=body, anchor=anchor, reply_to=reply_to)))
+
+    def review(self, ref: str, verdict: str, body: str = ""):
+        return _comment(self._call("POST", "/reviews", body={"ref": ref, "verdict": verdict, "body": body}))
+
+    def comments(self, ref: str):
+        from .core.entities import Results
+
+        data = self._call("GET", "/comments", params={"ref": ref})
+        return Results([_comment(c) for c in data["comments"]], title=f"comments on {ref}")
+
+    def edit_comment(self, comment_id: int, body: str):
+        return _comment(self._call("PATCH", f"/comments/{_comment_id(comment_id)}", body={"body": body}))
+
+    def delete_comment(self, comment_id: int):
+        return _comment(self._call("DELETE", f"/comments/{_comment_id(comment_id)}"))
+
+    def comment_history(self, comment_id: int) -> list[dict]:
+        return self._call("GET", f"/comments/{_comment_id(comment_id)}/history")["edits"]
+
+    def review_state(self, ref: str) -> dict:
+        return self._call("GET", "/review-state", params={"ref": ref})
+
+    # ================================================================ promotions
+    def check(self, ref: str, alias: str):
+        from .core.entities import GateReport
+
+        return GateReport.from_dict(self._call("POST", "/check", body={"ref": ref, "alias": alias}))
+
+    def promote(self, ref: str, alias: str, *, reason: str | None = None, force: bool = False):
+        return _move(self._call("POST", "/promote", body=_present(ref=ref, alias=alias, reason=reason,
+                                                                  force=bool(force))))
+
+    def rollback(self, alias_ref: str, *, reason: str | None = None):
+        return _move(self._call("POST", "/rollback", body=_present(ref=alias_ref, reason=reason)))
+
+    def get_policy(self, name: str, alias: str):
+        from .core.entities import Policy
+
+        return Policy.from_dict(self._call("GET", f"/policies/{_q(name)}/{_q(alias)}"))
+
+    def set_policy(self, name: str, alias: str, policy):
+        from .core.entities import Policy
+
+        body = policy.to_dict() if hasattr(policy, "to_dict") else policy
+        if not isinstance(body, dict):
+            raise errors.ValidationError(f"a policy is a Policy or a dict, not {type(policy).__name__}")
+        return Policy.from_dict(self._call("PUT", f"/policies/{_q(name)}/{_q(alias)}", body=body))
+
+    def activity(self, model: str | None = None, *, since=None, limit: int = 100):
+        from .core.entities import ActivityItem, Results
+
+        if since is not None and not (isinstance(since, int) and not isinstance(since, bool)):
+            since = _when(since)
+        data = self._call("GET", "/activity", params={"model": model, "since": since, "limit": limit})
+        return Results([ActivityItem.from_dict(i) for i in data["items"]], title="activity")
+
+    # ================================================================ integrity
+    def verify(self, *, fast: bool = False, progress=None):
+        from .core.entities import VerifyReport
+
+        return VerifyReport.from_dict(self._call("GET", "/verify", params={"fast": int(bool(fast))}))
+
+    def gc(self, *, grace: float = 3600.0, dry_run: bool = False):
+        from .core.entities import GCReport
+
+        return GCReport.from_dict(self._call("POST", "/gc", body={"grace": grace, "dry_run": bool(dry_run)}))
+
+    def reproduce(self, ref: str, path=None):
+        """See :meth:`nbregistry.Registry.reproduce` (built from ``get``, so it works remotely too)."""
+        from .core.reproduce import ReproduceMixin
+
+        return ReproduceMixin.reproduce(self, ref, path)
+
+    # ================================================================ server-side only
+    def _server_only(self, verb: str):
+        raise errors.PermissionDenied(f"{verb} is not available over the REST API: run `nbregistry {verb}` "
+                                      f"on the server against its registry folder")
+
+    def export(self, ref_or_model, dest, *, format: str = "bundle", **kwargs):
+        self._server_only("export")
+
+    def import_bundle(self, path):
+        self._server_only("import")
+
+    def import_mlflow(self, uri: str, *, models: list[str] | None = None, trust: bool = False):
+        self._server_only("import")
+
+    def add_webhook(self, url: str, **kwargs):
+        self._server_only("webhook")
+
+    def get_webhook(self, webhook_id: int):
+        self._server_only("webhook")
+
+    def list_webhooks(self):
+        self._server_only("webhook")
+
+    def remove_webhook(self, webhook_id: int) -> int:
+        self._server_only("webhook")
+
+    def test_webhook(self, webhook_id: int):
+        self._server_only("webhook")
+
+    def webhook_deliveries(self, webhook_id: int | None = None, *, limit: int = 100):
+        self._server_only("webhook")
+
+    # ================================================================ helpers
+    def _version(self, data: dict):
+        from .core.entities import ModelVersion
+
+        version = ModelVersion.from_dict(data)
+        version.registry = self
+        return version
+
+
+class _ProgressReader:
+    """A file wrapper that reports bytes read (requests streams file bodies by reading them)."""
+
+    def __init__(self, f, progress):
+        self.f, self.progress = f, progress
+
+    def read(self, n=-1):
+        chunk = self.f.read(n)
+        if chunk:
+            self.progress(len(chunk))
+        return chunk
+
+    def __iter__(self):
+        return iter(lambda: self.read(CHUNK), b"")
+
+
+def pack_upload(out, entries: Iterable, meta: dict) -> None:
+    """Write the upload tar (``nbregistry.json`` + ``files/<path>``) to the binary file ``out``."""
+    from .core.objects import safe_relpath
+
+    with tarfile.open(fileobj=out, mode="w:", format=tarfile.PAX_FORMAT) as tar:
+        raw = json.dumps(meta, default=str, allow_nan=False).encode()
+        info = tarfile.TarInfo("nbregistry.json")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+        for rel, src in entries:
+            src = Path(src)
+            if src.is_symlink() or not src.is_file():
+                raise errors.ValidationError(f"artifact {rel!r}: {src} is not a regular file (symlinks are refused)")
+            info = tarfile.TarInfo("files/" + safe_relpath(rel))
+            info.size = src.stat().st_size
+            info.mode = 0o755 if os.stat(src).st_mode & 0o100 else 0o644
+            with open(src, "rb") as f:
+                tar.addfile(info, f)
+
+
+def _error(resp) -> RegistryError:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    message = body.get("message") or f"HTTP {resp.status_code} from the registry server"
+    cls = getattr(errors, str(body.get("type")), None)
+    if not (isinstance(cls, type) and issubclass(cls, RegistryError)):
+        cls = _BY_CODE.get(body.get("code"))
+    if cls is None:
+        cls = errors.NotFound if resp.status_code == 404 else ServerUnavailable
+    if resp.status_code == 401:
+        message += " (check NBREGISTRY_TOKEN)"
+    if issubclass(cls, errors.PolicyRefused):
+        from .core.entities import GateReport
+
+        report = body.get("report")
+        return cls(message, GateReport.from_dict(report) if report else None)
+    return cls(message)
+
+
+def _file_ok(path: Path, entry: dict) -> bool:
+    try:
+        if path.stat().st_size != entry["size"]:
+            return False
+    except OSError:
+        return False
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest() == entry["sha256"]
+
+
+def _q(text: str) -> str:
+    if not isinstance(text, str) or not text:
+        raise errors.InvalidRef(f"invalid ref {text!r}: expected 'name', 'name:VERSION' or 'name@ALIAS'")
+    return quote(text, safe="")
+
+
+def _comment_id(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.ValidationError(f"a comment id is a positive integer, not {value!r}")
+    return value
+
+
+def _when(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _present(**fields) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _move(data: dict):
+    from .core.entities import AliasMove
+
+    return AliasMove.from_dict(data)
+
+
+def _comment(data: dict):
+    from .core.entities import Comment
+
+    return Comment.from_dict(data)

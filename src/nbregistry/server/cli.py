@@ -1,0 +1,48 @@
+"""The ``nbregistry server`` verb (kept light: jupyter-server is imported only when it runs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+# ==================================================================== the CLI verb
+def add_server_parser(sub):
+    p = sub.add_parser("server", help="run a standalone registry server for a team (REST API only)",
+                       description="Serve the registry folder (--root) over the REST API: jupyter-server "
+                                   "with only the nbregistry extension (no kernels, terminals or files).")
+    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--token", default=None,
+                   help="shared token clients send as 'Authorization: token ...' (default: generated and logged)")
+    p.add_argument("--users", metavar="FILE", default=None,
+                   help='JSON file {"alice": "<token>", ...}: a personal token per person, so authors are names')
+    p.add_argument("--base-url", default="/", help="URL prefix (default /)")
+    p.add_argument("--max-upload", type=int, default=None, metavar="BYTES",
+                   help="largest registration upload accepted (default 2 GiB)")
+    p.add_argument("--allow-root", action="store_true", help="allow running as root (not recommended)")
+
+
+def cmd_server(reg, args):
+    from ..core.errors import ValidationError
+
+    root = getattr(reg, "root", None)
+    if root is None:
+        raise ValidationError("nbregistry server serves a registry folder: pass --root (NBREGISTRY_URL is set)")
+    users = None
+    if args.users:
+        try:
+            users = json.loads(Path(args.users).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read --users {args.users}: {exc}") from None
+        if not isinstance(users, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                                  for k, v in users.items()):
+            raise ValidationError('--users must hold a JSON object {"username": "token", ...}')
+    reg.close()
+    sys.stderr.write(f"nbregistry server: registry {root} on http://{args.ip}:{args.port}{args.base_url}\n")
+    from .app import run, server_config
+
+    run(server_config(root, ip=args.ip, port=args.port, token=args.token, users=users, base_url=args.base_url,
+                      allow_root=args.allow_root, max_upload_bytes=args.max_upload))
+    return 0

@@ -1,0 +1,167 @@
+"""``POST /versions``: registration by upload, streamed to disk, size-limited and hash-verified.
+
+The body is an uncompressed tar archive (``Content-Type: application/x-tar``):
+
+- ``nbregistry.json``: the registration's metadata (see :data:`METADATA_FIELDS`), and
+- ``files/<relative path>``: the artifact's files exactly as the flavor saved them.
+
+The request must declare ``Content-Length`` (411 otherwise; 413 above ``NBRegistry.max_upload_bytes``,
+refused before any byte is read). When the client sends ``X-NBRegistry-SHA256`` (hex sha256 of the
+body) a mismatch is refused with 400. Authentication and authorization are checked in ``prepare``,
+before the body is read, so an anonymous client cannot make the server store anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..core.errors import ValidationError
+from ..core.objects import safe_relpath
+from .routes import MODELS, RegistryHandler
+
+METADATA_MEMBER = "nbregistry.json"
+FILES_PREFIX = "files/"
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+MAX_MEMBERS = 100_000
+METADATA_FIELDS = {"name": str, "flavor": str, "flavor_meta": dict, "metrics": dict, "params": dict, "tags": dict,
+                   "description": str, "signature": dict, "lineage": dict, "input_example": dict}
+
+
+@web.stream_request_body
+class UploadHandler(RegistryHandler):
+    auth_resource = MODELS
+    _spool = None
+
+    async def prepare(self):
+        await super().prepare()  # authentication, XSRF
+        if self.request.method != "POST":
+            return
+        if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, "write", MODELS)):
+            raise web.HTTPError(403, f"User is not authorized to write on resource: {MODELS}.")
+        limit = self.service.settings.max_upload_bytes
+        length = self.request.headers.get("Content-Length")
+        if length is None:
+            raise web.HTTPError(411, "uploads must declare Content-Length")
+        if not length.isdigit():
+            raise web.HTTPError(400, "bad Content-Length")
+        if int(length) > limit:
+            raise web.HTTPError(413, f"upload of {int(length)} bytes is larger than the limit of {limit} bytes")
+        self.request.connection.set_max_body_size(limit)
+        fd, path = tempfile.mkstemp(dir=self.service.registry.objects.tmp, prefix="upload-")
+        self._spool = (os.fdopen(fd, "wb"), Path(path), hashlib.sha256())
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._spool is not None:
+            out, _, digest = self._spool
+            out.write(chunk)
+            digest.update(chunk)
+
+    def on_finish(self) -> None:
+        self._discard()
+
+    def on_connection_close(self) -> None:
+        self._discard()
+        super().on_connection_close()
+
+    def _discard(self) -> None:
+        if self._spool is not None:
+            out, path, _ = self._spool
+            out.close()
+            path.unlink(missing_ok=True)
+            self._spool = None
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        out, path, digest = self._spool
+        out.close()
+        claimed = self.request.headers.get("X-NBRegistry-SHA256")
+        if claimed is not None and claimed.strip().lower() != digest.hexdigest():
+            raise ValidationError(f"upload corrupted: its sha256 is {digest.hexdigest()}, the client sent {claimed}")
+        staging = Path(tempfile.mkdtemp(dir=self.service.registry.objects.tmp, prefix="upload-files-"))
+        try:
+            meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging)
+            version = await self.change(lambda r: r.register_saved(
+                staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
+                metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
+                description=meta.get("description") or "", signature=meta.get("signature"),
+                lineage=meta.get("lineage"),
+                input_example_json=None if meta.get("input_example") is None
+                else json.dumps(meta["input_example"]).encode()))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        data = version.to_dict()
+        data["deduplicated"] = version.deduplicated
+        self.reply(data, 201)
+
+
+def unpack(archive: Path, staging: Path) -> dict:
+    """Check an upload and extract its files into ``staging``; return its metadata.
+
+    Only regular files are accepted, each under ``files/`` with a safe relative path, each once.
+    """
+    meta = None
+    seen = set()
+    try:
+        with tarfile.open(archive, mode="r:") as tar:
+            for count, member in enumerate(tar, 1):
+                if count > MAX_MEMBERS:
+                    raise ValidationError(f"upload holds more than {MAX_MEMBERS} entries")
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise ValidationError(f"upload entry {member.name!r} is not a regular file (links are refused)")
+                if member.name == METADATA_MEMBER:
+                    if member.size > MAX_METADATA_BYTES:
+                        raise ValidationError("upload metadata is too large")
+                    meta = _metadata(tar.extractfile(member).read())
+                    continue
+                if not member.name.startswith(FILES_PREFIX):
+                    raise ValidationError(f"unexpected upload entry {member.name!r}: files go under {FILES_PREFIX}")
+                rel = safe_relpath(member.name[len(FILES_PREFIX):])
+                if rel in seen:
+                    raise ValidationError(f"upload holds {rel!r} twice")
+                seen.add(rel)
+                dest = staging / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(dest, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                if member.mode & 0o100:
+                    os.chmod(dest, 0o755)
+    except tarfile.TarError as exc:
+        raise ValidationError(f"the upload is not a valid tar archive: {exc}") from None
+    if meta is None:
+        raise ValidationError(f"the upload has no {METADATA_MEMBER}")
+    if not seen:
+        raise ValidationError("the upload holds no artifact files")
+    return meta
+
+
+def _metadata(raw: bytes) -> dict:
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        raise ValidationError(f"{METADATA_MEMBER} is not JSON") from None
+    if not isinstance(meta, dict):
+        raise ValidationError(f"{METADATA_MEMBER} must be a JSON object")
+    unknown = sorted(set(meta) - set(METADATA_FIELDS))
+    if unknown:
+        raise ValidationError(f"unknown metadata field(s) {', '.join(unknown)}")
+    for key in ("name", "flavor", "flavor_meta"):
+        if key not in meta:
+            raise ValidationError(f"metadata field {key!r} is required")
+    for key, kind in METADATA_FIELDS.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            raise ValidationError(f"metadata field {key!r} must be a {kind.__name__}")
+    return meta
