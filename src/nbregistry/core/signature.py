@@ -100,3 +100,96 @@ def check_compatible(old: dict | None, new: dict | None) -> str | None:
     if old["shape"][1:] != new["shape"][1:]:
         return f"input shape changed from {old['shape']} to {new['shape']}"
     return None
+
+
+def validate_input(signature: dict | None, data: Any) -> Any:
+    """Check ``data`` (a DataFrame, array or list of rows) against a version's signature and return it
+    in the form the model expects: a DataFrame with the signature's columns, in its order and dtypes
+    (extra columns dropped), or an array of its dtype. Raises :class:`ValidationError` naming the
+    offending column or shape. Without a signature ``data`` is returned unchanged.
+    """
+    if signature is None:
+        return data
+    import numpy as np
+
+    if signature["type"] == "dataframe":
+        import pandas as pd
+
+        columns = [c["name"] for c in signature["columns"]]
+        if not _is_dataframe(data):
+            arr = np.asarray(data, dtype=object)
+            if arr.ndim == 1 and len(columns) == 1:
+                arr = arr.reshape(-1, 1)
+            if arr.ndim != 2 or arr.shape[1] != len(columns):
+                raise ValidationError(
+                    f"expected rows of {len(columns)} values ({', '.join(columns)}), got shape {list(arr.shape)}")
+            data = pd.DataFrame(arr, columns=columns)
+        if len(data) == 0:
+            raise ValidationError("the input has no rows")
+        names = [str(c) for c in data.columns]
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise ValidationError(f"missing column{'s' if len(missing) > 1 else ''} "
+                                  f"{', '.join(repr(c) for c in missing)} (expected: {', '.join(columns)})")
+        data = data.set_axis(names, axis=1)
+        out = {}
+        for spec in signature["columns"]:
+            out[spec["name"]] = _coerce_column(data[spec["name"]], spec["name"], spec["dtype"])
+        return pd.DataFrame(out, index=data.index)
+
+    dtype = np.dtype(signature["dtype"])
+    try:
+        arr = np.asarray(data.to_numpy() if _is_dataframe(data) else data)
+    except ValueError as exc:  # ragged rows
+        raise ValidationError(f"input is not a regular array of shape {signature['shape']}: {exc}") from None
+    expected = signature["shape"]
+    if arr.ndim != len(expected) or any(e not in (-1, a) for e, a in zip(expected[1:], arr.shape[1:])):
+        raise ValidationError(f"expected shape {expected} ({dtype}), got {list(arr.shape)}")
+    if arr.shape[0] == 0:
+        raise ValidationError("the input has no rows")
+    if dtype.kind in "iuf" and arr.dtype.kind not in "iufb":
+        first = arr.flat[0]
+        raise ValidationError(f"expected {dtype} values, got {arr.dtype} (e.g. {getattr(first, 'item', lambda: first)()!r})")
+    if dtype.kind in "iu" and arr.dtype.kind == "f" and not np.all(np.mod(arr, 1) == 0):
+        raise ValidationError(f"expected integer ({dtype}) values, got fractions")
+    try:
+        return arr.astype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"cannot convert the input to {dtype}: {exc}") from None
+
+
+def _coerce_column(col, name: str, dtype_name: str):
+    """One column converted to its signature dtype, or a ValidationError naming it."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        dtype = np.dtype(dtype_name)
+    except TypeError:  # pandas extension dtypes (category, string, datetime64[ns, UTC], ...)
+        try:
+            return col.astype(dtype_name)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"column {name!r} must be {dtype_name}: {exc}") from None
+    if dtype.kind in "iufb":
+        values = col
+        if col.dtype.kind not in "iufb":  # text (JSON strings, CSV cells) is refused, not parsed
+            is_text = col.map(lambda v: isinstance(v, (str, bytes)))
+            converted = pd.to_numeric(col.mask(is_text), errors="coerce")
+            bad = col[is_text | (converted.isna() & col.notna())]
+            if len(bad):
+                raise ValidationError(f"column {name!r} must be {dtype_name}, got {bad.iloc[0]!r}")
+            values = converted
+        if values.isna().any() and dtype.kind in "iub":
+            raise ValidationError(f"column {name!r} must be {dtype_name}, got a missing value")
+        if dtype.kind in "iu" and values.dtype.kind == "f" and not np.all(np.mod(values.dropna(), 1) == 0):
+            raise ValidationError(f"column {name!r} must be {dtype_name}, got fractional values")
+        try:
+            return values.astype(dtype)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(f"column {name!r} must be {dtype_name}: {exc}") from None
+    if dtype.kind == "M":
+        try:
+            return pd.to_datetime(col).astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"column {name!r} must be {dtype_name}: {exc}") from None
+    return col.astype(dtype) if dtype.kind != "O" else col
