@@ -22,16 +22,18 @@ VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px"
 BOX = f"{FONT};border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:4px 0;max-width:960px"
 TABLE = "border-collapse:collapse;margin:4px 0"
-TH = "text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;background:#f6f8fa;font-weight:600"
+TH = "text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;background:#f6f8fa;color:#1f2328;font-weight:600"
 TD = "text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top"
 MUTED = "color:#57606a"
-BEST = "background:#dafbe1;font-weight:600"
-DIFFERS = "background:#fff8c5"
-WARN = "background:#fff8c5;border-left:3px solid #d4a72c;padding:2px 8px;margin:2px 0"
-BAD = "background:#ffebe9;border-left:3px solid #cf222e;padding:2px 8px;margin:2px 0"
-GOOD = "background:#dafbe1;border-left:3px solid #1a7f37;padding:2px 8px;margin:2px 0"
+BEST = "background:#dafbe1;color:#1f2328;font-weight:600"
+DIFFERS = "background:#fff8c5;color:#1f2328"
+WARN = "background:#fff8c5;color:#1f2328;border-left:3px solid #d4a72c;padding:2px 8px;margin:2px 0"
+BAD = "background:#ffebe9;color:#1f2328;border-left:3px solid #cf222e;padding:2px 8px;margin:2px 0"
+GOOD = "background:#dafbe1;color:#1f2328;border-left:3px solid #1a7f37;padding:2px 8px;margin:2px 0"
+MANY_ROWS = 15  # longer tables start folded
 
 
+# Highlighted cells set their text colour too, so they stay readable under dark themes.
 # ==================================================================== small building blocks
 def esc(value: Any) -> str:
     """Escaped text of any value (``None`` -> empty)."""
@@ -153,7 +155,7 @@ def notebook_lineage_html(nb: dict) -> str:
     out = f"<div>notebook: <code>{esc(nb.get('path') or '(unknown path)')}</code>, {len(cells)} cell(s) in the slice</div>"
     out += "".join(note(esc(w)) for w in nb.get("warnings") or [])
     code = "".join(f'<div style="{MUTED}">In [{esc(c.get("execution_count"))}]:</div>'
-                   f'<pre style="margin:0 0 4px 0;padding:4px;background:#f6f8fa;white-space:pre-wrap">'
+                   f'<pre style="margin:0 0 4px 0;padding:4px;background:#f6f8fa;color:#1f2328;white-space:pre-wrap">'
                    f'{esc(c.get("source"))}</pre>' for c in cells)
     if cells:
         out += details("cells that produced it", code)
@@ -178,8 +180,10 @@ def version_html(v) -> str:
     sig = ""
     if v.signature:
         if v.signature.get("type") == "dataframe":
-            cols = ", ".join(f"{c['name']}: {c['dtype']}" for c in v.signature.get("columns", []))
-            sig = f"<div>signature: <code>{esc(cols)}</code></div>"
+            columns = v.signature.get("columns", [])
+            text = ", ".join(f"{c['name']}: {c['dtype']}" for c in columns)
+            cols = f"<code>{esc(text)}</code>"
+            sig = details(f"signature: a DataFrame of {len(columns)} columns", cols, open_=len(columns) <= 8)
         else:
             sig = f"<div>signature: <code>{esc(json.dumps(v.signature))}</code></div>"
     files = (v.artifact or {}).get("files") or []
@@ -219,11 +223,21 @@ def gate_report_html(report) -> str:
     rows, styles = [], []
     for g in r.get("gates") or []:
         rows.append(["✔" if g.get("passed") else "✘", esc(g.get("name")), esc(g.get("detail"))])
-        styles.append("" if g.get("passed") else "background:#ffebe9")
+        styles.append("" if g.get("passed") else "background:#ffebe9;color:#1f2328")
     body = note(title, GOOD if allowed else BAD)
     if rows:
         body += table(["", "gate", "detail"], rows, styles)
     return body
+
+
+def policy_html(p) -> str:
+    d = as_dict(p)
+    gates = d.get("gates") or []
+    rows = [[esc(g.get("type")), f"<code>{esc(g.get('expr', ''))}</code>"] for g in gates]
+    head = (f"<div>policy of <b>{esc(d.get('model'))}@{esc(d.get('alias'))}</b>: "
+            f"{esc(d.get('required_approvals', 0))} approval(s) from someone other than the author"
+            f"{'; force allowed with a reason' if d.get('allow_force') else ''}</div>")
+    return box(head + (table(["gate", "condition"], rows) if rows else f'<span style="{MUTED}">no gates</span>'))
 
 
 def comment_html(c, *, replies: dict | None = None, depth: int = 0) -> str:
@@ -379,8 +393,10 @@ def comparison_html(c, *, hide_identical: bool = True) -> str:
         same = {k: v for k, v in data.items() if not v.get("differs")}
         body += f"<div><b>{section}</b> <span style=\"{MUTED}\">({len(differ)} differ, {len(same)} identical)</span></div>"
         if differ:
-            body += table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in differ.items()],
-                          row_styles=[DIFFERS] * len(differ))
+            differ_table = table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in differ.items()],
+                                 row_styles=[DIFFERS] * len(differ))
+            body += differ_table if len(differ) <= MANY_ROWS else details(
+                f"{len(differ)} {section} differ", differ_table)
         if same:
             same_table = table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in same.items()])
             body += same_table if not hide_identical else details(f"{len(same)} identical {section}", same_table)
@@ -435,7 +451,7 @@ def comparison_bundle(comparison, metrics: list[str] | None = None) -> dict:
 _VIEWS = {
     "Model": model_html, "ModelVersion": version_html, "AliasMove": alias_move_html, "Event": event_html,
     "Comparison": comparison_html, "Diff": diff_html, "VerifyReport": verify_html, "GCReport": gc_html,
-    "GateReport": gate_report_html, "Comment": lambda c: comments_html([c]), "ActivityItem": lambda a: box(activity_html(a)),
+    "GateReport": lambda r: box(gate_report_html(r)), "Policy": policy_html, "Comment": lambda c: comments_html([c]), "ActivityItem": lambda a: box(activity_html(a)),
 }
 
 
