@@ -367,9 +367,7 @@ class RemoteRegistry:
         return Results(moves, title=f"alias history of {moves[0].model if moves else ref_or_model}")
 
     def resolve(self, ref: str, *, at=None):
-        if at is None:
-            return self.get(ref)
-        data = self._call("GET", "/history", params={"ref": ref, "at": _when(at)})
+        data = self._call("GET", "/resolve", params={"ref": ref, "at": None if at is None else _when(at)})
         return None if data["version"] is None else self._version(data["version"])
 
     # ================================================================ compare and diff

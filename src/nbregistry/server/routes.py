@@ -387,6 +387,14 @@ class HistoryHandler(RegistryHandler):
         self.reply({"version": await self.read(lambda r: r.resolve(target, at=at))})
 
 
+class ResolveHandler(RegistryHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ref, at = self.arg("ref", required=True), self.arg("at")
+        self.reply({"version": await self.read(lambda r: r.resolve(ref, at=at))})
+
+
 class EventsHandler(RegistryHandler):
     @web.authenticated
     @authorized
@@ -564,6 +572,7 @@ ROUTES = [
     (r"/aliases", AliasesHandler),
     (rf"/aliases/{NAME}/{ALIAS}", AliasHandler),
     (r"/history", HistoryHandler),
+    (r"/resolve", ResolveHandler),
     (r"/events", EventsHandler),
     (r"/activity", ActivityHandler),
     (r"/comments", CommentsHandler),
