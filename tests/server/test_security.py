@@ -14,7 +14,7 @@ from tornado import web
 from nbregistry.server.routes import ROUTES
 
 VERBS = ("get", "post", "put", "patch", "delete", "head")
-SAMPLE = {"name": "churn", "ref": "churn%3A1", "alias": "production", "path": "model.bin", "comment_id": "1"}
+SAMPLE = {"name": "churn", "ref": "churn%3A1", "alias": "production", "path": "model.bin", "id": "1"}
 AUTHENTICATED = web.authenticated(lambda self: None).__code__
 AUTHORIZED = authorized(lambda self: None).__code__
 

@@ -437,14 +437,14 @@ class CommentHandler(RegistryHandler):
 
     @web.authenticated
     @authorized
-    async def patch(self, comment_id):
+    async def patch(self, id):
         d = self.body(("body",))
-        self.reply(await self.change(lambda r: r.edit_comment(int(comment_id), d["body"])))
+        self.reply(await self.change(lambda r: r.edit_comment(int(id), d["body"])))
 
     @web.authenticated
     @authorized
-    async def delete(self, comment_id):
-        self.reply(await self.change(lambda r: r.delete_comment(int(comment_id))))
+    async def delete(self, id):
+        self.reply(await self.change(lambda r: r.delete_comment(int(id))))
 
 
 class CommentHistoryHandler(RegistryHandler):
@@ -452,8 +452,8 @@ class CommentHistoryHandler(RegistryHandler):
 
     @web.authenticated
     @authorized
-    async def get(self, comment_id):
-        self.reply({"edits": await self.read(lambda r: r.comment_history(int(comment_id)))})
+    async def get(self, id):
+        self.reply({"edits": await self.read(lambda r: r.comment_history(int(id)))})
 
 
 class ReviewStateHandler(RegistryHandler):
@@ -576,8 +576,8 @@ ROUTES = [
     (r"/events", EventsHandler),
     (r"/activity", ActivityHandler),
     (r"/comments", CommentsHandler),
-    (r"/comments/(?P<comment_id>[0-9]+)", CommentHandler),
-    (r"/comments/(?P<comment_id>[0-9]+)/history", CommentHistoryHandler),
+    (r"/comments/(?P<id>[0-9]+)", CommentHandler),
+    (r"/comments/(?P<id>[0-9]+)/history", CommentHistoryHandler),
     (r"/reviews", ReviewsHandler),
     (r"/review-state", ReviewStateHandler),
     (r"/check", CheckHandler),
