@@ -21,14 +21,16 @@ class DeployMixin:
 
     # ================================================================ export and import
     def export(self, ref_or_model: str | None, dest: str | os.PathLike, *, format: str = "bundle",
-               trust: bool = False, port: int = 8080):
+               trust: bool = False, port: int = 8080, serialization: str = "cloudpickle"):
         """Write a version, a model or (``None``) the whole registry somewhere else.
 
         ``format="bundle"``: a lossless archive (``dest`` = a ``.tar``/``.tar.gz`` file) of the whole
         registry, one model (``"churn"``) or one version (``"churn:3"``, ``"churn@production"``):
         rows of every table with ids, blobs with hashes. ``format="mlflow"``: an MLflow model
         directory for one version. ``format="docker"``: a Docker build context serving one version.
-        The mlflow format re-serializes the model, so pickle-based versions by others need ``trust``.
+        The mlflow format re-serializes sklearn models with ``serialization`` (``cloudpickle``, which
+        every MLflow loads, or ``skops`` to copy the stored skops file as is), so pickle-based versions
+        by others need ``trust``. ``port`` is the port the Docker image serves on.
         """
         from ..core.errors import ValidationError
         from . import export as ex
@@ -38,7 +40,7 @@ class DeployMixin:
         if ref_or_model is None:
             raise ValidationError(f"--format {format} exports one version: give a ref such as churn:3")
         if format == "mlflow":
-            return ex.export_mlflow(self, ref_or_model, dest, trust=trust)
+            return ex.export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
         if format == "docker":
             return ex.export_docker(self, ref_or_model, dest, port=port)
         raise ValidationError(f"unknown export format {format!r}; use one of: {', '.join(EXPORT_FORMATS)}")

@@ -229,12 +229,14 @@ def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: st
 
 def _mlflow_flavor(reg, version, folder: Path, *, trust: bool, serialization: str) -> tuple[dict, list[str]]:
     meta = _flavor_meta(reg, version)
-    if version.flavor == "sklearn":
+    pickled_sklearn = version.flavor == "pickle" and str(meta.get("type", "")).startswith("sklearn.")
+    if version.flavor == "sklearn" or pickled_sklearn:
         sklearn_version = meta.get("sklearn_version")
-        reqs = [f"scikit-learn=={sklearn_version}" if sklearn_version else "scikit-learn"]
+        reqs = [f"scikit-learn=={sklearn_version}" if sklearn_version else _pin("scikit-learn")]
         if serialization == "skops":
             if meta.get("format") != "skops":
-                raise ValidationError(f"{version.ref} is stored as {meta.get('format')}, not skops")
+                stored = meta.get("format") or meta.get("library") or version.flavor
+                raise ValidationError(f"{version.ref} is stored as {stored}, not skops")
             with reg.open_file(version.ref, "model.skops") as src, open(folder / "model.skops", "wb") as out:
                 shutil.copyfileobj(src, out)
             conf = {"pickled_model": "model.skops", "serialization_format": "skops",
@@ -255,7 +257,8 @@ def _mlflow_flavor(reg, version, folder: Path, *, trust: bool, serialization: st
             raise ValidationError(f"unknown serialization {serialization!r}: use cloudpickle, pickle or skops")
         flavors = {"python_function": {"loader_module": "mlflow.sklearn", "model_path": conf["pickled_model"],
                                        "predict_fn": "predict"},
-                   "sklearn": {"code": None, "sklearn_version": sklearn_version, **conf}}
+                   "sklearn": {"code": None, "sklearn_version": sklearn_version or reqs[0].partition("==")[2] or None,
+                               **conf}}
         return flavors, ["mlflow", *reqs, _pin("pandas"), _pin("numpy")]
     if version.flavor in ("xgboost", "lightgbm"):
         filename = meta["filename"]
