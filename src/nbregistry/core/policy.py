@@ -247,10 +247,8 @@ def normalize_policy(data: Any, model: str, alias: str) -> Policy:
     unknown = sorted(set(data) - set(POLICY_KEYS))
     if unknown:
         raise ValidationError(f"unknown policy field(s) {', '.join(unknown)}; allowed: {', '.join(POLICY_KEYS)}")
-    for key, expected in (("model", model), ("alias", alias)):
-        given = data.get(key)
-        if given not in (None, "") and (not isinstance(given, str) or given.lower() != expected.lower()):
-            raise ValidationError(f"the policy says {key} {given!r} but is being set for {key} {expected!r}")
+    # "model" and "alias" inside the data are ignored: the arguments (the REST path) say where the policy
+    # goes, so a policy read from one alias can be copied to another.
     approvals = data.get("required_approvals", 0)
     if isinstance(approvals, bool) or not isinstance(approvals, int) or not 0 <= approvals <= MAX_APPROVALS:
         raise ValidationError(f"required_approvals must be an integer from 0 to {MAX_APPROVALS}, not {approvals!r}")
