@@ -271,10 +271,9 @@ class RemoteRegistry:
             while chunk := spool.read(CHUNK):
                 digest.update(chunk)
             spool.seek(0)
-            body = _ProgressReader(spool, progress) if progress else spool
+            body = _ProgressReader(spool, size, progress) if progress else spool
             data = self._call("POST", "/versions", data=body, headers={
-                "Content-Type": "application/x-tar", "Content-Length": str(size),
-                "X-NBRegistry-SHA256": digest.hexdigest()})
+                "Content-Type": "application/x-tar", "X-NBRegistry-SHA256": digest.hexdigest()})
         version = self._version(data)
         version.deduplicated = bool(data.get("deduplicated"))
         return version
@@ -425,8 +424,7 @@ class RemoteRegistry:
         return GateReport.from_dict(self._call("POST", "/check", body={"ref": ref, "alias": alias}))
 
     def promote(self, ref: str, alias: str, *, reason: str | None = None, force: bool = False):
-        return _move(self._call("POST", "/promote", body=_present(ref=ref, alias=alias, reason=reason,
-                                                                  force=bool(force))))
+        return _move(self._call("POST", "/promote", body=_present(ref=ref, alias=alias, reason=reason, force=force)))
 
     def rollback(self, alias_ref: str, *, reason: str | None = None):
         return _move(self._call("POST", "/rollback", body=_present(ref=alias_ref, reason=reason)))
@@ -440,8 +438,6 @@ class RemoteRegistry:
         from .core.entities import Policy
 
         body = policy.to_dict() if hasattr(policy, "to_dict") else policy
-        if not isinstance(body, dict):
-            raise errors.ValidationError(f"a policy is a Policy or a dict, not {type(policy).__name__}")
         return Policy.from_dict(self._call("PUT", f"/policies/{_q(name)}/{_q(alias)}", body=body))
 
     def activity(self, model: str | None = None, *, since=None, limit: int = 100):
@@ -474,7 +470,8 @@ class RemoteRegistry:
         raise errors.PermissionDenied(f"{verb} is not available over the REST API: run `nbregistry {verb}` "
                                       f"on the server against its registry folder")
 
-    def export(self, ref_or_model, dest, *, format: str = "bundle", **kwargs):
+    def export(self, ref_or_model, dest, *, format: str = "bundle", trust: bool = False, port: int = 8080,
+               serialization: str = "cloudpickle"):
         self._server_only("export")
 
     def import_bundle(self, path):
@@ -483,7 +480,8 @@ class RemoteRegistry:
     def import_mlflow(self, uri: str, *, models: list[str] | None = None, trust: bool = False):
         self._server_only("import")
 
-    def add_webhook(self, url: str, **kwargs):
+    def add_webhook(self, url: str, *, events: str = "*", model: str | None = None, secret: str | None = None,
+                    description: str = ""):
         self._server_only("webhook")
 
     def get_webhook(self, webhook_id: int):
@@ -501,6 +499,9 @@ class RemoteRegistry:
     def webhook_deliveries(self, webhook_id: int | None = None, *, limit: int = 100):
         self._server_only("webhook")
 
+    def deliver_webhooks(self) -> dict:
+        self._server_only("webhook")
+
     # ================================================================ helpers
     def _version(self, data: dict):
         from .core.entities import ModelVersion
@@ -513,17 +514,17 @@ class RemoteRegistry:
 class _ProgressReader:
     """A file wrapper that reports bytes read (requests streams file bodies by reading them)."""
 
-    def __init__(self, f, progress):
-        self.f, self.progress = f, progress
+    def __init__(self, f, size: int, progress):
+        self.f, self.size, self.progress = f, size, progress
+
+    def __len__(self) -> int:  # so requests sends Content-Length, not chunks
+        return self.size
 
     def read(self, n=-1):
         chunk = self.f.read(n)
         if chunk:
             self.progress(len(chunk))
         return chunk
-
-    def __iter__(self):
-        return iter(lambda: self.read(CHUNK), b"")
 
 
 def pack_upload(out, entries: Iterable, meta: dict) -> None:
@@ -588,9 +589,9 @@ def _q(text: str) -> str:
 
 
 def _comment_id(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise errors.ValidationError(f"a comment id is a positive integer, not {value!r}")
-    return value
+    from .core.collab import _comment_id as check  # the core's rule, so both kinds refuse alike
+
+    return check(value)
 
 
 def _when(value) -> str:

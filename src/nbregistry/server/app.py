@@ -7,10 +7,19 @@ code or read files on the machine. See docs/server.md.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from jupyter_server.serverapp import ServerApp
+from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from traitlets.config import Config
+
+
+class NoFilesContentsManager(AsyncLargeFileManager):
+    """Contents manager of the standalone server: it serves no files (no ``/files/`` handler)."""
+
+    def get_extra_handlers(self):
+        return []
 
 
 class RegistryServerApp(ServerApp):
@@ -36,7 +45,10 @@ def server_config(root: str | Path, *, ip: str = "127.0.0.1", port: int = 8765, 
     c.ServerApp.port_retries = 0
     c.ServerApp.open_browser = False
     c.ServerApp.base_url = base_url
-    c.ServerApp.root_dir = str(root)
+    # Nothing is served from disk (no contents/files services, no /files/ handler); the notebook
+    # root is still an empty folder of its own, never the registry.
+    c.ServerApp.root_dir = tempfile.mkdtemp(prefix="nbregistry-server-")
+    c.ServerApp.contents_manager_class = NoFilesContentsManager
     c.ServerApp.allow_root = allow_root
     c.ServerApp.allow_unauthenticated_access = False
     c.ServerApp.jpserver_extensions = {"nbregistry": True}
