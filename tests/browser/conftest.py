@@ -26,7 +26,9 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-FILLER_MODELS = 1200  # enough that an unwindowed list would put >1000 rows in the DOM
+SEED_AUTHOR = "alice"  # who registered the seeded versions
+PANEL_USER = "reviewer"  # whom the server records for the browser's writes (approvals must not be by the author)
+FILLER_MODELS = 400  # real rows past several pages; the 10,000-model case is served by a stub route
 
 
 def _free_port() -> int:
@@ -43,7 +45,7 @@ def _seed(root: Path) -> dict:
 
     import nbregistry as nr
 
-    reg = nr.Registry(root)
+    reg = nr.Registry(root, author=SEED_AUTHOR)
     X = pd.DataFrame({"tenure": np.arange(40.0), "calls": np.arange(40.0) % 5})
     y = (X.tenure > 19).astype(int)
     for version, (c, auc, loss) in enumerate([(0.1, 0.71, 0.52), (1.0, 0.84, 0.41), (10.0, 0.88, 0.37)], 1):
@@ -54,6 +56,8 @@ def _seed(root: Path) -> dict:
     reg.set_alias("churn:2", "staging")
     for auc in (0.91, 0.93):
         reg.register(LogisticRegression().fit(X, y), "fraud", metrics={"auc": auc}, params={"max_iter": "100"})
+    reg.set_alias("fraud:1", "production")
+    reg.set_policy("fraud", "production", {"required_approvals": 1})
     filler = root.parent / "filler.txt"
     filler.write_text("placeholder artifact\n")
     for index in range(FILLER_MODELS):
@@ -114,7 +118,7 @@ def jupyter_lab(tmp_path_factory, registry_root):
     port = _free_port()
     env = dict(os.environ, NBREGISTRY_ROOT=str(registry_root), JUPYTER_CONFIG_DIR=str(config_dir),
                JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
-               HOME=str(base / "home"))
+               HOME=str(base / "home"), NBREGISTRY_USER=PANEL_USER)
     env.pop("NBREGISTRY_URL", None)
     log = open(base / "jupyter.log", "wb")
     process = subprocess.Popen(
@@ -143,6 +147,13 @@ def jupyter_lab(tmp_path_factory, registry_root):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_failure_screenshots():
+    """Failure screenshots of an earlier run would mislead: start without them."""
+    for old in SCREENSHOTS.glob("FAILED-*.png"):
+        old.unlink()
 
 
 @pytest.fixture(scope="session")

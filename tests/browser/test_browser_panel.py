@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -47,7 +48,7 @@ def test_panel_lists_seeded_models_in_a_window(lab, screenshot):
     panel = open_panel(lab)
     assert panel.locator(".nbr-Banner").count() == 0, "frontend and backend versions should agree"
     summary = panel.locator(".nbr-ListSummary").inner_text()
-    assert re.search(r"1,?202 models", summary), summary
+    assert "402 models" in summary, summary
     assert panel.locator('.nbr-ModelRow[data-model="churn"]').count() == 1
     rows = panel.locator(".nbr-VirtualRow").count()
     assert 0 < rows < 100, f"{rows} rows in the DOM: the list is not windowed"
@@ -57,13 +58,41 @@ def test_panel_lists_seeded_models_in_a_window(lab, screenshot):
 
     # Scroll to the very end: the last filler model is fetched and rendered, still windowed.
     lab.locator(f"{PANEL} .nbr-VirtualList").evaluate("node => { node.scrollTop = node.scrollHeight; }")
-    lab.wait_for_selector(f'{PANEL} .nbr-ModelRow[data-model="zz-filler-1199"]')
+    lab.wait_for_selector(f'{PANEL} .nbr-ModelRow[data-model="zz-filler-0399"]')
     assert panel.locator(".nbr-VirtualRow").count() < 100
 
     search(lab, "fraud")
     lab.wait_for_function(
         "() => document.querySelectorAll('#nbregistry-panel .nbr-ModelRow').length === 1")
     assert panel.locator(".nbr-ModelRow").get_attribute("data-model") == "fraud"
+
+
+def test_ten_thousand_models_stay_windowed(lab):
+    """The list fetches pages as they scroll into view and keeps only visible rows in the DOM."""
+    requested = []
+
+    def serve(route):
+        query = dict(part.split("=", 1) for part in route.request.url.split("?", 1)[1].split("&") if "=" in part)
+        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
+        requested.append(offset)
+        models = [{"name": f"model-{i:05d}", "description": "", "tags": {}, "created_at": "2026-01-01T00:00:00Z",
+                   "created_by": "alice", "archived": False, "latest_version": 1, "version_count": 1,
+                   "aliases": {"production": 1} if i % 7 == 0 else {}}
+                  for i in range(offset, min(offset + limit, 10_000))]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"models": models, "total": 10_000}))
+
+    panel = open_panel(lab)
+    lab.route(re.compile(r".*/nbregistry/api/models\?.*"), serve)
+    panel.locator(".nbr-Refresh").click()  # the list re-fetches, now from the stub
+    panel.locator(".nbr-ListSummary", has_text="10,000").wait_for()
+    assert "10,000 models" in panel.locator(".nbr-ListSummary").inner_text()
+    scroller = lab.locator(f"{PANEL} .nbr-VirtualList")
+    for fraction in (0.25, 0.5, 0.75, 1.0):
+        scroller.evaluate(f"node => {{ node.scrollTop = node.scrollHeight * {fraction}; }}")
+        lab.wait_for_timeout(150)
+    lab.wait_for_selector(f'{PANEL} .nbr-ModelRow[data-model="model-09999"]')
+    assert panel.locator(".nbr-VirtualRow").count() < 100
+    assert len(requested) < 20, f"fetched {len(requested)} pages for four jumps"
 
 
 def test_search_expression_lists_matching_versions(lab):
@@ -215,3 +244,42 @@ def test_insert_load_code_into_notebook_and_run_it(lab, screenshot):
     output.wait_for(timeout=60_000)
     assert lab.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     screenshot(lab, "insert-load-code")
+
+
+def test_policy_refusal_shows_the_failing_gate(lab, screenshot):
+    panel = open_panel(lab)
+    open_version(lab, "fraud:2")
+    lab.fill(f"{PANEL} .nbr-AliasInput", "production")
+    lab.click(f"{PANEL} .nbr-PromoteButton")
+    report = panel.locator(".nbr-GateReport.nbr-mod-refused")
+    report.wait_for()
+    failed = report.locator(".nbr-Gate-failed")
+    assert failed.count() >= 1
+    assert "approv" in failed.first.inner_text().lower()  # the gate's name and its detail
+    assert "409" in panel.locator(".nbr-PromoteForm .nbr-Error").inner_text()
+    screenshot(lab, "promote-refused")
+
+    lab.click(f"{PANEL} .nbr-Approve")
+    panel.locator(".nbr-Comment .nbr-Chip-approve").first.wait_for()
+    lab.click(f"{PANEL} .nbr-CheckButton")
+    panel.locator(".nbr-GateReport.nbr-mod-allowed").wait_for()
+    lab.click(f"{PANEL} .nbr-PromoteButton")
+    lab.wait_for_selector(f'{PANEL} .nbr-Title .nbr-Chip-alias:has-text("@production")')
+
+
+@pytest.mark.parametrize("answer", [{"status": 200, "json": {"version": "0.0.1", "api": 1}}, {"status": 404}])
+def test_version_mismatch_banner_names_the_fix(browser, jupyter_lab, answer):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.route(re.compile(r".*/nbregistry/api/version(\?.*)?$"), lambda route: route.fulfill(
+            status=answer["status"], content_type="application/json",
+            body=json.dumps(answer.get("json", {"message": "not found"}))))
+        page.goto(f"{jupyter_lab['url']}lab?reset&token={jupyter_lab['token']}")
+        page.click(PANEL_TAB, timeout=60_000)
+        banner = page.locator(f"{PANEL} .nbr-Banner")
+        banner.wait_for()
+        assert "pip install -U nbregistry" in banner.inner_text()
+        assert "frontend 0.1.0" in banner.inner_text()
+    finally:
+        context.close()
