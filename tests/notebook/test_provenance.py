@@ -152,3 +152,23 @@ def test_register_outside_a_notebook_variable_records_no_cells(shell, reg, iris_
     # the object is not a variable of the shell: its cells cannot have produced it
     version = reg.register(iris_model, "outside")
     assert version.lineage["notebook"] is None
+
+
+def test_live_out_of_order_cells_are_warned_against_the_saved_notebook(shell, reg, tmp_path):
+    import json
+
+    train = "from sklearn.dummy import DummyClassifier\nmodel = DummyClassifier(strategy=strategy).fit(X, y)"
+    data = "strategy = 'most_frequent'\nX, y = [[0], [1], [2]], [0, 1, 1]"
+    notebook = tmp_path / "analysis.ipynb"
+    notebook.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": train, "metadata": {}, "outputs": [], "execution_count": None},
+        {"cell_type": "code", "source": data, "metadata": {}, "outputs": [], "execution_count": None},
+    ]}))
+    shell.user_ns["__session__"] = str(notebook)
+    run(shell, data)      # the lower cell first...
+    run(shell, train)     # ...then the one above it
+    run(shell, "%register model --name dummy")
+    nb = reg.get("dummy:1").lineage["notebook"]
+    assert nb["path"] == str(notebook)
+    assert [c["source"] for c in nb["cells"]] == [data, train]
+    assert any("out of order" in w and "In [2]" in w for w in nb["warnings"]), nb["warnings"]
