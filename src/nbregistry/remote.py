@@ -69,6 +69,7 @@ class RemoteRegistry:
         self._identity: str | None = None
         self._local = threading.local()
         self._checked = False
+        self._max_upload: int | None = None
         if author is not None:
             self.author = author
 
@@ -109,8 +110,10 @@ class RemoteRegistry:
     def _session(self):
         session = getattr(self._local, "session", None)
         if session is None:
-            import requests
-
+            try:
+                import requests
+            except ImportError:
+                raise ServerUnavailable("RemoteRegistry needs the requests package: pip install 'nbregistry[remote]'") from None
             session = self._local.session = requests.Session()
         return session
 
@@ -129,23 +132,25 @@ class RemoteRegistry:
                                     f"{info.get('version')}); this client speaks API {API_VERSION} (nbregistry "
                                     f"{__version__}): install the same nbregistry version on both sides")
         self._checked = True
+        self._max_upload = info.get("max_upload_bytes")
         return info
 
     def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None, data=None,
               headers: dict | None = None, stream: bool = False, check: bool = True, raw: bool = False):
-        import requests
-
         if check and not self._checked:
             self._handshake()
+        session = self._session()
+        import requests
+
         all_headers = self._headers()
         all_headers.update(headers or {})
         if body is not None:
-            data = json.dumps(body, allow_nan=False)
+            data = json.dumps(body)
             all_headers["Content-Type"] = "application/json"
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            resp = self._session().request(method, self.api + path, params=params, data=data, headers=all_headers,
-                                           stream=stream, timeout=self.timeout)
+            resp = session.request(method, self.api + path, params=params, data=data, headers=all_headers,
+                                   stream=stream, timeout=self.timeout)
         except requests.RequestException as exc:
             raise ServerUnavailable(f"cannot reach the registry server at {self.url}: {exc}") from None
         if resp.status_code >= 400:
@@ -266,6 +271,11 @@ class RemoteRegistry:
         with tempfile.TemporaryFile(prefix="nbregistry-upload-") as spool:
             pack_upload(spool, entries, meta)
             size = spool.tell()
+            if not self._checked:
+                self._handshake()
+            if self._max_upload is not None and size > self._max_upload:
+                raise errors.ValidationError(f"this upload is {size} bytes; the server at {self.url} accepts at most "
+                                             f"{self._max_upload} (NBRegistry.max_upload_bytes)")
             spool.seek(0)
             digest = hashlib.sha256()
             while chunk := spool.read(CHUNK):
@@ -532,7 +542,7 @@ def pack_upload(out, entries: Iterable, meta: dict) -> None:
     from .core.objects import safe_relpath
 
     with tarfile.open(fileobj=out, mode="w:", format=tarfile.PAX_FORMAT) as tar:
-        raw = json.dumps(meta, default=str, allow_nan=False).encode()
+        raw = json.dumps(meta, default=str).encode()
         info = tarfile.TarInfo("nbregistry.json")
         info.size = len(raw)
         tar.addfile(info, io.BytesIO(raw))

@@ -34,3 +34,22 @@ async def test_an_upload_without_content_length_is_refused_with_411(http_server_
     r = await http_server_client.fetch(f"{jp_base_url}{API}/versions", method="POST", body_producer=chunked,
                                        headers={"Authorization": f"token {TOKENS['alice']}"}, raise_error=False)
     assert r.code == 411
+
+
+def test_remote_registry_refuses_an_upload_over_the_server_limit_before_sending(tmp_path):
+    from nbregistry.core.errors import ValidationError
+    from nbregistry.remote import RemoteRegistry
+    from server.remote_fixture import TOKENS, start_server, stop_server
+
+    proc, url = start_server(tmp_path / "registry", users=TOKENS, log_path=tmp_path / "server.log",
+                             extra_args=("--max-upload", str(LIMIT)))
+    try:
+        reg = RemoteRegistry(url, TOKENS["alice"])
+        (tmp_path / "big.bin").write_bytes(b"x" * (2 * LIMIT))
+        with pytest.raises(ValidationError, match=f"at most {LIMIT}"):
+            reg.register(str(tmp_path / "big.bin"), "big")
+        (tmp_path / "small.bin").write_bytes(b"x" * 100)
+        assert reg.register(str(tmp_path / "small.bin"), "small").ref == "small:1"
+        assert [m.name for m in reg.list_models()] == ["small"]
+    finally:
+        stop_server(proc)

@@ -235,7 +235,8 @@ class VersionInfoHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.reply({"version": __version__, "api": API_VERSION, "author": self.author})
+        self.reply({"version": __version__, "api": API_VERSION, "author": self.author,
+                    "max_upload_bytes": self.service.settings.max_upload_bytes})
 
 
 class ModelsHandler(RegistryHandler):
