@@ -245,3 +245,21 @@ def test_every_verb_is_documented_in_docs_notebook_md():
         for option in action.option_strings:
             if option.startswith("--"):
                 assert f"`{option}`" in doc, f"docs/notebook.md does not document %register {option}"
+
+
+def test_loading_someone_elses_pickle_needs_trust(shell, reg, as_user):
+    with as_user(reg, "bob"):
+        reg.register({"weights": [1, 2]}, "blob", flavor="pickle")
+    error = run_error(shell, "%registry load blob:1 as w")
+    assert isinstance(error, UsageError) and "--trust" in str(error) and "bob" in str(error)
+    assert "w" not in shell.user_ns
+    run(shell, "%registry load blob:1 as w --trust")
+    assert shell.user_ns["w"] == {"weights": [1, 2]}
+
+
+def test_history_at_a_time_resolves_the_alias_then(shell, reg, iris_model):
+    reg.register(iris_model, "churn")
+    before = "2000-01-01T00:00:00Z"
+    reg.promote("churn:1", "production")
+    assert run(shell, "%registry history churn@production --at 2999-01-01T00:00:00Z").ref == "churn:1"
+    assert run(shell, f"%registry history churn@production --at {before}") is None

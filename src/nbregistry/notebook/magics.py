@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import keyword
+import os
 import re
 import shlex
 import sys
@@ -24,7 +25,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 from traitlets import Unicode, observe
 
-from ..core.errors import PolicyRefused, RegistryError
+from ..core.errors import PolicyRefused, RegistryError, TrustRequired
 from . import display as views
 from . import provenance
 from .progress import ByteProgress
@@ -188,7 +189,7 @@ class RegistryMagics(Magics):
             if root and re.match(r"https?://", root):
                 from ..remote import RemoteRegistry
 
-                self._registry = RemoteRegistry(root, author=self.author or None)
+                self._registry = RemoteRegistry(root, os.environ.get("NBREGISTRY_TOKEN"), author=self.author or None)
             else:
                 self._registry = Registry(root, author=self.author or None, origin="kernel")
         return self._registry
@@ -320,7 +321,10 @@ class RegistryMagics(Magics):
 
     def _verb_history(self, args, cell):
         if args.at:
-            return self._call(self._need("resolve"), args.ref, at=args.at)
+            version = self._call(self._need("resolve"), args.ref, at=args.at)
+            if version is None:
+                print(f"nothing: {args.ref} named no version at {args.at}")
+            return version
         return self._call(self.reg.history, args.ref, args.alias)
 
     def _verb_comment(self, args, cell):
@@ -350,7 +354,12 @@ class RegistryMagics(Magics):
                 raise UsageError(f"%registry load: {target!r} is not a valid variable name")
         version = self._call(self.reg.get, args.ref)
         with ByteProgress(f"loading {version.ref}", total=(version.artifact or {}).get("size")) as bar:
-            obj = self._call(self.reg.load, version.ref, trust=args.trust, progress=bar)
+            try:
+                obj = self.reg.load(version.ref, trust=args.trust, progress=bar)
+            except TrustRequired as exc:
+                raise UsageError(f"{exc} (add --trust to %registry load)") from None
+            except RegistryError as exc:
+                raise UsageError(str(exc)) from None
         if target is None:
             return obj
         self.shell.user_ns[target] = obj
