@@ -172,3 +172,11 @@ def test_live_out_of_order_cells_are_warned_against_the_saved_notebook(shell, re
     assert nb["path"] == str(notebook)
     assert [c["source"] for c in nb["cells"]] == [data, train]
     assert any("out of order" in w and "In [2]" in w for w in nb["warnings"]), nb["warnings"]
+
+
+def test_registry_load_as_binds_the_variable():
+    code = "get_ipython().run_line_magic('registry', 'load churn@production as base')"
+    history = [(1, "%registry load churn@production as base", code), (2, "model = tune(base)")]
+    result = slice_history(history, ["model"])
+    assert [c.execution_count for c in result.cells] == [1, 2]
+    assert result.undefined == ["tune"]

@@ -32,6 +32,7 @@ import ast
 import builtins
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,9 @@ class _Names(ast.NodeVisitor):
             inner = analyze(magic)
             self.reads |= inner.reads
             self.writes |= inner.writes
+        loaded = _registry_load_target(node)
+        if loaded:
+            self.writes.add(loaded)
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign):
@@ -183,6 +187,19 @@ def _magic_code(node: ast.Call) -> str | None:
     if isinstance(code, ast.Constant) and isinstance(code.value, str):
         return code.value
     return None
+
+
+def _registry_load_target(node: ast.Call) -> str | None:
+    """``%registry load churn:3 as model`` binds ``model``."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "run_line_magic" and len(node.args) >= 2):
+        return None
+    name, line = node.args[0], node.args[1]
+    if not (isinstance(name, ast.Constant) and name.value == "registry" and isinstance(line, ast.Constant)
+            and isinstance(line.value, str)):
+        return None
+    match = re.match(r"\s*load\s+\S+\s+as\s+([A-Za-z_]\w*)", line.value)
+    return match.group(1) if match else None
 
 
 def analyze(source: str) -> CellNames:
