@@ -266,7 +266,7 @@ class RemoteRegistry:
                 "input_example": None if input_example_json is None else json.loads(input_example_json)}
         return self._upload(entries, meta, progress)
 
-    def _upload(self, entries: Iterable, meta: dict, progress):
+    def _upload(self, entries: list, meta: dict, progress):
         """Pack the files and metadata as the tar the server expects, then stream it up with its hash."""
         with tempfile.TemporaryFile(prefix="nbregistry-upload-") as spool:
             pack_upload(spool, entries, meta)
@@ -281,7 +281,8 @@ class RemoteRegistry:
             while chunk := spool.read(CHUNK):
                 digest.update(chunk)
             spool.seek(0)
-            body = _ProgressReader(spool, size, progress) if progress else spool
+            payload = sum(Path(src).stat().st_size for _, src in entries)
+            body = _ProgressReader(spool, size, payload, progress) if progress else spool
             data = self._call("POST", "/versions", data=body, headers={
                 "Content-Type": "application/x-tar", "X-NBRegistry-SHA256": digest.hexdigest()})
         version = self._version(data)
@@ -308,7 +309,7 @@ class RemoteRegistry:
 
         cache = jupyter_data_dir() / "nbregistry-cache"
         final = cache / info["sha256"]
-        if final.is_dir() and all(_file_ok(final / f["path"], f) for f in info["files"]):
+        if final.is_dir() and all(_file_ok(final / f["path"], f, progress) for f in info["files"]):
             return final
         cache.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cache, prefix=".dl-"))
@@ -522,10 +523,12 @@ class RemoteRegistry:
 
 
 class _ProgressReader:
-    """A file wrapper that reports bytes read (requests streams file bodies by reading them)."""
+    """A file wrapper for the upload body that reports progress in artifact bytes (as a local
+    registration does), in proportion to the body bytes sent; the total is exact at the end."""
 
-    def __init__(self, f, size: int, progress):
-        self.f, self.size, self.progress = f, size, progress
+    def __init__(self, f, size: int, payload: int, progress):
+        self.f, self.size, self.payload, self.progress = f, size, payload, progress
+        self.sent = self.reported = 0
 
     def __len__(self) -> int:  # so requests sends Content-Length, not chunks
         return self.size
@@ -533,7 +536,11 @@ class _ProgressReader:
     def read(self, n=-1):
         chunk = self.f.read(n)
         if chunk:
-            self.progress(len(chunk))
+            self.sent += len(chunk)
+            due = self.payload * self.sent // self.size if self.size else 0
+            if due > self.reported:
+                self.progress(due - self.reported)
+                self.reported = due
         return chunk
 
 
@@ -579,7 +586,7 @@ def _error(resp) -> RegistryError:
     return cls(message)
 
 
-def _file_ok(path: Path, entry: dict) -> bool:
+def _file_ok(path: Path, entry: dict, progress=None) -> bool:
     try:
         if path.stat().st_size != entry["size"]:
             return False
@@ -589,6 +596,8 @@ def _file_ok(path: Path, entry: dict) -> bool:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
+            if progress:
+                progress(len(chunk))
     return digest.hexdigest() == entry["sha256"]
 
 
