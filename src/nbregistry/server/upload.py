@@ -28,7 +28,7 @@ from tornado import web
 
 from ..core.errors import ValidationError
 from ..core.objects import safe_relpath
-from .routes import MODELS, RegistryHandler
+from .base import MODELS, RegistryHandler
 
 METADATA_MEMBER = "nbregistry.json"
 FILES_PREFIX = "files/"
