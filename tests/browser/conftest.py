@@ -51,7 +51,11 @@ def _seed(root: Path) -> dict:
     for version, (c, auc, loss) in enumerate([(0.1, 0.71, 0.52), (1.0, 0.84, 0.41), (10.0, 0.88, 0.37)], 1):
         reg.register(LogisticRegression(C=c).fit(X, y), "churn", metrics={"auc": auc, "loss": loss},
                      params={"C": str(c), "penalty": "l2"}, tags={"team": "retention"},
-                     description=f"Logistic regression, C={c}", data=X, input_example=X.head(3))
+                     description=f"Logistic regression, C={c}", data=X, input_example=X.head(3),
+                     notebook={"path": "train.ipynb", "warnings": ["cell 3 ran before cell 2"],
+                               "cells": [{"execution_count": 1, "source": "import pandas as pd"},
+                                         {"execution_count": 3, "source": f"model = LogisticRegression(C={c})"},
+                                         {"execution_count": 2, "source": "model.fit(X, y)"}]})
     reg.set_alias("churn:1", "production", reason="first model")
     reg.set_alias("churn:2", "staging")
     for auc in (0.91, 0.93):

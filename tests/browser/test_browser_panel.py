@@ -122,7 +122,11 @@ def test_model_and_version_pages(lab, screenshot):
     text = panel.inner_text()
     for expected in ("Logistic regression, C=1.0", "retention", "penalty", "tenure", "float64"):
         assert expected in text, expected
-    assert panel.locator(".nbr-Lineage").count() == 1
+    cells = panel.locator(".nbr-NotebookCells .nbr-Cell")
+    assert cells.count() == 3
+    assert cells.nth(1).locator(".nbr-Cell-prompt").inner_text() == "[3]:"
+    assert cells.nth(1).locator(".nbr-Cell-source").inner_text() == "model = LogisticRegression(C=1.0)"
+    assert "cell 3 ran before cell 2" in panel.locator(".nbr-NotebookCells .nbr-Warning").inner_text()
     assert panel.locator('.nbr-VersionPage a[download]').count() >= 1
     screenshot(lab, "version-page")
 
