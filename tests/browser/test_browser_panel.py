@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -127,7 +128,10 @@ def test_model_and_version_pages(lab, screenshot):
     assert cells.nth(1).locator(".nbr-Cell-prompt").inner_text() == "[3]:"
     assert cells.nth(1).locator(".nbr-Cell-source").inner_text() == "model = LogisticRegression(C=1.0)"
     assert "cell 3 ran before cell 2" in panel.locator(".nbr-NotebookCells .nbr-Warning").inner_text()
-    assert panel.locator('.nbr-VersionPage a[download]').count() >= 1
+    with lab.expect_download() as download:  # the file link streams the artifact's bytes
+        panel.locator(".nbr-VersionPage a[download]").first.click()
+    assert download.value.suggested_filename == "model.skops"
+    assert Path(download.value.path()).stat().st_size > 1000
     screenshot(lab, "version-page")
 
     panel.locator(".nbr-Back").click()
