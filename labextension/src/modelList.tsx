@@ -19,10 +19,17 @@ export function isExpression(text: string): boolean {
   return /(<=|>=|!=|==|=|<|>|~)/.test(text) || /\s(and|or|not|in|like)\s/i.test(` ${text} `);
 }
 
-export function ModelList() {
-  const [text, setText] = React.useState('');
-  const [query, setQuery] = React.useState('');
-  const [archived, setArchived] = React.useState(false);
+/** What the list shows; kept by the panel so going back to the list keeps the search. */
+export interface IListFilter {
+  text: string;
+  archived: boolean;
+}
+
+export function ModelList(props: { filter: IListFilter; onFilter: (filter: IListFilter) => void }) {
+  const { text, archived } = props.filter;
+  const setText = (value: string) => props.onFilter({ ...props.filter, text: value });
+  const setArchived = (value: boolean) => props.onFilter({ ...props.filter, archived: value });
+  const [query, setQuery] = React.useState(text.trim());
 
   // Debounce typing: a request per pause, not per key.
   React.useEffect(() => {

@@ -14,7 +14,7 @@ import { CompareView } from './compare';
 import { IRegistryContext, RegistryContext, Route } from './context';
 import { EventPoller } from './events';
 import { registryIcon } from './icon';
-import { ModelList } from './modelList';
+import { IListFilter, ModelList } from './modelList';
 import { ModelPage } from './modelPage';
 import { VersionPage } from './versionPage';
 
@@ -90,6 +90,7 @@ interface IPanelRootProps {
 
 function PanelRoot(props: IPanelRootProps) {
   const [stack, setStack] = React.useState<Route[]>([{ kind: 'list' }]);
+  const [filter, setFilter] = React.useState<IListFilter>({ text: '', archived: false });
   const route = stack[stack.length - 1];
 
   const context: IRegistryContext = {
@@ -127,7 +128,9 @@ function PanelRoot(props: IPanelRootProps) {
         </div>
       )}
       <div className="nbr-Body">
-        <ViewBoundary key={stack.length}>{view(route)}</ViewBoundary>
+        <ViewBoundary key={stack.length}>
+          {view(route, <ModelList filter={filter} onFilter={setFilter} />)}
+        </ViewBoundary>
       </div>
     </RegistryContext.Provider>
   );
@@ -146,10 +149,11 @@ function title(route: Route): string {
   }
 }
 
-function view(route: Route): JSX.Element {
+/** The element for a route; the list comes ready-made from PanelRoot, which keeps its filter. */
+function view(route: Route, list: JSX.Element): JSX.Element {
   switch (route.kind) {
     case 'list':
-      return <ModelList />;
+      return list;
     case 'model':
       return <ModelPage key={route.name} name={route.name} />;
     case 'version':

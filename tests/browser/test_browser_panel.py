@@ -136,6 +136,9 @@ def test_model_and_version_pages(lab, screenshot):
 
     panel.locator(".nbr-Back").click()
     lab.wait_for_selector(f"{PANEL} .nbr-ModelPage")
+    panel.locator(".nbr-Back").click()  # back to the list, which kept its search
+    assert lab.locator(f"{PANEL} .nbr-SearchInput").input_value() == "churn"
+    lab.wait_for_selector(f'{PANEL} .nbr-ModelRow[data-model="churn"]')
 
 
 def test_comment_markdown_is_rendered_inert(lab, screenshot):
