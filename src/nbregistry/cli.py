@@ -635,7 +635,25 @@ def verb_functions(name: str) -> tuple[Callable, Callable]:
     return entry
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_verb(argv: list[str] | None) -> str | None:
+    """The verb ``argv`` names (skipping global options), or ``None``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token == "--root":
+            i += 2
+            continue
+        if token.startswith("-"):
+            i += 1
+            continue
+        return token if token in VERBS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``argv``, verbs defined in other modules are imported only when named
+    (``nbregistry ls`` does not import the server's or any other face's module)."""
     from ._version import __version__
 
     common = argparse.ArgumentParser(add_help=False)
@@ -657,7 +675,11 @@ def build_parser() -> argparse.ArgumentParser:
         return original(name, **kwargs)
 
     sub.add_parser = add_parser
+    only = chosen_verb(argv) if argv is not None else None
     for name in VERBS:
+        if only is not None and name != only and isinstance(VERBS[name], str):
+            original(name, add_help=False)  # a placeholder: its module is not imported
+            continue
         add, cmd = verb_functions(name)
         add(sub)
         sub.choices[name].set_defaults(_cmd=cmd)
@@ -677,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
 
     reg = None
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else argv
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         if not getattr(args, "verb", None):
             parser.print_help(sys.stderr)
