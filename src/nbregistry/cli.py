@@ -615,6 +615,10 @@ VERBS: dict[str, Any] = {
     "policy": "nbregistry.cli_collab",
     "activity": "nbregistry.cli_collab",
     "server": "nbregistry.server.cli",
+    "serve": "nbregistry.deploy.cli",
+    "export": "nbregistry.deploy.cli",
+    "import": "nbregistry.deploy.cli",
+    "webhooks": "nbregistry.deploy.cli",
 }
 
 
