@@ -207,7 +207,8 @@ def test_concurrent_gated_promotions_are_judged_against_the_holder_they_replace(
     reg = local_reg
     for auc in (0.7, 0.8, 0.9):
         reg.register(iris_model, "churn", metrics={"auc": auc})
-    reg.set_policy("churn", "production", {"gates": ["metrics.auc >= current.metrics.auc"]})
+    # allow_force: each round starts with the operator forcing churn:1 back (set_alias refuses guarded aliases)
+    reg.set_policy("churn", "production", {"gates": ["metrics.auc >= current.metrics.auc"], "allow_force": True})
     ctx = multiprocessing.get_context("spawn")
     rounds = 12
     barrier, results = ctx.Barrier(3), ctx.Queue()
@@ -230,13 +231,13 @@ def test_concurrent_gated_promotions_are_judged_against_the_holder_they_replace(
 
 def _gated_rounds(reg, rounds: int, barrier, results, orders: set) -> None:
     for i in range(rounds):
-        reg.set_alias("churn:1", "production", reason=f"reset {i}")
+        reg.promote("churn:1", "production", reason=f"reset {i}", force=i > 0)
         barrier.wait(timeout=120)
         barrier.wait(timeout=120)
         outcome = {who: rest for who, _, *rest in _collect(results, 2)}
         assert reg.get("churn@production").version == 3
         moves = reg.history("churn", "production")
-        last_reset = max(j for j, m in enumerate(moves) if m.kind == "set")
+        last_reset = max(j for j, m in enumerate(moves) if m.reason == f"reset {i}")
         promos = moves[last_reset + 1:]
         assert [m.previous for m in promos] == [1] + [m.version for m in promos][:-1]
         assert outcome["carol"][0] == "moved"

@@ -297,3 +297,17 @@ def test_skops_models_of_others_load_without_trust(reg, iris_model, as_user, iri
     reg.register(iris_model, "iris")
     with as_user(reg, "bob"):
         assert (reg.load("iris:1").predict(iris[0]) == iris_model.predict(iris[0])).all()
+
+
+def test_set_alias_refuses_an_alias_guarded_by_a_policy(reg, iris_model):
+    reg.register(iris_model, "iris", metrics={"acc": 0.9})
+    reg.register(iris_model, "iris", metrics={"acc": 0.5})
+    reg.set_alias("iris:1", "production")
+    reg.set_policy("iris", "production", {"gates": [{"type": "metric", "expr": "metrics.acc >= current.metrics.acc"}]})
+    events_before = len(reg.events())
+    with pytest.raises(Conflict, match=r"guarded by a policy.*promote\('iris:2', 'production'\)"):
+        reg.set_alias("iris:2", "production")
+    assert reg.get("iris@production").version == 1
+    assert len(reg.events()) == events_before
+    reg.set_alias("iris:2", "staging")  # aliases without a policy still move freely
+    assert reg.get("iris@staging").version == 2

@@ -421,10 +421,18 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     # ================================================================ aliases
     def set_alias(self, ref: str, alias: str, *, reason: str | None = None) -> AliasMove:
-        """Point ``alias`` at the version ``ref`` names. Every move records the previous holder."""
+        """Point ``alias`` at the version ``ref`` names. Every move records the previous holder.
+
+        Refused (:class:`Conflict`) when the alias has a policy: guarded aliases move only through
+        :meth:`promote`, so nobody sets ``production`` past its gates by accident.
+        """
         validate_alias(alias)
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
+            policy = self._policy_obj(conn, model, alias)
+            if not policy.empty:
+                raise Conflict(f"{model['name']}@{alias} is guarded by a policy ({policy!r}); use "
+                               f"promote({str(ref)!r}, {alias!r}) so its approvals and gates are checked")
             return self._move_alias(conn, model, alias, number, kind="set", reason=reason)
 
     def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> AliasMove:
