@@ -316,6 +316,7 @@ def _handler_class(server: ScoringServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nbregistry-serve"
+        disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stalls
 
         def log_message(self, fmt, *args):
             if server.access_log:
