@@ -8,23 +8,7 @@ import json
 import urllib.parse
 
 import pytest
-from traitlets.config import Config
-
-TOKENS = {"alice": "alice-secret-token", "bob": "bob-secret-token", "carol": "carol-secret-token"}
-API = "nbregistry/api"
-
-
-def server_config(root, **extra) -> Config:
-    config = {
-        "ServerApp": {"jpserver_extensions": {"nbregistry": True, "jupyter_server_terminals": False}, "allow_unauthenticated_access": False,
-                      "identity_provider_class": "nbregistry.server.identity.TeamIdentityProvider"},
-        "TeamIdentityProvider": {"users": dict(TOKENS)},
-        "NBRegistry": {"root": str(root)},
-    }
-    for section, values in extra.items():
-        config.setdefault(section, {}).update(values)
-    return Config(config)
-
+from server.server_helpers import API, TOKENS, server_config  # noqa: F401
 
 @pytest.fixture
 def registry_root(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import server_config
+from server.server_helpers import server_config
 
 SHARED = "one-shared-token"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from jupyter_server.auth.authorizer import Authorizer
 
-from conftest import server_config
+from server.server_helpers import server_config
 
 
 class NoPromotionsAuthorizer(Authorizer):

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from nbregistry.server.routes import ROUTES
-from test_security import implemented_verbs
+from server.server_helpers import implemented_verbs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rest-api.md"
 ROW = re.compile(r"^\| (GET|POST|PUT|PATCH|DELETE) \| (/\S*) \| ([a-z]+)( \(read\))? \|", re.M)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import server_config
-from test_routes import file_meta, upload_body
+from server.server_helpers import file_meta, server_config, upload_body
 
 LIMIT = 64 * 1024
 
@@ -26,7 +25,7 @@ async def test_an_upload_over_the_limit_is_refused_with_413(api, registry_root):
 
 
 async def test_an_upload_without_content_length_is_refused_with_411(http_server_client, jp_base_url, jp_serverapp):
-    from conftest import API, TOKENS
+    from server.server_helpers import API, TOKENS
 
     async def chunked(write):  # no Content-Length: Transfer-Encoding: chunked
         await write(upload_body(file_meta("chunked"), {"model.txt": b"x"}))

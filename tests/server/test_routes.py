@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from nbregistry.remote import pack_upload
+from server.server_helpers import file_meta, upload_body
 
 
 def q(text: str) -> str:
@@ -31,30 +31,6 @@ def churn(seed, tmp_path):
     seed.register(str(folder), "churn", metrics={"auc": 0.90, "loss": 0.4}, params={"depth": 5})
     seed.set_alias("churn:1", "production")
     return seed
-
-
-def upload_body(meta: dict, files: dict) -> bytes:
-    out = io.BytesIO()
-    entries = []
-    for rel, content in files.items():
-        path = out  # placeholder to keep names short below
-        del path
-        entries.append((rel, content))
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        real = []
-        for rel, content in entries:
-            p = Path(tmp) / rel.replace("/", "_")
-            p.write_bytes(content)
-            real.append((rel, p))
-        pack_upload(out, real, meta)
-    return out.getvalue()
-
-
-def file_meta(name: str, filename: str = "model.txt", **extra) -> dict:
-    return {"name": name, "flavor": "file", "flavor_meta": {"kind": "file", "filename": filename}, **extra}
 
 
 # ==================================================================== handshake, models, versions

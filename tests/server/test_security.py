@@ -3,7 +3,6 @@ path traversal in downloads."""
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
 import pytest
@@ -12,33 +11,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from nbregistry.server.routes import ROUTES
-
-VERBS = ("get", "post", "put", "patch", "delete", "head")
-SAMPLE = {"name": "churn", "ref": "churn%3A1", "alias": "production", "path": "model.bin", "id": "1"}
-AUTHENTICATED = web.authenticated(lambda self: None).__code__
-AUTHORIZED = authorized(lambda self: None).__code__
-
-
-def implemented_verbs(handler) -> list[str]:
-    return [v for v in VERBS if getattr(handler, v) is not getattr(web.RequestHandler, v)]
-
-
-def missing_auth(handler) -> list[str]:
-    """Verbs of ``handler`` not wrapped as ``@web.authenticated`` (outermost) then ``@authorized``."""
-    missing = []
-    for verb in implemented_verbs(handler):
-        chain, fn = [], getattr(handler, verb)
-        while fn is not None:
-            chain.append(fn.__code__)
-            fn = getattr(fn, "__wrapped__", None)
-        if chain[:2] != [AUTHENTICATED, AUTHORIZED] or len(chain) < 3:
-            missing.append(f"{handler.__name__}.{verb}")
-    return missing
-
-
-def sample_path(pattern: str) -> str:
-    return re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: SAMPLE[m.group(1)], pattern)
-
+from server.server_helpers import implemented_verbs, missing_auth, sample_path
 
 def test_every_route_verb_is_authenticated_then_authorized():
     assert [h for _, h in ROUTES if not implemented_verbs(h)] == []
