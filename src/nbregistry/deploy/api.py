@@ -53,7 +53,7 @@ class DeployMixin:
 
         return import_bundle(self, path)
 
-    def import_mlflow(self, uri: str, *, models: list[str] | None = None, trust: bool = False):
+    def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         """Copy registered models from an MLflow registry (``sqlite:///...``, a tracking URI) with their
         versions (same numbers), aliases, tags and the metrics/params of the runs that made them."""
         from .importer import import_mlflow
@@ -91,6 +91,7 @@ class DeployMixin:
         return hook
 
     def get_webhook(self, webhook_id: int):
+        """One subscription (without its secret); :class:`NotFound` when there is none with that id."""
         from ..core.errors import NotFound
 
         for hook in self.list_webhooks():
