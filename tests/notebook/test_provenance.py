@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from nbhelpers import run
 
-from nbregistry.notebook.provenance import analyze, slice_history
+from nbregistry.notebook.cellnames import analyze
+from nbregistry.notebook.provenance import slice_history
 
 
 def counts(result):

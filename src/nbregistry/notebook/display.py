@@ -2,7 +2,7 @@
 
 Everything here is static HTML with inline styles: it reads the same in JupyterLab, on GitHub and
 nbviewer, and after the kernel is gone. Every piece of user text (names, descriptions, comment bodies,
-tag values) goes through :func:`html.escape`; nothing here emits a script. Collapsible parts use
+tag values) goes through ``html.escape`` (``html_parts.esc``); nothing here emits a script. Collapsible parts use
 ``<details>``, which needs no JavaScript.
 
 ``render_html(obj)`` dispatches on the object's class name, so collaboration entities added to the
@@ -11,103 +11,18 @@ core later (``Comment``, ``GateReport``, ``ActivityItem``) render without this m
 
 from __future__ import annotations
 
-import html
 import json
-import math
 from typing import Any
 
-COMPARISON_MIME = "application/vnd.nbregistry.comparison+json"
-VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+from .comparison_view import COMPARISON_MIME, VEGALITE_MIME, comparison_bundle, comparison_html, vegalite_spec
+from .html_parts import (BAD, BEST, BOX, DIFFERS, FONT, GOOD, MANY_ROWS, MUTED, TABLE, TD, TH, WARN, as_dict,
+                         badge, box, cell, details, esc, fmt, kv_table, note, size_text, table)
 
-FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px"
-BOX = f"{FONT};border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:4px 0;max-width:960px"
-TABLE = "border-collapse:collapse;margin:4px 0"
-TH = "text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;background:#f6f8fa;color:#1f2328;font-weight:600"
-TD = "text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top"
-MUTED = "color:#57606a"
-BEST = "background:#dafbe1;color:#1f2328;font-weight:600"
-DIFFERS = "background:#fff8c5;color:#1f2328"
-WARN = "background:#fff8c5;color:#1f2328;border-left:3px solid #d4a72c;padding:2px 8px;margin:2px 0"
-BAD = "background:#ffebe9;color:#1f2328;border-left:3px solid #cf222e;padding:2px 8px;margin:2px 0"
-GOOD = "background:#dafbe1;color:#1f2328;border-left:3px solid #1a7f37;padding:2px 8px;margin:2px 0"
-MANY_ROWS = 15  # longer tables start folded
-
-
-# Highlighted cells set their text colour too, so they stay readable under dark themes.
-# ==================================================================== small building blocks
-def esc(value: Any) -> str:
-    """Escaped text of any value (``None`` -> empty)."""
-    if value is None:
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def fmt(value: Any) -> str:
-    """A number shortened for tables (4 significant digits), anything else as text; escaped."""
-    if isinstance(value, bool) or value is None:
-        return esc(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return esc(f"{value:.4g}")
-    return esc(value)
-
-
-def badge(text: str, color: str = "#0969da") -> str:
-    return (f'<span style="display:inline-block;padding:0 6px;margin:0 2px;border-radius:10px;'
-            f'border:1px solid {color};color:{color};font-size:11px">{esc(text)}</span>')
-
-
-def table(headers: list[str], rows: list[list[str]], row_styles: list[str] | None = None,
-          cell_styles: list[list[str]] | None = None) -> str:
-    """A table from already-escaped cell HTML."""
-    head = "".join(f'<th style="{TH}">{h}</th>' for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        rstyle = row_styles[i] if row_styles else ""
-        cells = []
-        for j, cell in enumerate(row):
-            extra = cell_styles[i][j] if cell_styles else ""
-            cells.append(f'<td style="{TD};{rstyle};{extra}">{cell}</td>')
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
-def kv_table(data: dict, *, fmt_value=fmt) -> str:
-    if not data:
-        return f'<span style="{MUTED}">none</span>'
-    return table(["name", "value"], [[esc(k), fmt_value(v)] for k, v in data.items()])
-
-
-def details(summary: str, body: str, *, open_: bool = False) -> str:
-    return (f'<details{" open" if open_ else ""} style="margin:4px 0"><summary style="cursor:pointer">'
-            f"{summary}</summary>{body}</details>")
-
-
-def box(body: str) -> str:
-    return f'<div style="{BOX}">{body}</div>'
-
-
-def note(text_html: str, style: str = WARN) -> str:
-    return f'<div style="{style}">{text_html}</div>'
-
-
-def size_text(n: int | None) -> str:
-    if n is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def as_dict(obj: Any) -> dict:
-    if isinstance(obj, dict):
-        return obj
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return dict(vars(obj))
+# The names other modules and tests reach through ``display`` (views.BEST, views.comparison_html...).
+__all__ = ["render_html", "comparison_bundle", "comparison_html", "vegalite_spec", "RegisterCard", "COMPARISON_MIME",
+           "VEGALITE_MIME", "BAD", "BEST", "BOX", "DIFFERS", "FONT", "GOOD", "MANY_ROWS", "MUTED", "TABLE", "TD",
+           "TH", "WARN", "as_dict", "badge", "box", "cell", "details", "esc", "fmt", "kv_table", "note", "size_text",
+           "table"]
 
 
 # ==================================================================== one view per entity
@@ -297,17 +212,9 @@ def diff_html(d) -> str:
             delta = ""
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
                 delta = fmt(b - a) if b - a < 0 else "+" + fmt(b - a)
-            rows.append([esc(c.get("key")), _cell(a), _cell(b), delta])
+            rows.append([esc(c.get("key")), cell(a), cell(b), delta])
         body += f"<div><b>{esc(section)}</b> ({len(changes)})</div>" + table(["key", esc(d.a), esc(d.b), "Δ"], rows)
     return box(head + body)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return f'<span style="{MUTED}">—</span>'
-    if isinstance(value, (dict, list)):
-        return f"<code>{esc(json.dumps(value, default=str))}</code>"
-    return fmt(value)
 
 
 def verify_html(r) -> str:
@@ -328,7 +235,7 @@ def gc_html(r) -> str:
 def generic_html(obj) -> str:
     data = as_dict(obj)
     return box(f"<div><b>{esc(type(obj).__name__)}</b></div>" + kv_table(
-        data, fmt_value=lambda v: _cell(v)))
+        data, fmt_value=lambda v: cell(v)))
 
 
 # ==================================================================== lists
@@ -365,86 +272,6 @@ def results_html(items) -> str:
     if kind == "ActivityItem":
         return box(head + "".join(activity_html(a) for a in items))
     return box(head + "".join(render_html(x) for x in items))
-
-
-# ==================================================================== comparison
-def comparison_html(c, *, hide_identical: bool = True) -> str:
-    """Versions as columns; best metric values and differing params highlighted; identical rows in
-    a collapsed ``<details>`` (no JavaScript needed)."""
-    refs = [v["ref"] for v in c.versions]
-    headers = ["", *(esc(r) + "".join(" " + badge(f"@{a}") for a in v.get("aliases", []))
-                     for r, v in zip(refs, c.versions))]
-    title = f"<div><b>compare {esc(c.model or ', '.join(refs))}</b> <span style=\"{MUTED}\">({len(refs)} versions)</span></div>"
-    if not refs:
-        return box(title)
-    # metrics
-    rows, styles = [], []
-    for key, info in c.metrics.items():
-        arrow = "↑" if info.get("goal") == "max" else "↓"
-        rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>", *(_cell(x) for x in info["values"])])
-        styles.append(["", *(BEST if i in info.get("best", []) else "" for i in range(len(refs)))])
-    body = "<div><b>metrics</b> <span style=\"color:#57606a\">(best highlighted; ↑ higher is better, ↓ lower)</span></div>"
-    body += table(headers, rows, cell_styles=styles) if rows else f'<span style="{MUTED}">none</span>'
-    for section in ("params", "tags"):
-        data = getattr(c, section)
-        if not data:
-            continue
-        differ = {k: v for k, v in data.items() if v.get("differs")}
-        same = {k: v for k, v in data.items() if not v.get("differs")}
-        body += f"<div><b>{section}</b> <span style=\"{MUTED}\">({len(differ)} differ, {len(same)} identical)</span></div>"
-        if differ:
-            differ_table = table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in differ.items()],
-                                 row_styles=[DIFFERS] * len(differ))
-            body += differ_table if len(differ) <= MANY_ROWS else details(
-                f"{len(differ)} {section} differ", differ_table)
-        if same:
-            same_table = table(headers, [[esc(k), *(_cell(x) for x in v["values"])] for k, v in same.items()])
-            body += same_table if not hide_identical else details(f"{len(same)} identical {section}", same_table)
-    return box(title + body)
-
-
-def vegalite_spec(c, metrics: list[str] | None = None) -> dict:
-    """A Vega-Lite v5 chart: one small line chart per metric across versions (oldest first)."""
-    order = sorted(range(len(c.versions)), key=lambda i: (c.versions[i]["name"], c.versions[i]["version"]))
-    keys = [k for k in (metrics or list(c.metrics)) if k in c.metrics]
-    values = []
-    for key in keys:
-        info = c.metrics[key]
-        for i in order:
-            x = info["values"][i]
-            if x is None or (isinstance(x, float) and math.isnan(x)):
-                continue
-            values.append({"ref": c.versions[i]["ref"], "metric": key, "value": x, "goal": info.get("goal"),
-                           "best": i in info.get("best", [])})
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "description": f"metrics across versions of {c.model or 'the compared models'}",
-        "data": {"values": values},
-        "facet": {"field": "metric", "type": "nominal", "title": None},
-        "columns": min(3, max(1, len(keys))),
-        "resolve": {"scale": {"y": "independent"}},
-        "spec": {
-            "width": 220, "height": 140,
-            "mark": {"type": "line", "point": {"filled": True, "size": 60}},
-            "encoding": {
-                "x": {"field": "ref", "type": "ordinal", "sort": [c.versions[i]["ref"] for i in order],
-                      "title": None},
-                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}, "title": None},
-                "tooltip": [{"field": "ref"}, {"field": "metric"}, {"field": "value", "format": ".4g"},
-                            {"field": "best"}],
-            },
-        },
-    }
-
-
-def comparison_bundle(comparison, metrics: list[str] | None = None) -> dict:
-    """The MIME bundle of a Comparison: HTML, the documented JSON, a Vega-Lite chart and plain text."""
-    return {
-        "text/plain": repr(comparison),
-        "text/html": comparison_html(comparison),
-        COMPARISON_MIME: comparison.to_dict(),
-        VEGALITE_MIME: vegalite_spec(comparison, metrics),
-    }
 
 
 # ==================================================================== dispatch
