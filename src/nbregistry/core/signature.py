@@ -163,6 +163,13 @@ def _coerce_column(col, name: str, dtype_name: str):
     import numpy as np
     import pandas as pd
 
+    if dtype_name == "object":
+        return col
+    if dtype_name in ("str", "string"):  # pandas' text dtypes (``str`` is pandas 3's default)
+        try:
+            return col.astype(dtype_name)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"column {name!r} must be {dtype_name}: {exc}") from None
     try:
         dtype = np.dtype(dtype_name)
     except TypeError:  # pandas extension dtypes (category, string, datetime64[ns, UTC], ...)
