@@ -12,7 +12,9 @@ table in one SQLite transaction (the server's connections simply see an empty da
 any other committed write) and removes the stored blobs. Schema and migration bookkeeping are kept.
 Nothing in the server knows about tests: there is no test-only endpoint. Between tests no request
 is in flight (the client is synchronous), and the fixture checks through the API that the registry
-it hands out is empty.
+it hands out is empty. Measured: tests/core's 136 behavioural tests take 18 s against a local
+registry and 40 s against the remote one, 9 s of which is the one server start (a server per test
+would have cost 136 x 1.5-6 s = 3.5-14 minutes).
 
 Users: the server knows personal tokens (``--users``) for :data:`TOKENS`; the registry acts as
 alice, and ``reg.author = "bob"`` switches to bob's token (so ``as_user`` changes the identity the

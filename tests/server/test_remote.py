@@ -152,3 +152,25 @@ def test_the_standalone_server_serves_the_registry_and_nothing_else(remote):
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 404, path
     assert os.environ.get("NBREGISTRY_URL") in (None, "")
+
+
+def test_concurrent_registrations_through_rest_all_land_with_distinct_numbers(remote, tmp_path):
+    import threading
+
+    def work(name, n):
+        reg = remote.as_author(name)
+        for i in range(n):
+            path = tmp_path / f"{name}-{i}.bin"
+            path.write_bytes(os.urandom(256))
+            results.append(reg.register(str(path), "shared", metrics={"i": i}))
+
+    results = []
+    threads = [threading.Thread(target=work, args=(name, 5)) for name in ("alice", "bob", "carol", "dave")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(v.version for v in results) == list(range(1, 21))
+    assert remote.list_versions("shared").total == 20
+    assert {v.author for v in remote.list_versions("shared")} == {"alice", "bob", "carol", "dave"}
+    assert remote.verify().ok
