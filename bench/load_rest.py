@@ -22,7 +22,6 @@ import hashlib
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import threading

@@ -488,7 +488,7 @@ class RemoteRegistry:
     def import_bundle(self, path):
         self._server_only("import")
 
-    def import_mlflow(self, uri: str, *, models: list[str] | None = None, trust: bool = False):
+    def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         self._server_only("import")
 
     def add_webhook(self, url: str, *, events: str = "*", model: str | None = None, secret: str | None = None,

@@ -8,7 +8,7 @@ import json
 import urllib.parse
 
 import pytest
-from server.server_helpers import API, TOKENS, server_config  # noqa: F401
+from server.server_helpers import API, TOKENS, server_config
 
 @pytest.fixture
 def registry_root(tmp_path):

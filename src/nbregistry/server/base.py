@@ -55,10 +55,6 @@ class RegistryService:
             return claimed.strip()
         return self.anonymous_author
 
-    def close(self) -> None:
-        self.readers.shutdown(wait=False)
-        self.writer.shutdown(wait=True)
-
 
 def _is_anonymous(user) -> bool:
     """jupyter_server's generated users for a shared token: a uuid username, named 'Anonymous …'."""
