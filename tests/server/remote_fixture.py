@@ -46,18 +46,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(root, *, users: dict, log_path, extra_args=()) -> tuple[subprocess.Popen, str]:
-    """Start ``nbregistry server`` on a free loopback port; return the process and its URL once it answers."""
-    users_file = root.parent / f"{root.name}-users.json"
-    users_file.write_text(json.dumps(users))
+def start_server(root, *, users: dict | None = None, token: str | None = None, log_path,
+                 extra_args=()) -> tuple[subprocess.Popen, str]:
+    """Start ``nbregistry server`` on a free loopback port (personal tokens ``users`` and/or a shared
+    ``token``); return the process and its URL once it answers."""
+    args = []
+    if users:
+        users_file = root.parent / f"{root.name}-users.json"
+        users_file.write_text(json.dumps(users))
+        args += ["--users", str(users_file)]
+    if token:
+        args += ["--token", token]
     port = free_port()
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "nbregistry.cli", "server", "--root", str(root), "--ip", "127.0.0.1",
-         "--port", str(port), "--users", str(users_file), "--allow-root", *extra_args],
+         "--port", str(port), "--allow-root", *args, *extra_args],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NBREGISTRY_URL": ""})
     url = f"http://127.0.0.1:{port}"
-    token = next(iter(users.values()))
+    token = token or next(iter(users.values()))
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         if proc.poll() is not None:
