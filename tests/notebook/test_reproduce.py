@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import pytest
 from nbhelpers import run
 from nbrun import execute, reproduce_result
@@ -32,6 +33,7 @@ def test_reproduce_notebook_gets_the_same_metrics_in_a_fresh_kernel(shell, reg, 
     path = reg.reproduce("wine:1", tmp_path / "out" / "wine")
     assert path == tmp_path / "out" / "wine.ipynb"
     nb = json.loads(path.read_text())
+    nbformat.validate(nbformat.from_dict(nb))  # a valid nbformat 4 notebook, written without Jupyter
     assert nb["nbformat"] == 4 and nb["metadata"]["nbregistry"]["reproduces"] == "wine:1"
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     sliced = code[1:-1]
