@@ -7,10 +7,10 @@ import { Markdown } from './markdown';
 import { Comment, Verdict } from './types';
 import { Chip, ErrorBox, formatTime, useFetch } from './ui';
 
-export function CommentThreads(props: { ref_: string }) {
+export function CommentThreads(props: { versionRef: string }) {
   const { refreshKey } = useRegistry();
   const { data, error, reload } = useFetch<{ comments: Comment[] }>(
-    withQuery('comments', { ref: props.ref_ }),
+    withQuery('comments', { ref: props.versionRef }),
     refreshKey
   );
   const comments = data?.comments ?? [];
@@ -23,20 +23,20 @@ export function CommentThreads(props: { ref_: string }) {
       {data && !comments.length && <div className="nbr-Muted">No comments yet.</div>}
       {roots.map(comment => (
         <div className="nbr-Thread" key={comment.id}>
-          <CommentView comment={comment} ref_={props.ref_} onChanged={reload} />
+          <CommentView comment={comment} versionRef={props.versionRef} onChanged={reload} />
           <div className="nbr-Replies">
             {replies(comment.id).map(reply => (
-              <CommentView key={reply.id} comment={reply} ref_={props.ref_} onChanged={reload} />
+              <CommentView key={reply.id} comment={reply} versionRef={props.versionRef} onChanged={reload} />
             ))}
           </div>
         </div>
       ))}
-      <NewComment ref_={props.ref_} onPosted={reload} />
+      <NewComment versionRef={props.versionRef} onPosted={reload} />
     </div>
   );
 }
 
-function CommentView(props: { comment: Comment; ref_: string; onChanged: () => void }) {
+function CommentView(props: { comment: Comment; versionRef: string; onChanged: () => void }) {
   const { userNames } = useRegistry();
   const { comment } = props;
   const [mode, setMode] = React.useState<'view' | 'reply' | 'edit'>('view');
@@ -91,7 +91,7 @@ function CommentView(props: { comment: Comment; ref_: string; onChanged: () => v
           onCancel={() => setMode('view')}
           onSubmit={async body => {
             await sendJSON('POST', 'comments', {
-              ref: props.ref_,
+              ref: props.versionRef,
               body,
               reply_to: comment.reply_to ?? comment.id
             });
@@ -152,7 +152,7 @@ function CommentEditor(props: {
 }
 
 /** The box at the end of the threads: comment, or review with a verdict. */
-function NewComment(props: { ref_: string; onPosted: () => void }) {
+function NewComment(props: { versionRef: string; onPosted: () => void }) {
   const [body, setBody] = React.useState('');
   const [error, setError] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
@@ -165,9 +165,9 @@ function NewComment(props: { ref_: string; onPosted: () => void }) {
     setError(null);
     try {
       if (verdict) {
-        await sendJSON('POST', 'reviews', { ref: props.ref_, verdict, body });
+        await sendJSON('POST', 'reviews', { ref: props.versionRef, verdict, body });
       } else {
-        await sendJSON('POST', 'comments', { ref: props.ref_, body });
+        await sendJSON('POST', 'comments', { ref: props.versionRef, body });
       }
       setBody('');
       props.onPosted();

@@ -157,7 +157,7 @@ function view(route: Route, list: JSX.Element): JSX.Element {
     case 'model':
       return <ModelPage key={route.name} name={route.name} />;
     case 'version':
-      return <VersionPage key={route.ref} ref_={route.ref} />;
+      return <VersionPage key={route.ref} versionRef={route.ref} />;
     case 'compare':
       return <CompareView key={route.refs.join(',')} refs={route.refs} />;
   }

@@ -33,7 +33,7 @@ export function GateReportView(props: { report: GateReport }) {
   );
 }
 
-export function PromoteForm(props: { ref_: string; knownAliases: string[] }) {
+export function PromoteForm(props: { versionRef: string; knownAliases: string[] }) {
   const { refresh } = useRegistry();
   const [alias, setAlias] = React.useState('');
   const [reason, setReason] = React.useState('');
@@ -50,7 +50,7 @@ export function PromoteForm(props: { ref_: string; knownAliases: string[] }) {
     setBusy(true);
     setError(null);
     setMessage(null);
-    const body: Record<string, unknown> = { ref: props.ref_, alias: alias.trim() };
+    const body: Record<string, unknown> = { ref: props.versionRef, alias: alias.trim() };
     try {
       if (action === 'check') {
         setReport(await sendJSON<GateReport>('POST', 'check', body));
@@ -70,11 +70,11 @@ export function PromoteForm(props: { ref_: string; knownAliases: string[] }) {
         );
         refresh();
       }
-    } catch (reason_) {
-      if (reason_ instanceof ApiError && reason_.body?.report) {
-        setReport(reason_.body.report as GateReport);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.body?.report) {
+        setReport(failure.body.report as GateReport);
       }
-      setError(errorMessage(reason_));
+      setError(errorMessage(failure));
     } finally {
       setBusy(false);
     }

@@ -9,9 +9,9 @@ import { PromoteForm, RollbackButton } from './promote';
 import { Model, ModelVersion } from './types';
 import { AliasChips, ErrorBox, formatBytes, formatTime, KeyValueTable, Loading, Section, useFetch } from './ui';
 
-export function VersionPage(props: { ref_: string }) {
+export function VersionPage(props: { versionRef: string }) {
   const { refreshKey, navigate, insertLoadCode } = useRegistry();
-  const { data: version, error } = useFetch<ModelVersion>(`versions/${refPath(props.ref_)}`, refreshKey);
+  const { data: version, error } = useFetch<ModelVersion>(`versions/${refPath(props.versionRef)}`, refreshKey);
   const model = useFetch<Model>(version ? `models/${refPath(version.name)}` : null, refreshKey);
   const [insertError, setInsertError] = React.useState<string | null>(null);
 
@@ -69,7 +69,7 @@ export function VersionPage(props: { ref_: string }) {
         <SignatureView signature={version.signature} />
       </Section>
       <Section title="Promote">
-        <PromoteForm ref_={ref} knownAliases={knownAliases} />
+        <PromoteForm versionRef={ref} knownAliases={knownAliases} />
         {(version.aliases ?? []).map(alias => (
           <div className="nbr-FormRow" key={alias}>
             <span>@{alias}</span>
@@ -78,10 +78,10 @@ export function VersionPage(props: { ref_: string }) {
         ))}
       </Section>
       <Section title="Comments and reviews">
-        <CommentThreads ref_={ref} />
+        <CommentThreads versionRef={ref} />
       </Section>
       <Section title="Files">
-        <FileList ref_={ref} files={version.artifact?.files ?? []} />
+        <FileList versionRef={ref} files={version.artifact?.files ?? []} />
       </Section>
       <Section title="Lineage">
         <LineageView lineage={version.lineage} />
@@ -90,12 +90,12 @@ export function VersionPage(props: { ref_: string }) {
   );
 }
 
-function FileList(props: { ref_: string; files: { path: string; size: number }[] }) {
+function FileList(props: { versionRef: string; files: { path: string; size: number }[] }) {
   if (!props.files.length) {
     return <div className="nbr-Muted">No files.</div>;
   }
   const href = (path: string) =>
-    apiUrl(`versions/${refPath(props.ref_)}/files/${path.split('/').map(encodeURIComponent).join('/')}`);
+    apiUrl(`versions/${refPath(props.versionRef)}/files/${path.split('/').map(encodeURIComponent).join('/')}`);
   return (
     <table className="nbr-Table">
       <tbody>
