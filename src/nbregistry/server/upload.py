@@ -61,11 +61,21 @@ class UploadHandler(RegistryHandler):
         fd, path = tempfile.mkstemp(dir=self.service.registry.objects.tmp, prefix="upload-")
         self._spool = (os.fdopen(fd, "wb"), Path(path), hashlib.sha256())
 
-    def data_received(self, chunk: bytes) -> None:
+    async def data_received(self, chunk: bytes) -> None:
+        # Off the event loop; tornado waits for this before reading more (back-pressure, order kept).
         if self._spool is not None:
-            out, _, digest = self._spool
+            await asyncio.get_running_loop().run_in_executor(self.service.readers, self._spool_chunk, chunk)
+
+    def _spool_chunk(self, chunk: bytes) -> None:
+        spool = self._spool
+        if spool is None:  # the client went away; the spool file is already gone
+            return
+        out, _, digest = spool
+        try:
             out.write(chunk)
-            digest.update(chunk)
+        except ValueError:  # closed by on_connection_close meanwhile
+            return
+        digest.update(chunk)
 
     def on_finish(self) -> None:
         self._discard()
