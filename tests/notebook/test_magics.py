@@ -263,3 +263,19 @@ def test_history_at_a_time_resolves_the_alias_then(shell, reg, iris_model):
     reg.promote("churn:1", "production")
     assert run(shell, "%registry history churn@production --at 2999-01-01T00:00:00Z").ref == "churn:1"
     assert run(shell, f"%registry history churn@production --at {before}") is None
+
+
+def test_search_keeps_the_quotes_of_its_expression(shell, reg, iris_model):
+    reg.register(iris_model, "churn-eu", metrics={"val auc": 0.9, "auc": 0.7}, tags={"team": "risk"})
+    reg.register(iris_model, "churn-us", metrics={"val auc": 0.6, "auc": 0.8}, tags={"team": "growth"})
+    reg.register(iris_model, "fraud", metrics={"val auc": 0.95, "auc": 0.9})
+    found = run(shell, """%registry search name LIKE 'churn%' AND metrics."val auc" > 0.5 --order-by "metrics.auc desc" """)
+    assert [v.ref for v in found] == ["churn-us:1", "churn-eu:1"]
+    assert [v.ref for v in run(shell, "%registry search tags.team IN (risk, growth) --limit 1 --order-by metrics.auc asc")] \
+        == ["churn-eu:1"]
+    assert len(run(shell, "%registry search")) == 3
+    for line, fragment in (("%registry search --limit many", "--limit needs a number"),
+                           ("%registry search auc > 1 --fast", "unknown option"),
+                           ("%registry search metrics.auc >>> 2", "")):
+        error = run_error(shell, line)
+        assert isinstance(error, UsageError) and fragment in str(error)

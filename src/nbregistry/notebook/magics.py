@@ -276,6 +276,9 @@ class RegistryMagics(Magics):
     # ---------------------------------------------------------------- %registry
     @line_cell_magic("registry")
     def registry_magic(self, line: str = "", cell: str | None = None):
+        head, _, remainder = (line or "").strip().partition(" ")
+        if head == "search" and cell is None:  # the expression keeps its quotes: name LIKE 'churn%'
+            return self._verb_search(_search_args(remainder), cell)
         tokens = _split(line)
         if not tokens:
             raise UsageError("%registry needs a verb: " + ", ".join(VERBS) + " (see %registry?)")
@@ -387,6 +390,32 @@ def _split(line: str) -> list[str]:
         return shlex.split(line or "")
     except ValueError as exc:
         raise UsageError(f"cannot parse arguments ({exc}): check the quotes") from None
+
+
+_SEARCH_OPTION = re.compile(r"(?:^|\s)--(order-by|limit)(?:\s+|=)(\"[^\"]*\"|'[^']*'|\S+(?:\s+(?:asc|desc)\b)?)",
+                            re.IGNORECASE)
+
+
+def _search_args(text: str) -> argparse.Namespace:
+    """``%registry search`` reads its expression raw (quotes matter in the search language); only
+    ``--order-by`` and ``--limit`` are taken out of it."""
+    args = argparse.Namespace(expr=[], order_by=None, limit=100)
+    for match in _SEARCH_OPTION.finditer(text):
+        value = match.group(2)
+        if value[:1] in "\"'" and value[-1:] == value[:1] and len(value) > 1:
+            value = value[1:-1]
+        if match.group(1).lower() == "limit":
+            if not value.isdigit():
+                raise UsageError(f"%registry search: --limit needs a number, not {value!r} (see %registry?)")
+            args.limit = int(value)
+        else:
+            args.order_by = value
+    leftover = _SEARCH_OPTION.sub(" ", text)
+    if re.search(r"(?:^|\s)--", leftover):
+        raise UsageError(f"%registry search: unknown option in {text.strip()!r}: use --order-by and --limit "
+                         "(see %registry?)")
+    args.expr = [leftover.strip()] if leftover.strip() else []
+    return args
 
 
 def _literal(raw: str, *, numeric: bool) -> Any:
