@@ -118,7 +118,7 @@ class RemoteRegistry:
         return session
 
     def _headers(self) -> dict:
-        headers = {"User-Agent": f"nbregistry/{__version__}"}
+        headers = {"User-Agent": f"nbregistry/{__version__}", "X-NBRegistry-Origin": "remote"}
         if self.token:
             headers["Authorization"] = f"token {self.token}"
         if self._author:

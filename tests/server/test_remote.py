@@ -100,6 +100,7 @@ def test_switching_author_switches_the_token(remote, tmp_path):
     assert remote.comment("churn:1", "hi").author == "alice"
     assert remote.as_author("bob").comment("churn:1", "hey").author == "bob"
     assert remote.whoami() == "alice"
+    assert {e.origin for e in remote.events()} == {"remote"}
 
 
 def test_registry_returns_a_remote_registry_when_nbregistry_url_is_set(remote, monkeypatch, tmp_path):

@@ -99,7 +99,9 @@ class RegistryHandler(APIHandler):
     def reg(self):
         """The registry acting as the caller, for this request only."""
         if self._view is None:
-            self._view = self.service.registry.as_author(self.author)
+            # events say "remote" for RemoteRegistry clients, "server" for the panel and other callers
+            origin = "remote" if self.request.headers.get("X-NBRegistry-Origin") == "remote" else "server"
+            self._view = self.service.registry.as_author(self.author, origin=origin)
         return self._view
 
     async def prepare(self):
