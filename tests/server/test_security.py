@@ -11,7 +11,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from nbregistry.server.routes import ROUTES
-from server.server_helpers import implemented_verbs, missing_auth, sample_path
+from server.server_helpers import file_meta, implemented_verbs, missing_auth, sample_path, upload_body
 
 def test_every_route_verb_is_authenticated_then_authorized():
     assert [h for _, h in ROUTES if not implemented_verbs(h)] == []
@@ -71,6 +71,10 @@ async def test_cookie_authenticated_writes_need_the_xsrf_token(api, seed, tmp_pa
     r = await api("POST", "/comments", user=None, headers=cookie, body={"ref": "churn:1", "body": "csrf?"})
     assert r.status == 403 and "xsrf" in r.json["message"].lower()
     assert seed.comments("churn:1") == []
+    upload = upload_body(file_meta("csrf"), {"model.txt": b"x"})
+    r = await api("POST", "/versions", user=None, headers=cookie, raw_body=upload)
+    assert r.status == 403 and "xsrf" in r.json["message"].lower()
+    assert seed.list_models().total == 1
     r = await api("POST", "/comments", user=None, body={"ref": "churn:1", "body": "with xsrf"},
                   headers={"Cookie": f"{login[0]}; _xsrf=2|abcdef01|0123456789abcdef|1700000000",
                            "X-XSRFToken": "2|abcdef01|0123456789abcdef|1700000000"})
