@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import { Comparison } from './types';
-import { formatNumber } from './ui';
+import { formatNumber, LinkButton } from './ui';
 
 export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: string) => void }) {
   const { comparison, onOpen } = props;
@@ -30,9 +30,7 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
             {versions.map(v => (
               <th key={v.ref} className="nbr-Num" data-ref={v.ref}>
                 {onOpen ? (
-                  <a className="nbr-Link" role="button" onClick={() => onOpen(v.ref)}>
-                    {v.ref}
-                  </a>
+                  <LinkButton onClick={() => onOpen(v.ref)}>{v.ref}</LinkButton>
                 ) : (
                   v.ref
                 )}

@@ -5,7 +5,7 @@ import { refPath, withQuery } from './api';
 import { useRegistry, versionRef } from './context';
 import { RollbackButton } from './promote';
 import { AliasMove, Model, ModelVersion } from './types';
-import { AliasChips, ErrorBox, formatNumber, formatTime, Loading, Section, useFetch } from './ui';
+import { AliasChips, ErrorBox, formatNumber, formatTime, LinkButton, Loading, Section, useFetch } from './ui';
 
 export function ModelPage(props: { name: string }) {
   const { refreshKey } = useRegistry();
@@ -100,9 +100,7 @@ function VersionsTable(props: { model: Model; versions: ModelVersion[]; total: n
                     />
                   </td>
                   <td>
-                    <a className="nbr-Link" role="button" onClick={() => navigate({ kind: 'version', ref })}>
-                      v{v.version}
-                    </a>
+                    <LinkButton onClick={() => navigate({ kind: 'version', ref })}>v{v.version}</LinkButton>
                   </td>
                   <td>{v.author}</td>
                   <td className="nbr-Nowrap">{formatTime(v.created_at)}</td>

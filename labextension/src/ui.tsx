@@ -70,6 +70,15 @@ export function ErrorBox(props: { message: string | null; onDismiss?: () => void
   );
 }
 
+/** A button that looks like a link: in-panel navigation, reachable by keyboard. */
+export function LinkButton(props: { onClick: () => void; children: React.ReactNode; title?: string }) {
+  return (
+    <button type="button" className="nbr-Link nbr-LinkButton" title={props.title} onClick={props.onClick}>
+      {props.children}
+    </button>
+  );
+}
+
 export function Loading() {
   return <div className="nbr-Loading">Loading…</div>;
 }

@@ -7,7 +7,17 @@ import { CommentThreads } from './comments';
 import { LineageView, SignatureView } from './lineage';
 import { PromoteForm, RollbackButton } from './promote';
 import { Model, ModelVersion } from './types';
-import { AliasChips, ErrorBox, formatBytes, formatTime, KeyValueTable, Loading, Section, useFetch } from './ui';
+import {
+  AliasChips,
+  ErrorBox,
+  formatBytes,
+  formatTime,
+  KeyValueTable,
+  LinkButton,
+  Loading,
+  Section,
+  useFetch
+} from './ui';
 
 export function VersionPage(props: { versionRef: string }) {
   const { refreshKey, navigate, insertLoadCode } = useRegistry();
@@ -27,9 +37,7 @@ export function VersionPage(props: { versionRef: string }) {
   return (
     <div className="nbr-VersionPage" data-ref={ref}>
       <h2 className="nbr-Title">
-        <a className="nbr-Link" role="button" onClick={() => navigate({ kind: 'model', name: version.name })}>
-          {version.name}
-        </a>
+        <LinkButton onClick={() => navigate({ kind: 'model', name: version.name })}>{version.name}</LinkButton>
         <span>:{version.version}</span>
         <AliasChips aliases={version.aliases ?? []} />
         {version.status === 'archived' && <span className="nbr-Chip nbr-Chip-archived">archived</span>}

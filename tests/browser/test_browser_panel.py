@@ -41,7 +41,7 @@ def open_model(page, name: str):
 def open_version(page, ref: str):
     name = ref.split(":")[0]
     open_model(page, name)
-    page.click(f'{PANEL} .nbr-VersionsTable tr[data-ref="{ref}"] a')
+    page.click(f'{PANEL} .nbr-VersionsTable tr[data-ref="{ref}"] .nbr-LinkButton')
     page.wait_for_selector(f'{PANEL} .nbr-VersionPage[data-ref="{ref}"]')
 
 
@@ -118,7 +118,7 @@ def test_model_and_version_pages(lab, screenshot):
     assert "first model" in panel.locator(".nbr-HistoryTable").inner_text()
     screenshot(lab, "model-page")
 
-    panel.locator('.nbr-VersionsTable tr[data-ref="churn:2"] a').click()
+    panel.locator('.nbr-VersionsTable tr[data-ref="churn:2"] .nbr-LinkButton').click()
     lab.wait_for_selector(f'{PANEL} .nbr-VersionPage[data-ref="churn:2"]')
     text = panel.inner_text()
     for expected in ("Logistic regression, C=1.0", "retention", "penalty", "tenure", "float64"):
