@@ -21,7 +21,7 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
-def test_serve_subprocess_answers_and_stops_on_sigint(local_reg, iris, iris_model, tmp_path):
+def test_serve_subprocess_answers_and_stops_on_sigterm(local_reg, iris, iris_model, tmp_path):
     X, _ = iris
     local_reg.register(iris_model, "churn", input_example=X.head(2))
     local_reg.set_alias("churn:1", "production")
@@ -41,7 +41,7 @@ def test_serve_subprocess_answers_and_stops_on_sigint(local_reg, iris, iris_mode
                           timeout=30)
         assert r.json()["predictions"] == iris_model.predict(X.head(3)).tolist()
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # what `docker stop` sends
         proc.wait(timeout=30)
     assert proc.returncode == 0
 

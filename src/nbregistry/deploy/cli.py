@@ -47,13 +47,14 @@ def cmd_serve(reg, args):
     sys.stderr.write(f"nbregistry serve: {server.spec} ({server.live.ref}) on {server.url}"
                      " - POST /invocations, GET /ping, GET /version; Ctrl-C stops\n")
     sys.stderr.flush()
-    try:
-        while True:
-            server._stop.wait(3600)
-    except KeyboardInterrupt:
-        sys.stderr.write("nbregistry serve: stopped\n")
-    finally:
-        server.stop()
+    import signal
+
+    def interrupt(signum, frame):  # `docker stop` sends SIGTERM: stop as on Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    server.serve_forever()  # until Ctrl-C / SIGINT / SIGTERM, then stops cleanly
+    sys.stderr.write("nbregistry serve: stopped\n")
     return 0
 
 

@@ -104,6 +104,8 @@ class ScoringServer:
         return f"http://{host}:{port}"
 
     def start(self) -> "ScoringServer":
+        if self._threads:  # already running (``with serve(...)`` after ``serve()`` started it)
+            return self
         self._last_event = self._latest_event_id()
         number = self._target()
         self.live = self._load(number)
@@ -114,6 +116,7 @@ class ScoringServer:
         return self
 
     def serve_forever(self) -> None:
+        """Start (if needed) and block until interrupted (Ctrl-C), then stop."""
         self.start()
         try:
             while not self._stop.wait(3600):
