@@ -156,7 +156,8 @@ def test_comments_and_reviews_line_and_cell(shell, reg, as_user):
     assert thread[1].anchor == "metrics.acc"
     assert thread[2].verdict == "approve" and thread[2].author == "bob"
     assert reg.review_state("churn:1")["approvals"] == ["bob"]
-    reply = run(shell, f"%registry comment churn:1 agreed --reply-to {thread[1].id}")
+    reply = run(shell, f"%registry comment churn:1 --reply-to {thread[1].id} agreed, it's the train set")
+    assert reply.body == "agreed, it's the train set"
     assert reply.reply_to == thread[1].id
     assert len(run(shell, "%registry comments churn:1")) == 4
     assert any(item.action for item in run(shell, "%registry activity --model churn"))

@@ -279,7 +279,12 @@ class RegistryMagics(Magics):
         head, _, remainder = (line or "").strip().partition(" ")
         if head == "search" and cell is None:  # the expression keeps its quotes: name LIKE 'churn%'
             return self._verb_search(_search_args(remainder), cell)
-        tokens = _split(line)
+        try:
+            tokens = shlex.split(line or "")
+        except ValueError:
+            if head not in ("comment", "review"):
+                raise UsageError(f"cannot parse arguments of %registry {head}: check the quotes") from None
+            tokens = line.split()  # a comment like: looks good, it's fine -> keep the apostrophe
         if not tokens:
             raise UsageError("%registry needs a verb: " + ", ".join(VERBS) + " (see %registry?)")
         verb, rest = tokens[0], tokens[1:]
@@ -287,7 +292,7 @@ class RegistryMagics(Magics):
             raise UsageError(f"unknown verb {verb!r}: use one of {', '.join(VERBS)} (see %registry?)")
         if cell is not None and verb not in ("comment", "review"):
             raise UsageError(f"%%registry takes a cell body only for comment and review, not {verb!r}")
-        args = VERBS[verb].parse_args(rest)
+        args = VERBS[verb].parse_intermixed_args(rest)
         return getattr(self, "_verb_" + verb)(args, cell)
 
     def _verb_list(self, args, cell):
