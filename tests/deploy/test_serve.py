@@ -162,10 +162,10 @@ def test_alias_move_during_traffic_swaps_without_failed_requests(local_reg, chur
     for t in threads:
         t.start()
     time.sleep(0.3)
-    local_reg.set_alias("churn:2", "production", reason="promote the tree")
+    local_reg.promote("churn:2", "production", reason="the regularized one")  # gated promotion (no policy)
     wait_version(server, 2)
     time.sleep(0.3)
-    local_reg.set_alias("churn:1", "production", reason="roll back")
+    local_reg.rollback("churn@production", reason="worse in production")
     wait_version(server, 1)
     time.sleep(0.3)
     stop.set()

@@ -214,3 +214,28 @@ def test_two_processes_dispatching_deliver_each_event_once(local_reg, iris_model
     time.sleep(0.2)
     assert sorted(r["json"]["event"]["payload"]["alias"] for r in rec.requests) == [f"a{i}" for i in range(5)]
     other.close()
+
+
+def test_webhooks_run_delivers_for_short_lived_writers(local_reg, iris_model, receiver):
+    """`nbregistry webhooks run` in its own process sends what a writer that did not dispatch left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    rec = receiver(secret="r" * 32)
+    local_reg.add_webhook(rec.url, events="version.registered", secret="r" * 32)
+    local_reg.store.on_events_committed = None  # this process stands for a CLI call that exits at once
+    local_reg.register(iris_model, "churn")
+    time.sleep(0.5)
+    assert rec.requests == []
+    proc = subprocess.Popen([sys.executable, "-m", "nbregistry.cli", "--root", str(local_reg.root), "webhooks", "run",
+                             "--poll", "0.1"], env=dict(os.environ), stderr=subprocess.DEVNULL)
+    try:
+        got = rec.wait_for(1, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert got[0]["signature_ok"] and got[0]["json"]["event"]["ref"] == "churn:1"
+    assert proc.returncode == 0
+    assert [d.status for d in local_reg.webhook_deliveries()] == ["delivered"]
