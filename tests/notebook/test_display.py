@@ -99,6 +99,7 @@ def test_comparison_highlights_best_metric_and_differing_params(two):
     loss = cells_of_row(html, "loss")
     assert views.BEST in auc[1] and views.BEST not in auc[2]     # auc: higher is better -> churn:2
     assert views.BEST in loss[2] and views.BEST not in loss[1]   # loss: lower is better -> churn:1
+    assert "<b>0.9</b>" in html and "<b>0.4</b>" in html and "<b>0.8</b>" not in html  # bold without styles too
     c_row = cells_of_row(html, "C")
     assert all(views.DIFFERS in style for style in c_row)
     details = html[html.index("<details"):]

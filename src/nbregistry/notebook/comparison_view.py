@@ -29,9 +29,12 @@ def comparison_html(c, *, hide_identical: bool = True) -> str:
     rows, styles = [], []
     for key, info in c.metrics.items():
         arrow = "↑" if info.get("goal") == "max" else "↓"
-        rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>", *(cell(x) for x in info["values"])])
-        styles.append(["", *(BEST if i in info.get("best", []) else "" for i in range(len(refs)))])
-    body = "<div><b>metrics</b> <span style=\"color:#57606a\">(best highlighted; ↑ higher is better, ↓ lower)</span></div>"
+        best = set(info.get("best", []))
+        # the best value is bold as well as shaded: still visible where inline styles are stripped
+        rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>",
+                     *(f"<b>{cell(x)}</b>" if i in best else cell(x) for i, x in enumerate(info["values"]))])
+        styles.append(["", *(BEST if i in best else "" for i in range(len(refs)))])
+    body = "<div><b>metrics</b> <span style=\"color:#57606a\">(best in bold; ↑ higher is better, ↓ lower)</span></div>"
     body += table(headers, rows, cell_styles=styles) if rows else f'<span style="{MUTED}">none</span>'
     for section in ("params", "tags"):
         data = getattr(c, section)
