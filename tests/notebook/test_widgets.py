@@ -131,3 +131,16 @@ def test_card_unknown_ref_shows_the_error(churn):
     card = VersionCard(churn, "churn:99")
     assert card.version is None and "no version 99" in card.status.value
     assert "text/html" in card._repr_mimebundle_()
+
+
+def test_comparison_of_a_long_history_starts_with_the_newest_versions(reg, tmp_path):
+    from nbregistry.notebook.widgets import comparison
+
+    artifact = tmp_path / "w.txt"
+    artifact.write_text("w")
+    for i in range(comparison.DEFAULT_SELECTED + 3):
+        reg.register(artifact, "long", metrics={"acc": i / 100})
+    widget = ComparisonWidget(reg, "long")
+    assert len(widget.versions.options) == comparison.DEFAULT_SELECTED + 3
+    assert widget.comparison.refs == [f"long:{n}" for n in range(13, 3, -1)]
+    assert widget.comparison.best == {"acc": "long:13"}

@@ -8,6 +8,8 @@ from traitlets import observe
 from .. import display as views
 from ._base import HTMLFallback, run, status_widget
 
+DEFAULT_SELECTED = 10
+
 
 class ComparisonWidget(HTMLFallback, W.VBox):
     """``ComparisonWidget(reg, "churn")`` (all active versions) or ``ComparisonWidget(reg, ["a:1", "b:2"])``.
@@ -25,8 +27,9 @@ class ComparisonWidget(HTMLFallback, W.VBox):
             refs = [registry.get(r).ref for r in model_or_refs]
         self.comparison = None
         self.diff = None
-        self.versions = W.SelectMultiple(options=refs, value=tuple(refs), rows=min(8, max(2, len(refs))),
-                                         description="versions")
+        # a model's newest versions come first; a long history starts with the newest few selected
+        self.versions = W.SelectMultiple(options=refs, value=tuple(refs[:DEFAULT_SELECTED]),
+                                         rows=min(8, max(2, len(refs))), description="versions")
         self.metrics = W.SelectMultiple(options=(), rows=6, description="metrics")
         self.hide_identical = W.Checkbox(value=True, description="hide identical params")
         self.goals: dict[str, W.ToggleButtons] = {}
