@@ -65,6 +65,7 @@ demo: install
 
 bench: install
 	$(PY) bench/bench_core.py
+	$(PY) bench/load_serve.py
 
 clean:
 	rm -rf $(VENV) .demo build dist labextension/node_modules labextension/lib src/nbregistry/labextension
