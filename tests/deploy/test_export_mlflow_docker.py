@@ -139,3 +139,27 @@ def test_predictions_match_between_registry_and_mlflow_for_proba(local_reg, iris
     local_reg.export("churn", tmp_path / "m", format="mlflow")
     assert np.allclose(mlflow.sklearn.load_model(str(tmp_path / "m")).predict_proba(X),
                        local_reg.load("churn").predict_proba(X))
+
+
+def test_xgboost_and_lightgbm_exports_load_in_mlflow(local_reg, tmp_path, allow_mlflow_pickles):
+    import lightgbm as lgb
+    import mlflow.pyfunc
+    import xgboost as xgb
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    models = {"xgb": xgb.XGBClassifier(n_estimators=4, max_depth=2).fit(X, y),
+              "lgbm": lgb.LGBMClassifier(n_estimators=4, num_leaves=4, min_child_samples=5, verbose=-1).fit(X, y)}
+    models["lgbm-booster"] = models["lgbm"].booster_
+    for name, model in models.items():
+        local_reg.register(model, name, input_example=X[:2])
+        out = tmp_path / name
+        local_reg.export(name, out, format="mlflow")
+        mlmodel = yaml.safe_load((out / "MLmodel").read_text())
+        library = "xgboost" if name == "xgb" else "lightgbm"
+        assert mlmodel["flavors"]["python_function"]["loader_module"] == f"mlflow.{library}"
+        assert json.loads(mlmodel["signature"]["inputs"]) == [
+            {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 3]}}]
+        loaded = mlflow.pyfunc.load_model(str(out))
+        assert np.allclose(np.asarray(loaded.predict(X)), np.asarray(model.predict(X))), name

@@ -261,11 +261,20 @@ def _mlflow_flavor(reg, version, folder: Path, *, trust: bool, serialization: st
                                **conf}}
         return flavors, ["mlflow", *reqs, _pin("pandas"), _pin("numpy")]
     if version.flavor in ("xgboost", "lightgbm"):
-        filename = meta["filename"]
-        with reg.open_file(version.ref, filename) as src, open(folder / filename, "wb") as out:
-            shutil.copyfileobj(src, out)
         library = version.flavor
+        filename = meta["filename"]
         conf = {"data": filename, "model_class": meta["model_class"]}
+        if library == "lightgbm" and meta["model_class"] != "lightgbm.basic.Booster":
+            # MLflow loads scikit-learn-style LightGBM models from a pickle only
+            import cloudpickle
+
+            filename = "model.pkl"
+            with open(folder / filename, "wb") as out:
+                cloudpickle.dump(reg.load(version.ref, trust=trust), out)
+            conf.update(data=filename, serialization_format="cloudpickle")
+        else:
+            with reg.open_file(version.ref, filename) as src, open(folder / filename, "wb") as out:
+                shutil.copyfileobj(src, out)
         if library == "xgboost":
             conf["model_format"] = filename.rsplit(".", 1)[-1]
         conf[f"{library}_version"] = meta.get("library_version")
