@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
