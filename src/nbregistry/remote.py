@@ -20,7 +20,6 @@ import io
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
@@ -222,35 +221,22 @@ class RemoteRegistry:
                  progress=None):
         """Serialize ``obj`` here (same flavors as a local registry), then upload it; see
         :meth:`nbregistry.Registry.register`."""
-        from .core import lineage as lineage_mod
         from .core import registry as core
-        from .core.flavors import detect_flavor, get_flavor
-        from .core.refs import validate_name
-        from .core.signature import example_to_json, infer_signature
 
-        validate_name(name)
-        if not isinstance(description, str):
-            raise errors.ValidationError("description must be a string")
-        if notebook is None and "IPython" in sys.modules:
-            from .notebook.provenance import capture_for_call
-
-            notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
-        metrics = core._clean_metrics(metrics if metrics is not None else core._picked_metrics(obj))
-        params = core._clean_strings("param", params if params is not None else core._picked_params(obj))
-        tags = core._clean_strings("tag", tags or {})
-        flavor_obj = get_flavor(flavor) if flavor else detect_flavor(obj)
-        meta = {"name": name, "flavor": flavor_obj.name, "metrics": metrics, "params": params, "tags": tags,
-                "description": description, "signature": infer_signature(input_example),
-                "lineage": lineage_mod.capture(data=data, notebook=notebook),
-                "input_example": None if input_example is None else json.loads(example_to_json(input_example))}
+        prepared = core.prepare_registration(obj, name, metrics=metrics, params=params, tags=tags,
+                                             description=description, data=data, input_example=input_example,
+                                             flavor=flavor, notebook=notebook)
+        meta = {"name": name, "flavor": prepared.flavor.name, "metrics": prepared.metrics, "params": prepared.params,
+                "tags": prepared.tags, "description": description, "signature": prepared.signature,
+                "lineage": prepared.lineage,
+                "input_example": None if prepared.example_json is None else json.loads(prepared.example_json)}
         staging = Path(tempfile.mkdtemp(prefix="nbregistry-upload-"))
         try:
-            entries, meta["flavor_meta"] = core.serialize(obj, flavor_obj, staging, files)
+            entries, meta["flavor_meta"] = core.serialize(obj, prepared.flavor, staging, files)
             version = self._upload(entries, meta, progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        if notebook and notebook.get("warnings"):
-            version.warnings = list(notebook["warnings"])
+        version.warnings = prepared.warnings
         return version
 
     def register_saved(self, folder, name: str, *, flavor: str, flavor_meta: dict, metrics: dict | None = None,

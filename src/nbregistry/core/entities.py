@@ -64,6 +64,7 @@ class ModelVersion(_Rich):
     has_input_example: bool = False
     # Not part of the JSON shape: set by a registry so that ``.load()`` works.
     registry: Any = field(default=None, repr=False, compare=False)
+    flavor_meta: dict = field(default_factory=dict, repr=False, compare=False)
     deduplicated: bool = field(default=False, repr=False, compare=False)
     warnings: list = field(default_factory=list, repr=False, compare=False)
 
@@ -79,7 +80,7 @@ class ModelVersion(_Rich):
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("registry", "deduplicated", "warnings")}
+                if f.name not in ("registry", "flavor_meta", "deduplicated", "warnings")}
         data["ref"] = self.ref
         return data
 

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -23,7 +24,7 @@ from .identity import default_author, default_root
 from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json, example_to_json, infer_signature
-from .store import Store, dumps, now_iso
+from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
 
@@ -88,9 +89,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         model = self._model_row(ref.name, conn)
         if ref.version is not None:
             number = ref.version
-            exists = (conn or self.store.conn).execute(
-                "SELECT 1 FROM versions WHERE model_id = ? AND version = ?", (model["id"], number)).fetchone()
-            if not exists:
+            if self.store.version_row(model["id"], number, lineage=False, conn=conn) is None:
                 raise NotFound(f"{model['name']} has no version {number}")
         elif ref.alias is not None:
             number = self.store.alias_target(model["id"], ref.alias, conn)
@@ -105,8 +104,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return model, number
 
     def _version_id(self, model_id: int, number: int, conn=None) -> int:
-        return (conn or self.store.conn).execute(
-            "SELECT id FROM versions WHERE model_id = ? AND version = ?", (model_id, number)).fetchone()[0]
+        return self.store.version_row(model_id, number, lineage=False, conn=conn)["id"]
 
     # ================================================================ building result objects
     def _versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
@@ -125,7 +123,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 lineage=json.loads(r["lineage"]) if lineage and r["lineage"] else None,
                 artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
                           "files": meta.get("files", [])},
-                has_input_example=r["input_example_sha"] is not None, registry=self))
+                has_input_example=r["input_example_sha"] is not None, registry=self, flavor_meta=meta))
         return out
 
     def _models(self, rows, conn=None) -> list[Model]:
@@ -194,32 +192,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ``data`` is fingerprinted into the lineage; ``input_example`` gives the signature and is stored.
         ``files`` adds extra files (``{"relative/name": path}``) under ``extra/``.
         """
-        validate_name(name)
-        if not isinstance(description, str):
-            raise ValidationError("description must be a string")
-        if notebook is None and "IPython" in sys.modules:  # from a kernel, without %register
-            from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
-
-            notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
-        metrics = _clean_metrics(metrics if metrics is not None else _picked_metrics(obj))
-        params = _clean_strings("param", params if params is not None else _picked_params(obj))
-        tags = _clean_strings("tag", tags or {})
-        flavor_obj = get_flavor(flavor) if flavor else detect_flavor(obj)
-        signature = infer_signature(input_example)
-        data_lineage = lineage_mod.capture(data=data, notebook=notebook)
-
-        example_json = example_to_json(input_example) if input_example is not None else None
-
+        prepared = prepare_registration(obj, name, metrics=metrics, params=params, tags=tags,
+                                        description=description, data=data, input_example=input_example,
+                                        flavor=flavor, notebook=notebook)
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
-            entries, meta = serialize(obj, flavor_obj, staging, files)
-            version = self._store_version(name, entries, flavor=flavor_obj.name, meta=meta, metrics=metrics,
-                                          params=params, tags=tags, description=description, signature=signature,
-                                          example_json=example_json, lineage=data_lineage, progress=progress)
+            entries, meta = serialize(obj, prepared.flavor, staging, files)
+            version = self._store_version(name, entries, flavor=prepared.flavor.name, meta=meta,
+                                          metrics=prepared.metrics, params=prepared.params, tags=prepared.tags,
+                                          description=description, signature=prepared.signature,
+                                          example_json=prepared.example_json, lineage=prepared.lineage,
+                                          progress=progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        if notebook and notebook.get("warnings"):
-            version.warnings = list(notebook["warnings"])
+        version.warnings = prepared.warnings
         return version
 
     def register_saved(self, folder: str | os.PathLike, name: str, *, flavor: str, flavor_meta: dict,
@@ -308,21 +294,15 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         Pickle-based artifacts written by another author need ``trust=True``: unpickling can run code.
         """
         version = self.get(ref)
-        model, _ = self._resolve(version.ref)
-        row = self.store.conn.execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
-                                      (model["id"], version.version)).fetchone()
-        meta = json.loads(row["flavor_meta"])
-        trusted = check_trust(version, meta, reader=self.author, trust=trust)
+        trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
-        return get_flavor(version.flavor).load(folder, meta, trusted=trusted)
+        return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
 
     def artifact(self, ref: str) -> dict:
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
         version = self.get(ref)
-        model, _ = self._resolve(version.ref)
-        row = self.store.version_row(model["id"], version.version, lineage=False)
         return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
-                "meta": json.loads(row["flavor_meta"]), **version.artifact}
+                "meta": version.flavor_meta, **version.artifact}
 
     def as_author(self, author: str, *, origin: str | None = None) -> "Registry":
         """A view of this registry acting as ``author`` (sharing its store and objects): one per
@@ -337,8 +317,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def input_example(self, ref: str) -> Any:
         """The stored input example (a DataFrame or array), or ``None``."""
         model, number = self._resolve(ref)
-        sha = self.store.conn.execute("SELECT input_example_sha FROM versions WHERE model_id = ? AND version = ?",
-                                      (model["id"], number)).fetchone()[0]
+        sha = self.store.version_row(model["id"], number, lineage=False)["input_example_sha"]
         return None if sha is None else example_from_json(self.objects.read_bytes(sha))
 
     def open_file(self, ref: str, path: str):
@@ -372,9 +351,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         tags = _clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
-            vid = self._version_id(model["id"], number, conn)
+            row = self.store.version_row(model["id"], number, lineage=False, conn=conn)
+            vid, current = row["id"], row["status"]
             status = None if archived is None else ("archived" if archived else "active")
-            current = conn.execute("SELECT status FROM versions WHERE id = ?", (vid,)).fetchone()[0]
             self.store.update_version(conn, vid, description=description, status=status)
             self.store.set_tags(conn, "version_tags", "version_id", vid, tags)
             changes = _changes(description=description, tags=tags)
@@ -410,11 +389,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             raise ValidationError(f"delete needs an explicit version (e.g. {ref.name}:3), not {str(ref)!r}")
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
-            vid = self._version_id(model["id"], number, conn)
+            row = self.store.version_row(model["id"], number, lineage=False, conn=conn)
+            vid, sha = row["id"], row["artifact_sha"]
             held = self.store.aliases_of_version(vid, conn)
             if held:
                 raise Conflict(f"{model['name']}:{number} holds alias(es) {', '.join(held)}; move or remove them first")
-            sha = conn.execute("SELECT artifact_sha FROM versions WHERE id = ?", (vid,)).fetchone()[0]
             self.store.delete_version(conn, vid)
             self._event(conn, "version.deleted", model["name"], number, {"sha256": sha})
         return f"{model['name']}:{number}"
@@ -585,6 +564,44 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
 
 # ==================================================================== helpers
+@dataclass
+class PreparedRegistration:
+    """Everything :meth:`Registry.register` decides before storing anything (shared with RemoteRegistry)."""
+
+    flavor: Any
+    metrics: dict
+    params: dict
+    tags: dict
+    signature: dict | None
+    example_json: bytes | None
+    lineage: dict
+    warnings: list
+
+
+def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: dict | None, tags: dict | None,
+                         description: str, data: Any, input_example: Any, flavor: str | None,
+                         notebook: dict | None) -> PreparedRegistration:
+    """Validate a registration and collect what it records: cleaned metrics/params/tags (picked up
+    from the model when not given), flavor, signature, input example and lineage (with the notebook
+    cells when called from a kernel)."""
+    validate_name(name)
+    if not isinstance(description, str):
+        raise ValidationError("description must be a string")
+    if notebook is None and "IPython" in sys.modules:  # from a kernel, without %register
+        from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
+
+        notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
+    return PreparedRegistration(
+        flavor=get_flavor(flavor) if flavor else detect_flavor(obj),
+        metrics=_clean_metrics(metrics if metrics is not None else _picked_metrics(obj)),
+        params=_clean_strings("param", params if params is not None else _picked_params(obj)),
+        tags=_clean_strings("tag", tags or {}),
+        signature=infer_signature(input_example),
+        example_json=example_to_json(input_example) if input_example is not None else None,
+        lineage=lineage_mod.capture(data=data, notebook=notebook),
+        warnings=list((notebook or {}).get("warnings") or []))
+
+
 def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tuple[list, dict]:
     """Save ``obj`` with ``flavor`` into ``staging`` (a file or folder is used where it is) and
     return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``."""
