@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import { Comparison } from './types';
-import { formatNumber, LinkButton } from './ui';
+import { columnFormatter, LinkButton } from './ui';
 
 export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: string) => void }) {
   const { comparison, onOpen } = props;
@@ -53,25 +53,28 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
             ))}
           </tr>
           {group('metrics', metrics.length)}
-          {metrics.map(([key, metric]) => (
-            <tr key={`m-${key}`} data-metric={key}>
-              <th title={`goal: ${metric.goal}`}>
-                {key} <span className="nbr-Muted">{metric.goal === 'min' ? '↓' : '↑'}</span>
-              </th>
-              {versions.map((v, index) => {
-                const best = (metric.best ?? []).includes(index);
-                return (
-                  <td
-                    key={v.ref}
-                    className={`nbr-Num${best ? ' nbr-mod-best' : ''}`}
-                    title={best ? `best ${key}` : undefined}
-                  >
-                    {formatNumber(metric.values[index])}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
+          {metrics.map(([key, metric]) => {
+            const format = columnFormatter(metric.values);
+            return (
+              <tr key={`m-${key}`} data-metric={key}>
+                <th title={`goal: ${metric.goal}`}>
+                  {key} <span className="nbr-Muted">{metric.goal === 'min' ? '↓' : '↑'}</span>
+                </th>
+                {versions.map((v, index) => {
+                  const best = (metric.best ?? []).includes(index);
+                  return (
+                    <td
+                      key={v.ref}
+                      className={`nbr-Num${best ? ' nbr-mod-best' : ''}`}
+                      title={best ? `best ${key}` : undefined}
+                    >
+                      {format(metric.values[index])}
+                    </td>
+                  );
+                })}
+              </tr>
+            );
+          })}
           {group('params', params.length)}
           {params.map(([key, param]) => (
             <tr key={`p-${key}`} className={param.differs ? 'nbr-mod-differs' : ''} data-param={key}>

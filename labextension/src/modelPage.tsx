@@ -5,7 +5,7 @@ import { refPath, withQuery } from './api';
 import { useRegistry, versionRef } from './context';
 import { RollbackButton } from './promote';
 import { AliasMove, Model, ModelVersion } from './types';
-import { AliasChips, ErrorBox, formatNumber, formatTime, LinkButton, Loading, Section, useFetch } from './ui';
+import { AliasChips, columnFormatter, ErrorBox, formatTime, LinkButton, Loading, Section, useFetch } from './ui';
 
 export function ModelPage(props: { name: string }) {
   const { refreshKey } = useRegistry();
@@ -54,6 +54,10 @@ function VersionsTable(props: { model: Model; versions: ModelVersion[]; total: n
     props.versions.forEach(v => Object.keys(v.metrics ?? {}).forEach(k => keys.add(k)));
     return Array.from(keys).sort();
   }, [props.versions]);
+  const formats = React.useMemo(
+    () => new Map(metricKeys.map(key => [key, columnFormatter(props.versions.map(v => v.metrics?.[key]))])),
+    [metricKeys, props.versions]
+  );
 
   const toggle = (ref: string) =>
     setSelected(current => (current.includes(ref) ? current.filter(r => r !== ref) : [...current, ref]));
@@ -106,7 +110,7 @@ function VersionsTable(props: { model: Model; versions: ModelVersion[]; total: n
                   <td className="nbr-Nowrap">{formatTime(v.created_at)}</td>
                   {metricKeys.map(key => (
                     <td key={key} className="nbr-Num">
-                      {formatNumber(v.metrics?.[key])}
+                      {formats.get(key)?.(v.metrics?.[key])}
                     </td>
                   ))}
                   <td>

@@ -146,15 +146,21 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
-export function formatNumber(value: number | null | undefined): string {
+export function formatNumber(value: number | null | undefined, asInteger = Number.isInteger(value)): string {
   if (value === null || value === undefined || Number.isNaN(value)) {
     return '—';
   }
-  if (Number.isInteger(value)) {
+  if (asInteger) {
     return String(value);
   }
   const abs = Math.abs(value);
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : value.toFixed(4);
+}
+
+/** One format for a whole column: decimals unless every value is a whole number (1.0000, not 1). */
+export function columnFormatter(values: (number | null | undefined)[]): (value: number | null | undefined) => string {
+  const whole = values.every(v => v === null || v === undefined || Number.isInteger(v));
+  return value => formatNumber(value, whole);
 }
 
 /** `2026-11-27T06:40:00.123456Z` → local `2026-11-27 07:40`. */

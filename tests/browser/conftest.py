@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: a seeded registry, a real `jupyter lab`, headless Chromium.
 
-One JupyterLab server and one browser serve the whole session; every test gets a fresh
+One JupyterLab server serves the whole session and one Chromium each module; every test gets a fresh
 browser context (its own cookies and page). Screenshots go to test-artifacts/screenshots/.
 A missing Chromium fails these tests: CI must install it (the Makefile does).
 """
@@ -35,6 +35,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when pytest dies, even when killed before teardown."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _seed(root: Path) -> dict:
@@ -131,7 +139,8 @@ def jupyter_lab(tmp_path_factory, registry_root):
          f"--ServerApp.root_dir={notebooks}", f"--LabApp.user_settings_dir={settings}",
          f"--LabApp.workspaces_dir={base / 'workspaces'}", "--FileContentsManager.delete_to_trash=False",
          "--ServerApp.port_retries=0"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=notebooks)
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=notebooks,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while True:
@@ -168,8 +177,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path, tmp_path_factory):
+    """Chromium, per test module: Playwright's sync API keeps an event loop running while it is
+    open, which the asyncio fixtures of the other test folders must not inherit."""
     from playwright.sync_api import sync_playwright
 
     home = tmp_path_factory.mktemp("chromium-home")
