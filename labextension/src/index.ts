@@ -1,5 +1,5 @@
 /** nbregistry's JupyterLab plugin: the Model Registry side panel. */
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
@@ -11,7 +11,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbregistry:panel',
   description: 'A side panel to browse, compare, discuss and promote registered models.',
   autoStart: true,
-  optional: [IRenderMimeRegistry, INotebookTracker, ILabShell],
+  optional: [IRenderMimeRegistry, INotebookTracker],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry | null,
@@ -42,7 +42,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     const panel = new RegistryPanel({ rendermime, userNames, insertLoadCode });
-    panel.title.label = '';
     app.shell.add(panel, 'left', { rank: 900 });
     void app.serviceManager.user.ready.then(() => panel.update());
 
