@@ -76,9 +76,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         self.store.close()
 
     # ================================================================ resolving refs
-    def _model_row(self, name: str, conn=None):
+    def _model_row(self, name: str, conn=None, *, counts: bool = False):
         validate_name(name)
-        row = self.store.model_row(name, conn)
+        row = self.store.model_row(name, conn, counts=counts)
         if row is None:
             raise NotFound(f"no model named {name!r}")
         return row
@@ -142,7 +142,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def get_model(self, name: str) -> Model:
         """A model with its description, tags, aliases, latest version and version count."""
         with self.store.read() as conn:
-            return self._models([self._model_row(name, conn)], conn)[0]
+            return self._models([self._model_row(name, conn, counts=True)], conn)[0]
 
     def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100,
                     offset: int = 0) -> Results:

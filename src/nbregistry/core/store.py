@@ -160,8 +160,11 @@ class Store:
           (SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id AND v.status = 'active') AS latest_version
         FROM models m"""
 
-    def model_row(self, name: str, conn=None) -> sqlite3.Row | None:
-        return (conn or self.conn).execute(self.MODEL_SELECT + " WHERE m.name = ?", (name,)).fetchone()
+    def model_row(self, name: str, conn=None, *, counts: bool = False) -> sqlite3.Row | None:
+        """A model by name (case-insensitive). ``counts`` adds version_count and latest_version, which
+        cost a scan of the model's versions; resolving refs does without them, so it stays O(1)."""
+        select = self.MODEL_SELECT if counts else "SELECT m.* FROM models m"
+        return (conn or self.conn).execute(select + " WHERE m.name = ?", (name,)).fetchone()
 
     def list_model_rows(self, *, q: str | None, archived: bool, limit: int, offset: int) -> tuple[list, int]:
         where, args = ["1"], []
