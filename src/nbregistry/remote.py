@@ -228,11 +228,12 @@ class RemoteRegistry:
                                              flavor=flavor, notebook=notebook)
         meta = {"name": name, "flavor": prepared.flavor.name, "metrics": prepared.metrics, "params": prepared.params,
                 "tags": prepared.tags, "description": description, "signature": prepared.signature,
-                "lineage": prepared.lineage,
+
                 "input_example": None if prepared.example_json is None else json.loads(prepared.example_json)}
         staging = Path(tempfile.mkdtemp(prefix="nbregistry-upload-"))
         try:
             entries, meta["flavor_meta"] = core.serialize(obj, prepared.flavor, staging, files)
+            meta["lineage"] = prepared.lineage()
             version = self._upload(entries, meta, progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

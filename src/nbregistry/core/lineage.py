@@ -5,6 +5,8 @@
 - git: commit, branch, dirty flag and remote URL (credentials stripped) when inside a repository;
 - data: fingerprints (sha256, shape, columns, dtypes) of the datasets passed as ``data=``;
 - notebook: an opaque slot the notebook face fills (path and the cells that produced the model).
+
+``Registry.register`` assembles the record (``PreparedRegistration.lineage``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ValidationError
@@ -78,20 +80,45 @@ def strip_credentials(url: str) -> str:
     return url
 
 
-def git_info(start: Path | None = None) -> dict | None:
-    """Commit, branch, dirty flag and origin URL of the repository holding ``start`` (or cwd)."""
+def start_git(start: Path | None = None) -> Callable[[], dict | None]:
+    """Start reading the git state of the repository holding ``start`` (or cwd) in the background.
+
+    Returns a function that waits for the answer: commit, branch, dirty flag and origin URL, or
+    ``None`` outside a repository. Registration starts this first and collects it after the model is
+    serialized, so the ``git status`` subprocess overlaps with real work. ``--no-optional-locks``
+    keeps it from taking ``.git/index.lock`` while the user's own git commands run.
+    """
     start = Path(start or os.getcwd()).resolve()
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
             break
     else:
-        return None
+        return lambda: None
     try:
-        out = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
+        proc = subprocess.Popen(
+            ["git", "--no-optional-locks", "-C", str(folder), "status", "--porcelain=v2", "--branch",
+             "--untracked-files=no"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        return lambda: None
+
+    def finish() -> dict | None:
+        try:
+            out, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return None
+        return _parse_git_status(out, folder) if proc.returncode == 0 else None
+
+    return finish
+
+
+def git_info(start: Path | None = None) -> dict | None:
+    """Commit, branch, dirty flag and origin URL of the repository holding ``start`` (or cwd)."""
+    return start_git(start)()
+
+
+def _parse_git_status(out: str, folder: Path) -> dict:
     info = {"commit": None, "branch": None, "dirty": False, "remote": _origin_url(folder / ".git"),
             "root": str(folder)}
     for line in out.splitlines():
@@ -189,8 +216,3 @@ def _is_dataset(obj) -> bool:
         if module in sys.modules:
             kinds += [getattr(sys.modules[module], n) for n in names]
     return isinstance(obj, tuple(kinds))
-
-
-def capture(*, data: Any = None, notebook: dict | None = None) -> dict:
-    """The lineage record of one registration."""
-    return {**environment(), "git": git_info(), "data": fingerprints(data), "notebook": notebook}

@@ -201,7 +201,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             version = self._store_version(name, entries, flavor=prepared.flavor.name, meta=meta,
                                           metrics=prepared.metrics, params=prepared.params, tags=prepared.tags,
                                           description=description, signature=prepared.signature,
-                                          example_json=prepared.example_json, lineage=prepared.lineage,
+                                          example_json=prepared.example_json, lineage=prepared.lineage(),
                                           progress=progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -574,8 +574,15 @@ class PreparedRegistration:
     tags: dict
     signature: dict | None
     example_json: bytes | None
-    lineage: dict
     warnings: list
+    data_lineage: dict  # data fingerprints, taken before anything is stored (bad data refuses early)
+    notebook: dict | None
+    pending_git: Callable[[], dict | None]
+
+    def lineage(self) -> dict:
+        """The complete lineage record; waits for the git state started in prepare_registration."""
+        return {**lineage_mod.environment(), "git": self.pending_git(), "data": self.data_lineage,
+                "notebook": self.notebook}
 
 
 def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: dict | None, tags: dict | None,
@@ -598,8 +605,9 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         tags=_clean_strings("tag", tags or {}),
         signature=infer_signature(input_example),
         example_json=example_to_json(input_example) if input_example is not None else None,
-        lineage=lineage_mod.capture(data=data, notebook=notebook),
-        warnings=list((notebook or {}).get("warnings") or []))
+        warnings=list((notebook or {}).get("warnings") or []),
+        data_lineage=lineage_mod.fingerprints(data), notebook=notebook,
+        pending_git=lineage_mod.start_git())
 
 
 def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tuple[list, dict]:
