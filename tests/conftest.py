@@ -28,6 +28,13 @@ except ImportError:
     pass
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last. Playwright's sync API keeps an asyncio loop running on the main thread
+    for as long as its session lives; pytest-jupyter's autouse ``jp_asyncio_loop`` fixture would try
+    to close that running loop after every later test and fail each one at teardown."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_home(tmp_path_factory):
     """Keep Jupyter, IPython and the default registry out of the real home folder."""
