@@ -17,6 +17,8 @@ import time
 import warnings
 from pathlib import Path
 
+from bench_core import disk_bytes  # same folder; importing it loads no nbregistry
+
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
@@ -31,17 +33,6 @@ def median_time(fn, runs: int, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-def disk_bytes(folder: Path) -> int:
-    seen, total = set(), 0
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            st = os.lstat(os.path.join(dirpath, name))
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
-    return total
 
 
 def main() -> None:

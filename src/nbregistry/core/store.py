@@ -136,7 +136,9 @@ class Store:
         return cur.lastrowid
 
     def events(self, *, since: int = 0, model: str | None = None, actions: Iterable[str] | None = None,
-               after_time: str | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+               after_time: str | None = None, limit: int = 1000, newest_first: bool = False,
+               conn=None) -> list[sqlite3.Row]:
+        """Events after id ``since``, optionally of one model, of some actions, at/after a time."""
         sql = "SELECT * FROM events WHERE id > ?"
         args: list = [since]
         if model is not None:
@@ -149,9 +151,9 @@ class Store:
             actions = list(actions)
             sql += f" AND action IN ({','.join('?' * len(actions))})"
             args += actions
-        sql += " ORDER BY id LIMIT ?"
+        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?"
         args.append(limit)
-        return self.conn.execute(sql, args).fetchall()
+        return (conn or self.conn).execute(sql, args).fetchall()
 
     # -- models ------------------------------------------------------------------------------
     MODEL_SELECT = """

@@ -107,18 +107,3 @@ def version_created_at(conn, model_id: int, number: int) -> str | None:
     return None if row is None else row[0]
 
 
-# -- activity ----------------------------------------------------------------------------------
-def activity_events(conn, *, model: str | None, since_id: int | None, since_time: str | None,
-                    limit: int) -> list[sqlite3.Row]:
-    """Events newest first, optionally of one model and after an event id or at/after a time."""
-    sql, args = "SELECT * FROM events WHERE 1", []
-    if model is not None:
-        sql += " AND model = ? COLLATE NOCASE"
-        args.append(model)
-    if since_id is not None:
-        sql += " AND id > ?"
-        args.append(since_id)
-    if since_time is not None:
-        sql += " AND time >= ?"
-        args.append(since_time)
-    return conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
