@@ -61,7 +61,9 @@ test-fast: install
 
 demo: install
 	$(PY) -m nbregistry.demo seed "$(DEMO_ROOT)/registry"
-	NBREGISTRY_ROOT="$(DEMO_ROOT)/registry" $(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/quickstart.ipynb
+	$(PY) -m nbregistry.demo workspace "$(DEMO_ROOT)/workspaces"
+	NBREGISTRY_ROOT="$(DEMO_ROOT)/registry" $(VENV)/bin/jupyter lab $(ROOT_FLAG) \
+		--LabApp.workspaces_dir="$(DEMO_ROOT)/workspaces" notebooks/quickstart.ipynb
 
 bench: install
 	$(PY) bench/bench_core.py

@@ -1,5 +1,5 @@
 /** nbregistry's JupyterLab plugin: the Model Registry side panel. */
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
@@ -11,11 +11,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbregistry:panel',
   description: 'A side panel to browse, compare, discuss and promote registered models.',
   autoStart: true,
-  optional: [IRenderMimeRegistry, INotebookTracker],
+  optional: [IRenderMimeRegistry, INotebookTracker, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    restorer: ILayoutRestorer | null
   ) => {
     const insertLoadCode = (ref: string): string | null => {
       const current = notebooks?.currentWidget;
@@ -43,6 +44,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const panel = new RegistryPanel({ rendermime, userNames, insertLoadCode });
     app.shell.add(panel, 'left', { rank: 900 });
+    // Remembered in the workspace: the panel stays open across reloads (make demo opens it this way).
+    restorer?.add(panel, panel.id);
     void app.serviceManager.user.ready.then(() => panel.update());
 
     void checkBackendVersion().then(({ banner, author }) => {

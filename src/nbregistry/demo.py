@@ -172,13 +172,44 @@ def seed(root: str | Path) -> list[str]:
     return done
 
 
+def demo_workspace() -> dict:
+    """A JupyterLab workspace whose left sidebar shows the Model Registry panel, wide enough for its
+    tables, so a newcomer sees the seeded registry at once. The main area is left to ``jupyter lab``'s
+    own argument (the quickstart notebook)."""
+    return {
+        "data": {
+            "layout-restorer:data": {
+                "left": {"collapsed": False, "visible": True, "current": "nbregistry-panel",
+                         "widgets": ["filebrowser", "nbregistry-panel"]},
+                "right": {"collapsed": True, "visible": True, "widgets": []},
+                "relativeSizes": [0.3, 0.7, 0],
+            },
+        },
+        "metadata": {"id": "default"},
+    }
+
+
+def write_workspace(folder: str | Path) -> Path:
+    """Save :func:`demo_workspace` as JupyterLab's default workspace in ``folder`` (its workspaces_dir)."""
+    import json
+
+    from jupyterlab_server.workspaces_handler import WorkspacesManager
+
+    return Path(WorkspacesManager(str(folder)).save("default", json.dumps(demo_workspace())))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nbregistry.demo",
                                      description="Seed a registry with real scikit-learn models to explore.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("seed", help="seed ROOT (does nothing when it is already seeded)")
     p.add_argument("root", help="the registry folder (created if missing)")
+    w = sub.add_parser("workspace", help="write a JupyterLab workspace (panel open) into FOLDER")
+    w.add_argument("folder", help="JupyterLab's workspaces_dir")
     args = parser.parse_args(argv)
+    if args.command == "workspace":
+        print(f"wrote {write_workspace(args.folder)}")
+        return 0
     done = seed(args.root)
     if done:
         print(f"seeded {', '.join(done)} in {args.root}")

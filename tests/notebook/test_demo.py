@@ -39,3 +39,21 @@ def test_seed_creates_real_models_with_history_and_is_idempotent(tmp_path):
                            text=True, check=True).stdout
     assert "already seeded" in again
     assert state(root) == before
+
+
+def test_demo_workspace_opens_the_panel_jupyterlab_registers(tmp_path):
+    """make demo's workspace must name the panel id the labextension really uses, in a file
+    JupyterLab's own workspace manager reads back."""
+    import re
+    from pathlib import Path
+
+    from jupyterlab_server.workspaces_handler import WorkspacesManager
+
+    from nbregistry.demo import main
+
+    assert main(["workspace", str(tmp_path)]) == 0
+    layout = WorkspacesManager(str(tmp_path)).load("default")["data"]["layout-restorer:data"]
+    panel_source = (Path(__file__).resolve().parents[2] / "labextension" / "src" / "panel.tsx").read_text()
+    panel_id = re.search(r"this\.id = '([^']+)'", panel_source).group(1)
+    assert layout["left"]["current"] == panel_id and panel_id in layout["left"]["widgets"]
+    assert layout["left"]["collapsed"] is False
