@@ -270,3 +270,40 @@ def test_compare_diff_and_get_issue_one_sql_statement(local_reg, iris_model):
     finally:
         local_reg.store.conn.set_trace_callback(None)
     assert local_reg.compare(["iris:1", "iris@production", "iris"]).refs == ["iris:1", "iris:3", "iris:30"]
+
+
+def test_big_files_hash_in_a_second_thread_with_the_same_digest(local_reg, tmp_path):
+    import hashlib
+
+    from nbregistry.core.objects import PARALLEL_HASH_BYTES
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(PARALLEL_HASH_BYTES + 12345))
+    seen = []
+    v = local_reg.register(big, "big", progress=seen.append)
+    entry = v.artifact["files"][0]
+    assert entry["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert sum(seen) == big.stat().st_size
+    assert local_reg.load("big:1").read_bytes() == big.read_bytes()
+    assert local_reg.verify().ok
+
+
+def test_a_stream_failing_midway_leaves_no_thread_and_no_staging_file(local_reg):
+    import threading
+
+    class Failing:
+        def __init__(self):
+            self.calls = 0
+
+        def read(self, n):
+            self.calls += 1
+            if self.calls > 3:
+                raise OSError("disk went away")
+            return b"x" * n
+
+    before = threading.active_count()
+    with pytest.raises(OSError, match="disk went away"):
+        local_reg.objects.put_stream(Failing())  # size unknown: the threaded path
+    assert threading.active_count() == before
+    assert [p for p in local_reg.objects.tmp.iterdir() if p.name.startswith("blob-")] == []
+    assert list(local_reg.objects.iter_blobs()) == []

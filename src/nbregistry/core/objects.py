@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -22,6 +24,8 @@ from typing import Callable, Iterable, Iterator
 from .errors import IntegrityError, NotFound, ValidationError
 
 CHUNK = 1 << 20
+POOL_BUFFERS = 8
+PARALLEL_HASH_BYTES = 32 << 20
 SHA_RE = re.compile(r"[0-9a-f]{64}")
 MANIFEST_FORMAT = "nbregistry.tree/1"
 
@@ -71,7 +75,7 @@ class ObjectStore:
     def put_file(self, src: os.PathLike | str, *, progress: Progress | None = None) -> Blob:
         """Copy ``src`` into the store, hashing it in the same pass."""
         with open(src, "rb") as f:
-            return self.put_stream(f, progress=progress)
+            return self.put_stream(f, progress=progress, size_hint=os.fstat(f.fileno()).st_size)
 
     def put_bytes(self, data: bytes) -> Blob:
         fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
@@ -84,33 +88,23 @@ class ObjectStore:
         finally:
             _unlink_quiet(tmp)
 
-    def put_stream(self, f, *, progress: Progress | None = None) -> Blob:
-        """Write a binary file object's content into the store (one pass: read, hash, write)."""
-        digest = hashlib.sha256()
-        size = 0
+    def put_stream(self, f, *, progress: Progress | None = None, size_hint: int | None = None) -> Blob:
+        """Write a binary file object's content into the store (one pass: read, hash, write).
+
+        From ``PARALLEL_HASH_BYTES`` on (or when the size is unknown), sha256 runs in a second thread
+        while this one reads and writes: both release the GIL, so a big artifact costs about the
+        slower of hashing and copying rather than their sum.
+        """
         fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="blob-")
         try:
-            buf = bytearray(CHUNK)
-            view = memoryview(buf)
-            readinto = getattr(f, "readinto", None)
             with os.fdopen(fd, "wb") as out:
-                while True:
-                    if readinto is not None:
-                        n = readinto(buf)
-                        chunk = view[:n]
-                    else:
-                        chunk = f.read(CHUNK)
-                        n = len(chunk)
-                    if not n:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += n
-                    if progress:
-                        progress(n)
+                if size_hint is not None and size_hint < PARALLEL_HASH_BYTES:
+                    sha, size = _copy_hashing_inline(f, out, progress)
+                else:
+                    sha, size = _copy_hashing_in_thread(f, out, progress)
                 out.flush()
                 os.fsync(out.fileno())
-            return self._install(tmp, digest.hexdigest(), size)
+            return self._install(tmp, sha, size)
         finally:
             _unlink_quiet(tmp)
 
@@ -271,6 +265,67 @@ class ObjectStore:
             except FileNotFoundError:
                 pass
         return removed
+
+
+def _copy_hashing_inline(f, out, progress: Progress | None) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    readinto = getattr(f, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(buf)
+            chunk = view[:n]
+        else:
+            chunk = f.read(CHUNK)
+            n = len(chunk)
+        if not n:
+            return digest.hexdigest(), size
+        digest.update(chunk)
+        out.write(chunk)
+        size += n
+        if progress:
+            progress(n)
+
+
+def _copy_hashing_in_thread(f, out, progress: Progress | None) -> tuple[str, int]:
+    """Read and write here while a second thread hashes. Buffers come from a small pool and go back
+    once hashed, so no chunk is allocated (and page-faulted) per read."""
+    digest, size = hashlib.sha256(), 0
+    free: queue.Queue = queue.Queue()
+    filled: queue.Queue = queue.Queue()
+    for _ in range(POOL_BUFFERS):
+        free.put(bytearray(CHUNK))
+
+    def hash_chunks() -> None:
+        while (item := filled.get()) is not None:
+            buf, n = item
+            digest.update(memoryview(buf)[:n])
+            free.put(buf)
+
+    hasher = threading.Thread(target=hash_chunks, name="nbregistry-sha256", daemon=True)
+    hasher.start()
+    readinto = getattr(f, "readinto", None)
+    try:
+        while True:
+            buf = free.get()
+            if readinto is not None:
+                n = readinto(buf)
+            else:
+                data = f.read(CHUNK)
+                n = len(data)
+                buf[:n] = data
+            if not n:
+                break
+            filled.put((buf, n))
+            out.write(memoryview(buf)[:n])  # the hasher only reads this buffer too
+            size += n
+            if progress:
+                progress(n)
+    finally:
+        filled.put(None)
+        hasher.join()
+    return digest.hexdigest(), size
 
 
 def manifest_bytes(manifest: dict) -> bytes:
