@@ -221,7 +221,7 @@ class RemoteRegistry:
                  progress=None):
         """Serialize ``obj`` here (same flavors as a local registry), then upload it; see
         :meth:`nbregistry.Registry.register`."""
-        from .core import registry as core
+        from .core import registration as core
 
         prepared = core.prepare_registration(obj, name, metrics=metrics, params=params, tags=tags,
                                              description=description, data=data, input_example=input_example,
@@ -282,7 +282,7 @@ class RemoteRegistry:
         same flavor code and trust rule as a local registry."""
         from .core.entities import ModelVersion
         from .core.flavors import get_flavor
-        from .core.registry import check_trust
+        from .core.registration import check_trust
 
         info = self.artifact(ref)
         name, _, number = info["ref"].rpartition(":")

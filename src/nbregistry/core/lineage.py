@@ -6,7 +6,7 @@
 - data: fingerprints (sha256, shape, columns, dtypes) of the datasets passed as ``data=``;
 - notebook: an opaque slot the notebook face fills (path and the cells that produced the model).
 
-``Registry.register`` assembles the record (``PreparedRegistration.lineage``).
+``core/registration.py`` assembles the record (``PreparedRegistration.lineage``).
 """
 
 from __future__ import annotations

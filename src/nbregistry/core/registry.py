@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 import json
-import math
-import numbers
 import os
 import shutil
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import lineage as lineage_mod
 from .collab import CollaborationMixin
 from .compare import Comparison, Diff
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
-from .errors import Conflict, IntegrityError, NotFound, TrustRequired, ValidationError
-from .flavors import detect_flavor, get_flavor
+from .errors import Conflict, IntegrityError, NotFound, ValidationError
+from .flavors import get_flavor
 from .identity import default_author, default_root
 from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
-from .signature import example_from_json, example_to_json, infer_signature
+from .signature import example_from_json
+from .registration import (check_trust, clean_metrics, clean_strings, file_entries, prepare_registration,
+                           serialize)
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
 
-MAX_KEY = 250
-MAX_PARAM_VALUE = 5000
 GC_GRACE_SECONDS = 3600.0
 
 Progress = Callable[[int], None]
@@ -234,12 +229,12 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 example = None
             if not isinstance(example, dict) or example.get("type") not in ("dataframe", "tensor"):
                 raise ValidationError("input example must be the JSON written by nbregistry (dataframe or tensor)")
-        metrics = _clean_metrics(metrics or {})
-        params = _clean_strings("param", params or {})
-        tags = _clean_strings("tag", tags or {})
+        metrics = clean_metrics(metrics or {})
+        params = clean_strings("param", params or {})
+        tags = clean_strings("tag", tags or {})
         if not Path(folder).is_dir():
             raise ValidationError(f"{folder} is not a folder")
-        entries, _ = _file_entries(folder)
+        entries, _ = file_entries(folder)
         return self._store_version(name, entries, flavor=flavor_obj.name, meta=dict(flavor_meta), metrics=metrics,
                                    params=params, tags=tags, description=description, signature=signature,
                                    example_json=input_example_json, lineage=lineage or {}, progress=progress)
@@ -333,7 +328,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def update_model(self, name: str, *, description: str | None = None, tags: dict | None = None,
                      archived: bool | None = None) -> Model:
         """Describe, tag (``{key: value}``; ``None`` removes a key), archive or restore a model."""
-        tags = _clean_strings("tag", tags or {}, allow_none=True)
+        tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model = self._model_row(name, conn)
             self.store.update_model(conn, model["id"], description=description, archived=archived)
@@ -348,7 +343,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def update_version(self, ref: str, *, description: str | None = None, tags: dict | None = None,
                        archived: bool | None = None) -> ModelVersion:
         """Describe, tag, archive or restore a version. Its artifacts, metrics and params never change."""
-        tags = _clean_strings("tag", tags or {}, allow_none=True)
+        tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
             row = self.store.version_row(model["id"], number, lineage=False, conn=conn)
@@ -564,77 +559,6 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
 
 # ==================================================================== helpers
-@dataclass
-class PreparedRegistration:
-    """Everything :meth:`Registry.register` decides before storing anything (shared with RemoteRegistry)."""
-
-    flavor: Any
-    metrics: dict
-    params: dict
-    tags: dict
-    signature: dict | None
-    example_json: bytes | None
-    warnings: list
-    data_lineage: dict  # data fingerprints, taken before anything is stored (bad data refuses early)
-    notebook: dict | None
-    pending_git: Callable[[], dict | None]
-
-    def lineage(self) -> dict:
-        """The complete lineage record; waits for the git state started in prepare_registration."""
-        return {**lineage_mod.environment(), "git": self.pending_git(), "data": self.data_lineage,
-                "notebook": self.notebook}
-
-
-def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: dict | None, tags: dict | None,
-                         description: str, data: Any, input_example: Any, flavor: str | None,
-                         notebook: dict | None) -> PreparedRegistration:
-    """Validate a registration and collect what it records: cleaned metrics/params/tags (picked up
-    from the model when not given), flavor, signature, input example and lineage (with the notebook
-    cells when called from a kernel)."""
-    validate_name(name)
-    if not isinstance(description, str):
-        raise ValidationError("description must be a string")
-    if notebook is None and "IPython" in sys.modules:  # from a kernel, without %register
-        from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
-
-        notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
-    return PreparedRegistration(
-        flavor=get_flavor(flavor) if flavor else detect_flavor(obj),
-        metrics=_clean_metrics(metrics if metrics is not None else _picked_metrics(obj)),
-        params=_clean_strings("param", params if params is not None else _picked_params(obj)),
-        tags=_clean_strings("tag", tags or {}),
-        signature=infer_signature(input_example),
-        example_json=example_to_json(input_example) if input_example is not None else None,
-        warnings=list((notebook or {}).get("warnings") or []),
-        data_lineage=lineage_mod.fingerprints(data), notebook=notebook,
-        pending_git=lineage_mod.start_git())
-
-
-def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tuple[list, dict]:
-    """Save ``obj`` with ``flavor`` into ``staging`` (a file or folder is used where it is) and
-    return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``."""
-    if flavor.name == "file":
-        entries, meta = _file_entries(obj)
-    else:
-        meta = flavor.save(obj, staging)
-        entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
-    for rel, src in (files or {}).items():
-        entries.append(("extra/" + safe_relpath(rel), Path(src)))
-    return entries, meta
-
-
-def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool) -> bool:
-    """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
-    other than ``reader`` needs ``trust=True``. Returns the ``trusted`` flag for ``flavor.load``."""
-    needs_trust = get_flavor(version.flavor).needs_trust(meta) and version.author != reader
-    if needs_trust and not trust:
-        raise TrustRequired(
-            f"{version.ref} was saved by {version.author!r} in a format that runs code when loaded "
-            f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
-            "pass trust=True if you trust its author")
-    return trust or not needs_trust
-
-
 def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")
@@ -656,97 +580,3 @@ def _alias_move(row) -> AliasMove:
 
 def _changes(**fields) -> dict:
     return {k: v for k, v in fields.items() if v not in (None, {})}
-
-
-def _check_key(kind: str, key: Any) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
-        raise ValidationError(f"{kind} name {key!r} must be a non-empty string of at most {MAX_KEY} characters")
-    return key
-
-
-def _clean_metrics(metrics: dict) -> dict:
-    if not isinstance(metrics, dict):
-        raise ValidationError(f"metrics must be a dict of name -> number, not {type(metrics).__name__}")
-    out = {}
-    for key, value in metrics.items():
-        _check_key("metric", key)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValidationError(f"metric {key!r} must be a number, not {type(value).__name__} {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValidationError(f"metric {key!r} is {value}: metrics must be finite numbers")
-        out[key] = value
-    return out
-
-
-def _clean_strings(kind: str, values: dict, *, allow_none: bool = False) -> dict:
-    if not isinstance(values, dict):
-        raise ValidationError(f"{kind}s must be a dict, not {type(values).__name__}")
-    out = {}
-    for key, value in values.items():
-        _check_key(kind, key)
-        if value is None and allow_none:
-            out[key] = None
-            continue
-        text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else str(value)
-        if len(text) > MAX_PARAM_VALUE:
-            text = text[:MAX_PARAM_VALUE - 1] + "…"
-        out[key] = text
-    return out
-
-
-def _picked_params(obj: Any) -> dict:
-    """Hyper-parameters read from the model when the caller gave none (``get_params()``)."""
-    get_params = getattr(obj, "get_params", None)
-    if not callable(get_params) or isinstance(obj, (str, os.PathLike)):
-        return {}
-    try:
-        params = get_params(deep=True)
-    except TypeError:
-        params = get_params()
-    except Exception:
-        return {}
-    return {str(key): _describe(value) for key, value in params.items()}
-
-
-def _describe(value: Any) -> Any:
-    """Estimators and callables inside params become their names (``Pipeline.steps`` etc.)."""
-    if hasattr(value, "get_params"):
-        return type(value).__name__
-    if isinstance(value, (list, tuple)):
-        return [_describe(v) for v in value]
-    if callable(value):
-        return getattr(value, "__name__", type(value).__name__)
-    return value
-
-
-def _picked_metrics(obj: Any) -> dict:
-    """Scores a fitted model already carries (``best_score_``, ``oob_score_``)."""
-    out = {}
-    for attr in ("best_score_", "oob_score_"):
-        try:
-            value = getattr(obj, attr, None)
-        except Exception:
-            continue
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value)):
-            out[attr.rstrip("_")] = float(value)
-    return out
-
-
-def _file_entries(obj: Any) -> tuple[list, dict]:
-    path = Path(obj)
-    if path.is_symlink():
-        raise ValidationError(f"{path} is a symlink; register the file it points to instead")
-    if path.is_file():
-        return [(safe_relpath(path.name), path)], {"kind": "file", "filename": path.name}
-    if path.is_dir():
-        entries = []
-        for p in sorted(path.rglob("*")):
-            if p.is_symlink():
-                raise ValidationError(f"{p} is a symlink; nbregistry stores regular files only")
-            if p.is_file():
-                entries.append((p.relative_to(path).as_posix(), p))
-        if not entries:
-            raise ValidationError(f"folder {path} holds no files")
-        return entries, {"kind": "dir"}
-    raise ValidationError(f"no file or folder at {str(path)!r}")

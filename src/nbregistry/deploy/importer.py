@@ -345,7 +345,7 @@ def _download(client, name: str, version: str, folder: Path) -> Path:
 def _version_row(reg, client, name, mv, folder: Path, model_id: int, report, tables) -> dict | None:
     import math
 
-    from ..core.registry import MAX_PARAM_VALUE
+    from ..core.registration import MAX_PARAM_VALUE
     from ..core.store import dumps
 
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
