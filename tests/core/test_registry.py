@@ -311,3 +311,11 @@ def test_set_alias_refuses_an_alias_guarded_by_a_policy(reg, iris_model):
     assert len(reg.events()) == events_before
     reg.set_alias("iris:2", "staging")  # aliases without a policy still move freely
     assert reg.get("iris@staging").version == 2
+
+
+def test_a_registry_that_trusts_no_pickles_refuses_even_its_authors_own(local_reg):
+    local_reg.register({"w": 1}, "thing", flavor="pickle")
+    local_reg.trust_own_pickles = False
+    with pytest.raises(TrustRequired, match="saved by you, but this registry trusts no pickles"):
+        local_reg.load("thing:1")
+    assert local_reg.load("thing:1", trust=True) == {"w": 1}

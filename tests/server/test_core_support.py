@@ -10,7 +10,7 @@ import pytest
 
 from helpers import state
 from nbregistry.core.errors import TrustRequired, ValidationError
-from nbregistry.core.registry import check_trust
+from nbregistry.core.registration import check_trust
 
 
 def test_as_author_views_share_the_registry_but_not_the_author(local_reg, tmp_path):
@@ -96,3 +96,13 @@ def test_check_trust_is_the_one_rule(local_reg, as_user):
     assert check_trust(v, meta, reader="bob", trust=False) is True
     with pytest.raises(TrustRequired):
         local_reg.load("pickled")
+
+
+def test_the_server_smoke_tests_no_pickle_not_even_the_callers_own(remote_registry, iris):
+    """The real ``nbregistry server`` sets trust_own_pickles = False: a smoke gate must not unpickle."""
+    X, _ = iris
+    remote_registry.register({"not": "a model"}, "churn", flavor="pickle", input_example=X.head())
+    remote_registry.set_policy("churn", "production", {"gates": ["smoke"]})
+    detail = remote_registry.check("churn:1", "production").gates[0]["detail"]
+    assert detail.startswith("not loaded: churn:1 is stored in a format that runs code when loaded, and the "
+                             "server never unpickles for a smoke test")

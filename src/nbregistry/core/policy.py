@@ -28,7 +28,6 @@ POLICY_KEYS = ("model", "alias", "required_approvals", "gates", "allow_force")
 MAX_GATES = 50
 MAX_APPROVALS = 100
 MAX_EXPR = 500
-SERVER_SMOKE_READER = "(server smoke test)"  # never an author, so every pickle needs trust it is not given
 
 
 # ============================================================================ metric conditions
@@ -351,16 +350,13 @@ def _signature_gate(candidate: ModelVersion, current: ModelVersion | None) -> tu
 def smoke_test(registry, ref: str) -> tuple[bool, str]:
     """Load ``ref`` and predict on its stored input example; ``(passed, detail)``, never raises.
 
-    Loading follows the registry's trust rule (someone else's pickle is not unpickled). In a server
-    (``origin == "server"``) no pickle is unpickled at all, not even the caller's own: that would let
-    any user who can register run code inside the shared server process.
+    Loading follows the registry's trust rule (someone else's pickle is not unpickled; in a registry
+    with ``trust_own_pickles = False``, a shared server, no pickle is unpickled at all).
     """
-    on_server = getattr(registry, "origin", None) == "server" and hasattr(registry, "as_author")
-    loader = registry.as_author(SERVER_SMOKE_READER) if on_server else registry
     try:
-        obj = loader.load(ref)
+        obj = registry.load(ref)
     except TrustRequired as exc:
-        if on_server:
+        if not getattr(registry, "trust_own_pickles", True):
             return False, (f"not loaded: {ref} is stored in a format that runs code when loaded, and the server "
                            "never unpickles for a smoke test; register it in a format that loads safely "
                            "(scikit-learn models: install skops) or run `check` from your own machine")

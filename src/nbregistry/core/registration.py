@@ -85,13 +85,15 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
     return entries, meta
 
 
-def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool) -> bool:
+def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, trust_own: bool = True) -> bool:
     """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
-    other than ``reader`` needs ``trust=True``. Returns the ``trusted`` flag for ``flavor.load``."""
-    needs_trust = get_flavor(version.flavor).needs_trust(meta) and version.author != reader
+    other than ``reader`` needs ``trust=True``; with ``trust_own=False`` (a shared server) so does the
+    reader's own. Returns the ``trusted`` flag for ``flavor.load``."""
+    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (version.author != reader or not trust_own)
     if needs_trust and not trust:
+        whose = f"saved by {version.author!r}" if version.author != reader else "saved by you, but this registry trusts no pickles"
         raise TrustRequired(
-            f"{version.ref} was saved by {version.author!r} in a format that runs code when loaded "
+            f"{version.ref} was {whose} in a format that runs code when loaded "
             f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
             "pass trust=True if you trust its author")
     return trust or not needs_trust

@@ -54,6 +54,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
         self.origin = origin
+        # False in a shared server: then even versions you authored load (or smoke-test) only with
+        # trust=True, so nobody who can register runs code inside the server process.
+        self.trust_own_pickles = True
 
     def __repr__(self) -> str:
         return f"<Registry {self.root}>"
@@ -289,7 +292,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         Pickle-based artifacts written by another author need ``trust=True``: unpickling can run code.
         """
         version = self.get(ref)
-        trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust)
+        trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
+                              trust_own=self.trust_own_pickles)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
         return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
 
