@@ -17,22 +17,11 @@ import time
 import warnings
 from pathlib import Path
 
-from bench_core import disk_bytes  # same folder; importing it loads no nbregistry
+from bench_core import disk_bytes, median_time  # same folder; importing it loads no nbregistry
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
-
-
-def median_time(fn, runs: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -79,7 +68,7 @@ def main() -> None:
                 return i + 1
         return count
 
-    n_small = seed("model-small", sizes["small_versions"], 600)
+    seed("model-small", sizes["small_versions"], 600)
     n_big = seed("model-big", sizes["list_versions"], sizes["mlflow_seed_seconds"])
     at_big = "" if n_big == sizes["list_versions"] else f" at only {n_big:,} versions*"
     if at_big:
