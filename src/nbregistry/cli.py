@@ -705,7 +705,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else argv
         parser = build_parser(argv)
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            _take_trailing_positionals(parser, args, extras)
         if not getattr(args, "verb", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
@@ -728,6 +730,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if reg is not None and hasattr(reg, "close"):
             reg.close()
+
+
+def _take_trailing_positionals(parser, args, extras: list[str]) -> None:
+    """argparse stops filling a positional list at the first option, so `export churn:3 --format
+    mlflow DIR` would leave DIR over. A verb that names its list in ``trailing_positionals`` gets such
+    leftovers appended; anything else left over is the usual "unrecognized arguments" error."""
+    name = getattr(args, "trailing_positionals", None)
+    if name is None or any(item.startswith("-") for item in extras):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    getattr(args, name).extend(extras)
 
 
 def _fail(exc: BaseException, code: int) -> int:

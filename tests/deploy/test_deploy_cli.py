@@ -108,3 +108,18 @@ def test_webhooks_verbs(local_reg, iris_model, capsys):
         assert code == 1 and "HTTP 500" in out and "pending" in out
     finally:
         receiver.close()
+
+
+def test_export_takes_options_between_ref_and_destination(local_reg, iris_model, tmp_path, capsys):
+    """The documented order, `export churn:3 --format mlflow DIR`, not only options at the end."""
+    local_reg.register(iris_model, "churn")
+    code, _, err = run(capsys, "--root", str(local_reg.root), "export", "churn:1", "--format", "mlflow",
+                       str(tmp_path / "m"))
+    assert code == 0, err
+    assert (tmp_path / "m" / "MLmodel").is_file()
+    code, _, err = run(capsys, "--root", str(local_reg.root), "export", "--format", "bundle", str(tmp_path / "b.tar"))
+    assert code == 0 and (tmp_path / "b.tar").is_file()
+    code, _, err = run(capsys, "--root", str(local_reg.root), "export", "churn:1", str(tmp_path / "x"), "extra")
+    assert code == 2 and "export takes [REF] DEST" in err
+    code, _, err = run(capsys, "--root", str(local_reg.root), "ls", "stray")
+    assert code == 2 and "unrecognized arguments: stray" in err

@@ -61,9 +61,10 @@ def cmd_serve(reg, args):
 # ==================================================================== export
 def add_export_parser(sub):
     p = sub.add_parser("export", help="write a version, model or the registry as a bundle, MLflow model or Docker context")
-    p.add_argument("ref", nargs="?", default=None,
-                   help="churn:3, churn@production, churn (bundle: the whole model); omit for the whole registry (bundle)")
-    p.add_argument("dest", help="bundle file (.tar or .tar.gz), or a new folder (mlflow, docker)")
+    p.add_argument("paths", nargs="+", metavar="[REF] DEST",
+                   help="REF: churn:3, churn@production, churn (bundle: the whole model); omit it for the whole "
+                        "registry (bundle). DEST: bundle file (.tar or .tar.gz), or a new folder (mlflow, docker)")
+    p.set_defaults(trailing_positionals="paths")  # `export churn:3 --format mlflow DIR` (see cli.main)
     p.add_argument("--format", choices=["bundle", "mlflow", "docker"], default="bundle", help="default: bundle")
     p.add_argument("--trust", action="store_true",
                    help="mlflow: allow re-serializing a pickle-based version authored by someone else")
@@ -73,7 +74,10 @@ def add_export_parser(sub):
 
 
 def cmd_export(reg, args):
-    report = reg.export(args.ref, args.dest, format=args.format, trust=args.trust, port=args.port,
+    if len(args.paths) > 2:
+        raise _cli().UsageError(f"export takes [REF] DEST, not {len(args.paths)} paths: {' '.join(args.paths)}")
+    ref, dest = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    report = reg.export(ref, dest, format=args.format, trust=args.trust, port=args.port,
                         serialization=args.serialization)
     cli = _cli()
 
