@@ -33,6 +33,8 @@ import sys
 import time
 from typing import Any, Callable
 
+from .core.entities import to_jsonable
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 # Core error codes (see core/errors.py) that mean "the input was wrong" -> exit 2; any other
 # RegistryError (not found, conflict, forbidden, integrity, a refused promotion...) -> exit 1.
@@ -44,17 +46,6 @@ class UsageError(Exception):
 
 
 # ==================================================================== rendering helpers
-def to_jsonable(obj: Any) -> Any:
-    """The machine-readable form of a result: ``to_dict()`` of the core's entities."""
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if isinstance(obj, dict):
-        return {k: to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    return obj
-
-
 def output(args, obj: Any, human: Callable[[Any], str] | None = None, *, json_obj: Any = None) -> int:
     """Print ``obj``: JSON (``json_obj`` if given, else ``to_jsonable(obj)``) with ``--json``,
     else ``human(obj)`` (or ``str(obj)``). Returns exit code 0."""

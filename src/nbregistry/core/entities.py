@@ -126,6 +126,18 @@ class Event(_Rich):
         return f"<Event #{self.id} {self.action} {self.ref or ''} by {self.actor}>"
 
 
+def to_jsonable(obj: Any) -> Any:
+    """The machine-readable form of a result (what the CLI's ``--json`` and the REST API send):
+    ``to_dict()`` of each entity, inside dicts and lists."""
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
 class Results(list):
     """A list of result objects that renders as one table in notebooks."""
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..core.entities import to_jsonable
 from ..core.errors import RegistryError, ValidationError
 
 MODELS = "nbregistry:models"
@@ -71,16 +72,6 @@ def error_reply(exc: RegistryError) -> tuple[int, dict]:
     return STATUS_BY_CODE.get(exc.code, 500), body
 
 
-def jsonable(obj: Any) -> Any:
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if isinstance(obj, dict):
-        return {k: jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    return obj
-
-
 # ==================================================================== base handler
 class RegistryHandler(APIHandler):
     """Parsing helpers, off-loop execution and the error translation shared by every route."""
@@ -129,7 +120,7 @@ class RegistryHandler(APIHandler):
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(jsonable(data), default=str))
+        self.finish(json.dumps(to_jsonable(data), default=str))
 
     # -- errors: core codes and HTTP statuses, rendered as {"message", "code"} ---------------
     def send_error(self, status_code: int = 500, **kwargs) -> None:
