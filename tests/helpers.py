@@ -24,3 +24,26 @@ def objects_snapshot(root: Path) -> dict:
 
 def state(root: Path) -> tuple:
     return db_snapshot(root), objects_snapshot(root)
+
+
+def cli_runner(root: Path, capsys, monkeypatch=None, default_user: str | None = None):
+    """``run("ls", json_out=True)``: the CLI's ``main`` against ``root``, returning (exit code, stdout,
+    stderr), or with ``json_out`` the parsed output of a call that must succeed. With ``monkeypatch``,
+    each call acts as ``user=`` or else ``default_user``."""
+    import json
+
+    from nbregistry.cli import main
+
+    def run(*argv, user=None, json_out=False):
+        if user or default_user:
+            monkeypatch.setenv("NBREGISTRY_USER", user or default_user)
+        if json_out and "--json" not in argv:
+            argv = (*argv, "--json")
+        code = main(["--root", str(root), *argv])
+        out, err = capsys.readouterr()
+        if json_out:
+            assert code == 0, err
+            return json.loads(out)
+        return code, out, err
+
+    return run

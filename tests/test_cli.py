@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import state
+from helpers import cli_runner, state
 from nbregistry import cli
 from nbregistry.cli import main
 
@@ -32,18 +32,7 @@ def root(tmp_path):
 @pytest.fixture
 def run(root, capsys):
     """``run("ls", "--json")`` -> (exit code, stdout, stderr), against ``root``."""
-
-    def go(*argv, json_out=False):
-        if json_out and "--json" not in argv:
-            argv = (*argv, "--json")
-        code = main(["--root", str(root), *argv])
-        out, err = capsys.readouterr()
-        if json_out:
-            assert code == 0, err
-            return json.loads(out)
-        return code, out, err
-
-    return go
+    return cli_runner(root, capsys)
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import state
+from helpers import cli_runner, state
 from nbregistry import Registry
-from nbregistry.cli import main
 
 SCRIPT = Path(sys.executable).parent / "nbregistry"
 
@@ -37,21 +36,9 @@ def root(tmp_path, iris, iris_model):
 
 @pytest.fixture
 def run(root, capsys, monkeypatch):
-    """``run("comments", "churn:1", user="bob")`` -> (exit code, stdout, stderr); ``json_out=True``
-    adds --json, requires exit 0 and returns the parsed output."""
-
-    def go(*argv, user="alice", json_out=False):
-        monkeypatch.setenv("NBREGISTRY_USER", user)
-        if json_out:
-            argv = (*argv, "--json")
-        code = main(["--root", str(root), *argv])
-        out, err = capsys.readouterr()
-        if json_out:
-            assert code == 0, err
-            return json.loads(out)
-        return code, out, err
-
-    return go
+    """``run("comments", "churn:1", user="bob")`` -> (exit code, stdout, stderr); acts as alice unless
+    ``user`` says otherwise; ``json_out=True`` requires exit 0 and returns the parsed output."""
+    return cli_runner(root, capsys, monkeypatch, default_user="alice")
 
 
 def test_comment_reply_and_thread(run):
