@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -216,3 +217,51 @@ def _is_dataset(obj) -> bool:
         if module in sys.modules:
             kinds += [getattr(sys.modules[module], n) for n in names]
     return isinstance(obj, tuple(kinds))
+
+
+# ==================================================================== environments as blobs
+# A version's environment (Python, platform, installed packages: ~10 KB) is the same for every
+# version registered from one kernel, so it is stored once, as a content-addressed blob (JSON with
+# sorted keys), and the version's lineage keeps only its sha256 and the names of the packages that
+# were imported (which differ from one registration to the next). Readers get the old shape back.
+ENVIRONMENT_KEYS = ("python", "implementation", "platform", "packages")
+
+
+def split_environment(lineage: dict) -> tuple[dict, bytes | None]:
+    """``(stored lineage, environment blob bytes)``; the blob is ``None`` when the lineage holds no
+    environment in the shape :func:`environment` writes (then it is stored as given)."""
+    packages = lineage.get("packages")
+    if not isinstance(packages, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)
+            for p in packages):
+        return lineage, None
+    env = {key: lineage.get(key) for key in ENVIRONMENT_KEYS if key != "packages"}
+    env["packages"] = sorted(({"name": p["name"], "version": p["version"]} for p in packages),
+                             key=lambda p: (p["name"].lower(), p["name"], p["version"]))
+    data = json.dumps(env, sort_keys=True, separators=(",", ":"), default=str).encode()
+    imported = sorted({p["name"] for p in packages if p.get("imported")})
+    rest = {k: v for k, v in lineage.items() if k not in ENVIRONMENT_KEYS}
+    rest["environment"] = {"sha256": hashlib.sha256(data).hexdigest(), "imported": imported}
+    return rest, data
+
+
+def environment_sha(stored: dict) -> str | None:
+    """The environment blob a stored lineage refers to, if any."""
+    env = stored.get("environment")
+    sha = env.get("sha256") if isinstance(env, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
+def join_environment(stored: dict, read_environment: Callable[[str], dict | None]) -> dict:
+    """The lineage as registration captured it, from its stored form and its environment blob."""
+    sha = environment_sha(stored)
+    if sha is None:
+        return stored
+    env = read_environment(sha) or {}
+    imported = set(stored["environment"].get("imported") or ())
+    out = {k: v for k, v in stored.items() if k != "environment"}
+    out.update({k: env.get(k) for k in ENVIRONMENT_KEYS if k != "packages"})
+    out["packages"] = [{"name": p["name"], "version": p["version"], "imported": p["name"] in imported}
+                       for p in env.get("packages") or []]
+    out["environment_sha256"] = sha
+    return out

@@ -80,7 +80,7 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m005_environments"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -109,5 +109,12 @@ def build():
         from .store_webhooks import apply_ddl
 
         apply_ddl(db)
+
+    @migrations(name="m005_environments")
+    def m005_environments(db):
+        """Environments as content-addressed blobs; inline ones of older versions move there."""
+        from .environments import migrate
+
+        migrate(db)
 
     return migrations

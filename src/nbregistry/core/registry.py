@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 from .collab import CollaborationMixin
 from .compare import Comparison, Diff
+from .environments import EnvironmentBlobs
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
@@ -50,6 +51,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
+        self.environments = EnvironmentBlobs(self.objects)
         self.store = Store(self.root / "registry.db")
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
@@ -118,7 +120,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 description=r["description"], status=r["status"], flavor=r["flavor"], tags=f["tags"],
                 metrics=f["metrics"], params=f["params"], aliases=sorted(f["aliases"]),
                 signature=json.loads(r["signature"]) if r["signature"] else None,
-                lineage=json.loads(r["lineage"]) if lineage and r["lineage"] else None,
+                lineage=self.environments.join(json.loads(r["lineage"])) if lineage and r["lineage"] else None,
                 artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
                           "files": meta.get("files", [])},
                 has_input_example=r["input_example_sha"] is not None, registry=self, flavor_meta=meta))
@@ -248,10 +250,13 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """Store the files (``[(relative path, source path)]``) and record the next version of ``name``."""
         manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
         example_blob = self.objects.put_bytes(example_json) if example_json is not None else None
+        stored_lineage, environment_sha = self.environments.store(lineage)
         meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
         blobs = [manifest_blob.sha256, *(f["sha256"] for f in manifest["files"])]
         if example_blob:
             blobs.append(example_blob.sha256)
+        if environment_sha:
+            blobs.append(environment_sha)
         size = sum(f["size"] for f in manifest["files"])
         for attempt in range(3):
             with self.store.write() as conn:
@@ -270,8 +275,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                         conn, model_id, author=self.author, description=description, flavor=flavor,
                         flavor_meta=meta, artifact_sha=manifest_blob.sha256, artifact_size=size,
                         signature=signature, input_example_sha=example_blob.sha256 if example_blob else None,
-                        lineage=lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
-                        created_at=created)
+                        lineage=stored_lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
+                        created_at=created, environment_sha=environment_sha)
                     self._event(conn, "version.registered", name, number,
                                 {"flavor": flavor, "sha256": manifest_blob.sha256, "size": size,
                                  "deduplicated": not manifest_blob.new, "metrics": metrics})
@@ -281,6 +286,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             self.objects.put_tree(entries)  # re-store what gc removed, then try again
             if example_json is not None:
                 self.objects.put_bytes(example_json)
+            if environment_sha:
+                self.environments.store(lineage, rewrite=True)
         version = self.get(f"{name}:{number}")
         version.deduplicated = not manifest_blob.new
         return version
@@ -520,6 +527,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             targets = [(f["sha256"], f["size"], f["path"]) for f in manifest["files"]]
             if row["input_example_sha"]:
                 targets.append((row["input_example_sha"], None, "<input example>"))
+            if row["environment_sha"]:
+                targets.append((row["environment_sha"], None, "<environment>"))
             for sha, size, path in targets:
                 if sha not in checked:
                     checked[sha] = self.objects.check(sha, size, fast=fast, progress=progress)

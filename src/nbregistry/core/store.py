@@ -289,14 +289,17 @@ class Store:
     def insert_version(self, conn, model_id: int, *, author: str, description: str, flavor: str,
                        flavor_meta: dict, artifact_sha: str, artifact_size: int, signature: dict | None,
                        input_example_sha: str | None, lineage: dict, metrics: dict, params: dict,
-                       tags: dict, blobs: Iterable[str], created_at: str) -> tuple[int, int]:
+                       tags: dict, blobs: Iterable[str], created_at: str,
+                       environment_sha: str | None = None) -> tuple[int, int]:
         number = conn.execute("UPDATE models SET last_version = last_version + 1 WHERE id = ? RETURNING last_version",
                               (model_id,)).fetchone()[0]
         cur = conn.execute(
             "INSERT INTO versions (model_id, version, created_at, author, description, flavor, flavor_meta,"
-            " artifact_sha, artifact_size, signature, input_example_sha, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " artifact_sha, artifact_size, signature, input_example_sha, lineage, environment_sha)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (model_id, number, created_at, author, description, flavor, dumps(flavor_meta), artifact_sha,
-             artifact_size, None if signature is None else dumps(signature), input_example_sha, dumps(lineage)))
+             artifact_size, None if signature is None else dumps(signature), input_example_sha, dumps(lineage),
+             environment_sha))
         vid = cur.lastrowid
         conn.executemany("INSERT INTO metrics (version_id, key, value) VALUES (?,?,?)",
                          [(vid, k, v) for k, v in metrics.items()])
@@ -360,7 +363,7 @@ class Store:
     def blob_rows(self, conn=None) -> list[sqlite3.Row]:
         """Every version's manifest and example blob, for verify."""
         return (conn or self.conn).execute(
-            "SELECT m.name, v.version, v.artifact_sha, v.input_example_sha FROM versions v"
+            "SELECT m.name, v.version, v.artifact_sha, v.input_example_sha, v.environment_sha FROM versions v"
             " JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version").fetchall()
 
 
