@@ -247,7 +247,10 @@ def test_search(run, churn):
     assert [v["ref"] for v in data["versions"]] == ["churn:2"]
     data = run("search", "name = churn", "--order-by", "metrics.loss asc", "--json", json_out=True)
     assert [v["ref"] for v in data["versions"]] == ["churn:1", "churn:2"]
-    assert len(run("search", "name = churn", "--limit", "1", "--json", json_out=True)["versions"]) == 1
+    limited = run("search", "name = churn", "--limit", "1", "--json", json_out=True)
+    assert len(limited["versions"]) == 1 and limited["total"] == 2 and limited["total_capped"] is False
+    code, out, _ = run("search", "name = churn", "--limit", "1")
+    assert code == 0 and "(1 of 2 shown" in out
     code, out, _ = run("search", "tags.team = 'growth'")
     assert code == 0 and "churn:1" in out and "churn:2" not in out
     code, out, _ = run("search", "metrics.auc > 5")

@@ -188,7 +188,8 @@ class RemoteRegistry:
         data = self._call("GET", "/search", params={"q": expr, "order_by": order_by, "limit": limit,
                                                     "offset": offset})
         return Results([self._version(v) for v in data["versions"]],
-                       title=f"search: {expr}" if expr else "all versions")
+                       title=f"search: {expr}" if expr else "all versions", total=data.get("total"),
+                       total_capped=bool(data.get("total_capped")))
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000):
         from .core.entities import Event, Results

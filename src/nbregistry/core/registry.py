@@ -165,14 +165,25 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     def search(self, expr: str = "", *, order_by: str | None = None, limit: int = 100, offset: int = 0) -> Results:
         """Versions matching a search expression (see docs/search.md), e.g.
-        ``search("metrics.auc > 0.8 AND alias = production", order_by="metrics.auc desc")``."""
-        from .search import compile_order, compile_where
+        ``search("metrics.auc > 0.8 AND alias = production", order_by="metrics.auc desc")``.
+        ``.total`` counts every match up to 10,000 (``.total_capped`` says when there are more)."""
+        from .search_plan import SearchQuery
 
         _check_page(limit, offset)
-        where, args = compile_where(expr)
-        order, order_args = compile_order(order_by)
-        items = self._versions(where, args, order=order, order_args=order_args, limit=limit, offset=offset)
-        return Results(items, title=f"search: {expr}" if expr else "all versions")
+        query = SearchQuery.build(expr, order_by)
+        with self.store.read() as conn:
+            ids, total, capped = self.store.search_page(query, limit, offset, conn)
+            found = {v_id: v for v_id, v in zip(*self._versions_by_id(ids, conn))}
+        return Results([found[i] for i in ids if i in found], title=f"search: {expr}" if expr else "all versions",
+                       total=total, total_capped=capped)
+
+    def _versions_by_id(self, ids: list[int], conn) -> tuple[list[int], list[ModelVersion]]:
+        """``(ids, versions)`` of the given version ids, in id order."""
+        ids = sorted(ids)
+        if not ids:
+            return [], []
+        return ids, self._versions(f"v.id IN ({','.join('?' * len(ids))})", ids, order="v.id", limit=len(ids),
+                                   conn=conn)
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
         """Audit events with id greater than ``since`` (cheap polling), oldest first."""

@@ -159,7 +159,8 @@ class Store:
     MODEL_SELECT = """
         SELECT m.*,
           (SELECT COUNT(*) FROM versions v WHERE v.model_id = m.id) AS version_count,
-          (SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id AND v.status = 'active') AS latest_version
+          (SELECT v.version FROM versions v WHERE v.model_id = m.id AND v.status = 'active'
+           ORDER BY v.version DESC LIMIT 1) AS latest_version
         FROM models m"""
 
     def model_row(self, name: str, conn=None, *, counts: bool = False) -> sqlite3.Row | None:
@@ -169,10 +170,15 @@ class Store:
         return (conn or self.conn).execute(select + " WHERE m.name = ?", (name,)).fetchone()
 
     def list_model_rows(self, *, q: str | None, archived: bool, limit: int, offset: int) -> tuple[list, int]:
+        """Models by name; ``q`` matches (case-insensitively, as a substring) the name, the
+        description, or a tag's key or value."""
         where, args = ["1"], []
         if q:
-            where.append("m.name LIKE ? ESCAPE '\\'")
-            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(m.name LIKE ? ESCAPE '\\' OR m.description LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1"
+                         " FROM model_tags t WHERE t.model_id = m.id AND (t.key LIKE ? ESCAPE '\\'"
+                         " OR t.value LIKE ? ESCAPE '\\')))")
+            args += [like] * 4
         if not archived:
             where.append("m.archived = 0")
         clause = " WHERE " + " AND ".join(where)
@@ -232,7 +238,8 @@ class Store:
 
     def latest_version(self, model_id: int, conn=None) -> int | None:
         return (conn or self.conn).execute(
-            "SELECT MAX(version) FROM versions WHERE model_id = ? AND status = 'active'", (model_id,)).fetchone()[0]
+            "SELECT COALESCE((SELECT version FROM versions WHERE model_id = ? AND status = 'active'"
+            " ORDER BY version DESC LIMIT 1), NULL)", (model_id,)).fetchone()[0]
 
     def alias_target(self, model_id: int, alias: str, conn=None) -> int | None:
         row = (conn or self.conn).execute(
@@ -249,11 +256,17 @@ class Store:
         """
         lineage_col = "v.lineage" if lineage else "NULL"
         pad = ", ".join(["NULL"] * 14)
+        if conn is None:
+            with self.read() as conn:
+                return self.fetch_versions(where, args, order=order, order_args=order_args, limit=limit,
+                                           offset=offset, lineage=lineage, conn=conn)
+        # The page's ids first (an index walk that stops at LIMIT; a window function here would number
+        # every match before the LIMIT applies), then everything about them in one statement.
+        ids = [r[0] for r in conn.execute(
+            f"SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id WHERE {where} ORDER BY {order}"
+            " LIMIT ? OFFSET ?", [*args, *order_args, limit, offset])]
         sql = f"""
-            WITH sel AS (
-              SELECT v.id AS vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
-              FROM versions v JOIN models m ON m.id = v.model_id
-              WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)
+            WITH sel AS (SELECT CAST(value AS INTEGER) AS vid, CAST(key AS INTEGER) AS pos FROM json_each(?))
             SELECT 'v' AS part, sel.pos, v.id, v.model_id, m.name, v.version, v.created_at, v.author,
                    v.description, v.status, v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size,
                    v.signature, v.input_example_sha, {lineage_col} AS lineage, NULL AS key, NULL AS value
@@ -266,7 +279,7 @@ class Store:
               WHERE version_id IN (SELECT vid FROM sel)
             UNION ALL SELECT 'aliases', NULL, version_id, {pad}, alias, NULL FROM aliases
               WHERE version_id IN (SELECT vid FROM sel)"""
-        cur = (conn or self.conn).execute(sql, [*order_args, *args, *order_args, limit, offset])
+        cur = conn.execute(sql, [dumps(ids)])
         rows, facts = [], {}
         for r in cur:
             part = r[0]
@@ -281,6 +294,32 @@ class Store:
                     entry[part][r[17]] = r[18]
         rows.sort(key=lambda r: r[1])
         return rows, facts
+
+    def search_page(self, query, limit: int, offset: int, conn=None) -> tuple[list[int], int, bool]:
+        """``(version ids of the page, total, capped)`` for a :class:`~.search_plan.SearchQuery`:
+        the count through its most selective driving index, then the page by the cheaper plan."""
+        from .search_plan import COUNT_CAP
+
+        conn = conn or self.conn
+
+        def one(statement):
+            return conn.execute(*statement).fetchone()[0]
+
+        def ids(statement):
+            return [r[0] for r in conn.execute(*statement)]
+
+        driver = query.drivers[0] if query.drivers else None
+        if len(query.drivers) > 1:  # the most selective one drives (a capped count of index entries each)
+            driver = query.drivers[min((one(query.estimate_sql(d)), i) for i, d in enumerate(query.drivers))[1]]
+        total = one(query.count_sql(driver))
+        capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
+        if query.few(total, one(("SELECT COUNT(*) FROM versions", [])), limit, offset):
+            return ids(query.few_sql(driver, limit, offset)), total, capped
+        page = ids(query.many_sql(limit, offset))
+        if query.ordered_metric() is not None and len(page) < limit:  # then versions lacking the metric
+            holding = offset + len(page) if page else one(query.holding_count_sql())
+            page += ids(query.lacking_sql(limit - len(page), max(0, offset - holding)))
+        return page, total, capped
 
     def count_versions(self, where: str, args: list, conn=None) -> int:
         return (conn or self.conn).execute(
