@@ -493,10 +493,15 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         parsed = [parse_ref(r) for r in refs]
         clauses, args = [], []
+        numbered = [[ref.name, ref.version] for ref in parsed if ref.version is not None]
+        if numbered:  # one indexed lookup per ref, not an OR of comparisons that scans every version
+            clauses.append("v.id IN (SELECT x.id FROM json_each(?) j JOIN models mm"
+                           " ON mm.name = json_extract(j.value, '$[0]') JOIN versions x"
+                           " ON x.model_id = mm.id AND x.version = json_extract(j.value, '$[1]'))")
+            args.append(json.dumps(numbered))
         for ref in parsed:
             if ref.version is not None:
-                clauses.append("(m.name = ? AND v.version = ?)")
-                args += [ref.name, ref.version]
+                continue
             elif ref.alias is not None:
                 clauses.append("(m.name = ? AND v.id = (SELECT a.version_id FROM aliases a"
                                " WHERE a.model_id = m.id AND a.alias = ?))")
