@@ -78,7 +78,8 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
     if flavor.name == "file":
         entries, meta = file_entries(obj)
     else:
-        meta = flavor.save(obj, staging)
+        with lineage_mod.own_imports():  # what the flavor imports is not the user's doing
+            meta = flavor.save(obj, staging)
         entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
     for rel, src in (files or {}).items():
         entries.append(("extra/" + safe_relpath(rel), Path(src)))

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 from .collab import CollaborationMixin
 from .compare import Comparison, Diff
 from .environments import EnvironmentBlobs
+from .lineage import own_imports
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
@@ -313,7 +314,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
                               trust_own=self.trust_own_pickles)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
-        return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
+        with own_imports():  # what the flavor imports is not the user's doing (lineage.environment)
+            return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
 
     def artifact(self, ref: str) -> dict:
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""

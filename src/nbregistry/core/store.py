@@ -117,9 +117,12 @@ class Store:
             )
         if found == migrations.SCHEMA_VERSION:
             return
-        import sqlite_utils
+        from .lineage import own_imports
 
-        with self.write():
+        with own_imports():  # sqlite-utils is nbregistry's doing, not the user's (lineage.environment)
+            import sqlite_utils
+
+        with self.write(), own_imports():
             db = sqlite_utils.Database(conn)
             migrations.build().apply(db)
             conn.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION}")
@@ -256,17 +259,15 @@ class Store:
         """
         lineage_col = "v.lineage" if lineage else "NULL"
         pad = ", ".join(["NULL"] * 14)
-        if conn is None:
-            with self.read() as conn:
-                return self.fetch_versions(where, args, order=order, order_args=order_args, limit=limit,
-                                           offset=offset, lineage=lineage, conn=conn)
-        # The page's ids first (an index walk that stops at LIMIT; a window function here would number
-        # every match before the LIMIT applies), then everything about them in one statement.
-        ids = [r[0] for r in conn.execute(
-            f"SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id WHERE {where} ORDER BY {order}"
-            " LIMIT ? OFFSET ?", [*args, *order_args, limit, offset])]
+        # The page is cut first (an index walk that stops at LIMIT), then numbered: a window function
+        # over the whole WHERE would number every match before the LIMIT applies.
         sql = f"""
-            WITH sel AS (SELECT CAST(value AS INTEGER) AS vid, CAST(key AS INTEGER) AS pos FROM json_each(?))
+            WITH page AS (
+              SELECT v.id AS vid FROM versions v JOIN models m ON m.id = v.model_id
+              WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?),
+            sel AS MATERIALIZED (
+              SELECT page.vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
+              FROM page JOIN versions v ON v.id = page.vid JOIN models m ON m.id = v.model_id)
             SELECT 'v' AS part, sel.pos, v.id, v.model_id, m.name, v.version, v.created_at, v.author,
                    v.description, v.status, v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size,
                    v.signature, v.input_example_sha, {lineage_col} AS lineage, NULL AS key, NULL AS value
@@ -279,7 +280,7 @@ class Store:
               WHERE version_id IN (SELECT vid FROM sel)
             UNION ALL SELECT 'aliases', NULL, version_id, {pad}, alias, NULL FROM aliases
               WHERE version_id IN (SELECT vid FROM sel)"""
-        cur = conn.execute(sql, [dumps(ids)])
+        cur = (conn or self.conn).execute(sql, [*args, *order_args, limit, offset, *order_args])
         rows, facts = [], {}
         for r in cur:
             part = r[0]
