@@ -21,8 +21,8 @@ from .identity import default_author, default_root
 from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
-from .registration import (check_trust, clean_metrics, clean_strings, file_entries, prepare_registration,
-                           serialize)
+from .registration import (StagedVersion, check_trust, clean_metrics, clean_strings, file_entries,
+                           prepare_registration, serialize)
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -229,6 +229,21 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ``flavor.save`` wrote them (what the REST server does with an upload). Same rules as
         :meth:`register`; nothing is serialized here, so no model object is needed.
         """
+        return self.commit_staged(self.stage_saved(
+            folder, name, flavor=flavor, flavor_meta=flavor_meta, metrics=metrics, params=params, tags=tags,
+            description=description, signature=signature, input_example_json=input_example_json,
+            lineage=lineage, progress=progress))
+
+    def stage_saved(self, folder: str | os.PathLike, name: str, *, flavor: str, flavor_meta: dict,
+                    metrics: dict | None = None, params: dict | None = None, tags: dict | None = None,
+                    description: str = "", signature: dict | None = None,
+                    input_example_json: bytes | None = None, lineage: dict | None = None,
+                    progress: Progress | None = None) -> StagedVersion:
+        """The first half of :meth:`register_saved`: validate, then hash and store every blob,
+        taking no lock, so a big artifact never holds up anyone else's registration. Then
+        :meth:`commit_staged` records the version in one short transaction; ``folder`` must stay
+        until then (if a concurrent ``gc`` removed a blob meanwhile, it is stored again from there).
+        """
         validate_name(name)
         if not isinstance(description, str):
             raise ValidationError("description must be a string")
@@ -252,14 +267,18 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         if not Path(folder).is_dir():
             raise ValidationError(f"{folder} is not a folder")
         entries, _ = file_entries(folder)
-        return self._store_version(name, entries, flavor=flavor_obj.name, meta=dict(flavor_meta), metrics=metrics,
+        return self._stage_version(name, entries, flavor=flavor_obj.name, meta=dict(flavor_meta), metrics=metrics,
                                    params=params, tags=tags, description=description, signature=signature,
                                    example_json=input_example_json, lineage=lineage or {}, progress=progress)
 
-    def _store_version(self, name: str, entries: list, *, flavor: str, meta: dict, metrics: dict, params: dict,
-                       tags: dict, description: str, signature: dict | None, example_json: bytes | None,
-                       lineage: dict, progress: Progress | None) -> ModelVersion:
+    def _store_version(self, name: str, entries: list, **kwargs) -> ModelVersion:
         """Store the files (``[(relative path, source path)]``) and record the next version of ``name``."""
+        return self.commit_staged(self._stage_version(name, entries, **kwargs))
+
+    def _stage_version(self, name: str, entries: list, *, flavor: str, meta: dict, metrics: dict, params: dict,
+                       tags: dict, description: str, signature: dict | None, example_json: bytes | None,
+                       lineage: dict, progress: Progress | None) -> StagedVersion:
+        """Hash and store the blobs of a version (no lock held); see :meth:`stage_saved`."""
         manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
         example_blob = self.objects.put_bytes(example_json) if example_json is not None else None
         stored_lineage, environment_sha = self.environments.store(lineage)
@@ -270,6 +289,16 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         if environment_sha:
             blobs.append(environment_sha)
         size = sum(f["size"] for f in manifest["files"])
+        return StagedVersion(name=name, entries=entries, flavor=flavor, meta=meta, metrics=metrics, params=params,
+                             tags=tags, description=description, signature=signature, example_json=example_json,
+                             lineage=lineage, stored_lineage=stored_lineage, environment_sha=environment_sha,
+                             manifest_sha=manifest_blob.sha256, deduplicated=not manifest_blob.new,
+                             example_sha=example_blob.sha256 if example_blob else None, blobs=blobs, size=size)
+
+    def commit_staged(self, staged: StagedVersion) -> ModelVersion:
+        """Record a staged version (:meth:`stage_saved`) in one short write transaction."""
+        s = staged
+        name, blobs, size, environment_sha = s.name, s.blobs, s.size, s.environment_sha
         for attempt in range(3):
             with self.store.write() as conn:
                 # A concurrent gc may have removed a blob we deduplicated against; it only deletes
@@ -284,24 +313,24 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                         model_id, name = model["id"], model["name"]
                     created = now_iso()
                     _, number = self.store.insert_version(
-                        conn, model_id, author=self.author, description=description, flavor=flavor,
-                        flavor_meta=meta, artifact_sha=manifest_blob.sha256, artifact_size=size,
-                        signature=signature, input_example_sha=example_blob.sha256 if example_blob else None,
-                        lineage=stored_lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
+                        conn, model_id, author=self.author, description=s.description, flavor=s.flavor,
+                        flavor_meta=s.meta, artifact_sha=s.manifest_sha, artifact_size=size,
+                        signature=s.signature, input_example_sha=s.example_sha,
+                        lineage=s.stored_lineage, metrics=s.metrics, params=s.params, tags=s.tags, blobs=blobs,
                         created_at=created, environment_sha=environment_sha)
                     self._event(conn, "version.registered", name, number,
-                                {"flavor": flavor, "sha256": manifest_blob.sha256, "size": size,
-                                 "deduplicated": not manifest_blob.new, "metrics": metrics})
+                                {"flavor": s.flavor, "sha256": s.manifest_sha, "size": size,
+                                 "deduplicated": s.deduplicated, "metrics": s.metrics})
                     break
             if attempt == 2:
                 raise IntegrityError(f"blobs vanished while registering (concurrent gc?): {missing}")
-            self.objects.put_tree(entries)  # re-store what gc removed, then try again
-            if example_json is not None:
-                self.objects.put_bytes(example_json)
+            self.objects.put_tree(s.entries)  # re-store what gc removed, then try again
+            if s.example_json is not None:
+                self.objects.put_bytes(s.example_json)
             if environment_sha:
-                self.environments.store(lineage, rewrite=True)
+                self.environments.store(s.lineage, rewrite=True)
         version = self.get(f"{name}:{number}")
-        version.deduplicated = not manifest_blob.new
+        version.deduplicated = s.deduplicated
         return version
 
     # ================================================================ loading
