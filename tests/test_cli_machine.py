@@ -199,3 +199,21 @@ def test_a_restarting_server_is_ridden_out(tmp_path):
         for server in started:
             server.shutdown()
             server.server_close()
+
+
+# ==================================================================== a bare install
+def test_without_skops_a_sklearn_model_is_saved_as_joblib_with_a_warning_naming_the_extra(tmp_path, monkeypatch,
+                                                                                         iris_model):
+    import sys
+
+    from nbregistry import Registry
+    from nbregistry.core.registration import RegistrationWarning
+
+    monkeypatch.setitem(sys.modules, "skops.io", None)  # import skops.io -> ImportError
+    reg = Registry(tmp_path / "r", author="alice")
+    with pytest.warns(RegistrationWarning, match=r"saved with joblib.*nbregistry\[sklearn\].*trust=True"):
+        version = reg.register(iris_model, "iris")
+    assert version.flavor_meta["format"] == "joblib" and "_warnings" not in version.flavor_meta
+    with pytest.raises(Exception, match="trust=True"):
+        reg.as_author("bob").load("iris")
+    reg.close()
