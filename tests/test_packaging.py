@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,11 @@ def _run(argv, **kwargs):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=900, **kwargs)
     assert done.returncode == 0, f"{argv} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done
+
+
+def _plain(done) -> str:
+    """stdout + stderr without the terminal colours jupyter's list commands add."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +106,11 @@ def test_a_fresh_venv_with_only_jupyterlab_and_the_wheel_works(dists):
                JUPYTER_RUNTIME_DIR=str(work / "runtime"), IPYTHONDIR=str(work / "ipython"),
                NBREGISTRY_ROOT=str(work / "registry"), NBREGISTRY_USER="alice")
 
-    labext = _run([str(bin_ / "jupyter"), "labextension", "list"], env=env)
-    line = next(x for x in (labext.stdout + labext.stderr).splitlines() if "nbregistry" in x)
-    assert "enabled" in line and "OK" in line, line
-    serverext = _run([str(bin_ / "jupyter"), "server", "extension", "list"], env=env)
-    text = serverext.stdout + serverext.stderr
-    assert "nbregistry enabled" in text and "nbregistry" in text.split("OK")[0] + text, text
-    assert any("nbregistry" in x and "OK" in x for x in text.splitlines()), text
+    labext = _plain(_run([str(bin_ / "jupyter"), "labextension", "list"], env=env))
+    assert re.search(r"^\s*nbregistry v?\S+ enabled OK \(python, nbregistry\)", labext, re.M), labext
+    serverext = _plain(_run([str(bin_ / "jupyter"), "server", "extension", "list"], env=env))
+    assert re.search(r"^\s*nbregistry enabled$", serverext, re.M), serverext
+    assert re.search(r"^\s*nbregistry \S+ OK$", serverext, re.M), serverext
 
     script = r'''
 import nbformat
