@@ -1,8 +1,8 @@
 """Environment records as content-addressed blobs (see lineage.split_environment).
 
 A registration stores its environment (Python, platform, installed packages) as one blob in the
-object store, named by its sha256, and lists it among the version's blobs (``version_blobs``), so
-``gc`` keeps it while any version refers to it and ``verify`` checks it. Identical environments -
+object store, named by its sha256, in ``versions.environment_sha``; ``gc`` keeps every blob a
+version names there (as well as those in ``version_blobs``) and ``verify`` checks it. Identical environments -
 every version registered from one kernel - are stored once. Reading a version's lineage joins the
 blob back in; blobs are immutable, so parsed ones are cached per process.
 
@@ -97,4 +97,3 @@ def migrate(db) -> None:
                 continue
             conn.execute("UPDATE versions SET lineage = ?, environment_sha = ? WHERE id = ?",
                          (json.dumps(stored, sort_keys=True, separators=(",", ":"), default=str), sha, vid))
-            conn.execute("INSERT OR IGNORE INTO version_blobs (version_id, sha) VALUES (?,?)", (vid, sha))

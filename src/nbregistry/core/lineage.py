@@ -295,10 +295,10 @@ def _is_dataset(obj) -> bool:
 
 
 # ==================================================================== environments as blobs
-# A version's environment (Python, platform, installed packages: ~10 KB) is the same for every
-# version registered from one kernel, so it is stored once, as a content-addressed blob (JSON with
-# sorted keys), and the version's lineage keeps only its sha256 and the names of the packages that
-# were imported (which differ from one registration to the next). Readers get the old shape back.
+# A version's environment (Python, platform, installed packages with the imported ones flagged:
+# ~10 KB) is the same for every version registered from one kernel once its imports settle, so it
+# is stored once, as a content-addressed blob (JSON with sorted keys), and the version's lineage
+# keeps only its sha256. Readers get the old shape back.
 ENVIRONMENT_KEYS = ("python", "implementation", "platform", "packages")
 
 
@@ -311,12 +311,11 @@ def split_environment(lineage: dict) -> tuple[dict, bytes | None]:
             for p in packages):
         return lineage, None
     env = {key: lineage.get(key) for key in ENVIRONMENT_KEYS if key != "packages"}
-    env["packages"] = sorted(({"name": p["name"], "version": p["version"]} for p in packages),
-                             key=lambda p: (p["name"].lower(), p["name"], p["version"]))
+    env["packages"] = [{"name": p["name"], "version": p["version"], "imported": bool(p.get("imported"))}
+                       for p in packages]
     data = json.dumps(env, sort_keys=True, separators=(",", ":"), default=str).encode()
-    imported = sorted({p["name"] for p in packages if p.get("imported")})
     rest = {k: v for k, v in lineage.items() if k not in ENVIRONMENT_KEYS}
-    rest["environment"] = {"sha256": hashlib.sha256(data).hexdigest(), "imported": imported}
+    rest["environment"] = {"sha256": hashlib.sha256(data).hexdigest()}
     return rest, data
 
 
@@ -333,10 +332,8 @@ def join_environment(stored: dict, read_environment: Callable[[str], dict | None
     if sha is None:
         return stored
     env = read_environment(sha) or {}
-    imported = set(stored["environment"].get("imported") or ())
     out = {k: v for k, v in stored.items() if k != "environment"}
-    out.update({k: env.get(k) for k in ENVIRONMENT_KEYS if k != "packages"})
-    out["packages"] = [{"name": p["name"], "version": p["version"], "imported": p["name"] in imported}
-                       for p in env.get("packages") or []]
+    out.update({k: env.get(k) for k in ENVIRONMENT_KEYS})
+    out["packages"] = list(env.get("packages") or [])
     out["environment_sha256"] = sha
     return out

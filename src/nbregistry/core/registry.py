@@ -293,8 +293,6 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         blobs = [manifest_blob.sha256, *(f["sha256"] for f in manifest["files"])]
         if example_blob:
             blobs.append(example_blob.sha256)
-        if environment_sha:
-            blobs.append(environment_sha)
         size = sum(f["size"] for f in manifest["files"])
         return StagedVersion(name=name, entries=entries, flavor=flavor, meta=meta, metrics=metrics, params=params,
                              tags=tags, description=description, signature=signature, example_json=example_json,
@@ -310,7 +308,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             with self.store.write() as conn:
                 # A concurrent gc may have removed a blob we deduplicated against; it only deletes
                 # while holding the write lock, so what exists now stays until we commit.
-                missing = [s for s in blobs if not self.objects.exists(s)]
+                missing = [b for b in [*blobs, *([environment_sha] if environment_sha else [])]
+                           if not self.objects.exists(b)]
                 if not missing:
                     model = self.store.model_row(name, conn)
                     if model is None:

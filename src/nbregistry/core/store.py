@@ -400,7 +400,9 @@ class Store:
 
     # -- blobs -------------------------------------------------------------------------------
     def referenced_blobs(self, conn=None) -> set[str]:
-        return {r[0] for r in (conn or self.conn).execute("SELECT DISTINCT sha FROM version_blobs")}
+        return {r[0] for r in (conn or self.conn).execute(
+            "SELECT sha FROM version_blobs UNION SELECT environment_sha FROM versions"
+            " WHERE environment_sha IS NOT NULL")}
 
     def blob_rows(self, conn=None) -> list[sqlite3.Row]:
         """Every version's manifest and example blob, for verify."""
