@@ -394,7 +394,7 @@ def test_delete(run, root, churn):
 def test_verify_clean_then_tampered(run, root, churn):
     report = run("verify", "--json", json_out=True)
     assert report["ok"] is True and report["problems"] == []
-    assert report["checked_versions"] == 2 and report["checked_blobs"] == 3
+    assert report["checked_versions"] == 2 and report["checked_blobs"] == 4  # 2 files, 1 example, 1 environment
     code, out, _ = run("verify", "--fast")
     assert code == 0 and "2 versions" in out and "clean" in out and "--fast" in out
 
