@@ -56,8 +56,9 @@ class SklearnFlavor(Flavor):
         why = "skops is not installed (pip install 'nbregistry[sklearn]')"
         if sio is not None:
             try:
-                (folder / "model.skops").write_bytes(canonical_skops(sio.dumps(obj)))
-                untrusted = untrusted_types(sio, folder / "model.skops")
+                with own_skops_calls():
+                    (folder / "model.skops").write_bytes(canonical_skops(sio.dumps(obj)))
+                    untrusted = untrusted_types(sio, folder / "model.skops")
                 return {**meta, "format": "skops", "untrusted_types": sorted(untrusted)}
             except Exception as exc:
                 (folder / "model.skops").unlink(missing_ok=True)  # fall back to joblib below
@@ -80,9 +81,10 @@ class SklearnFlavor(Flavor):
             sio = skops_io()
             path = folder / "model.skops"
             vetted = set(meta.get("untrusted_types") or ())  # what the trust rule saw and allowed
-            in_file = sio.get_untrusted_types(file=path)
-            trusted = [t for t in in_file if is_default_trusted(t) or t in vetted]
-            return sio.load(path, trusted=trusted or None)
+            with own_skops_calls():
+                in_file = sio.get_untrusted_types(file=path)
+                trusted = [t for t in in_file if is_default_trusted(t) or t in vetted]
+                return sio.load(path, trusted=trusted or None)
         import joblib
 
         return joblib.load(folder / "model.joblib")
@@ -110,7 +112,59 @@ def skops_io():
         finally:
             sklearn.utils.all_estimators = original
             finder.remove()
+        # Anyone else using skops in this process still gets its full default list, computed the
+        # first time they need it; nbregistry's own calls (inside own_skops_calls) never compute it.
+        import skops.io._general as general
+        import skops.io._trusted_types as trusted_types
+
+        lazy = _LazyEstimatorNames()
+        trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES = lazy
+        general.SKLEARN_ESTIMATOR_TYPE_NAMES = lazy
     return skops.io
+
+
+_calls = threading.local()
+
+
+class own_skops_calls:
+    """Inside this block (nbregistry's own skops calls) skops' estimator list stays empty, and
+    :func:`is_default_trusted` decides instead."""
+
+    def __enter__(self):
+        _calls.depth = getattr(_calls, "depth", 0) + 1
+
+    def __exit__(self, *exc):
+        _calls.depth -= 1
+
+
+class _LazyEstimatorNames(list):
+    """skops' ``SKLEARN_ESTIMATOR_TYPE_NAMES``, computed (with ``all_estimators()``) only when a
+    caller other than nbregistry asks skops for its default trusted types."""
+
+    _filled = False
+
+    def _names(self) -> list:
+        if getattr(_calls, "depth", 0):
+            return []
+        if not self._filled:
+            from skops.io._utils import get_type_name
+            from sklearn.utils import all_estimators
+
+            with _IMPORT_LOCK:
+                if not self._filled:
+                    self[:] = [get_type_name(c) for _, c in all_estimators()
+                               if get_type_name(c).startswith("sklearn.")]
+                    self._filled = True
+        return list(self)
+
+    def __add__(self, other):
+        return self._names() + list(other)
+
+    def __radd__(self, other):
+        return list(other) + self._names()
+
+    def __contains__(self, item):
+        return item in self._names()
 
 
 class _FastWhichmodule:
