@@ -257,6 +257,7 @@ def untrusted_types(sio, path: Path) -> list[str]:
     return [t for t in sio.get_untrusted_types(file=path) if not is_default_trusted(t)]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_default_trusted(type_name: str) -> bool:
     """Whether ``sklearn.utils.all_estimators()`` lists the class named ``module.Class``: a
     concrete ``BaseEstimator`` subclass (not ``BaseEstimator`` itself) with a public name, defined
