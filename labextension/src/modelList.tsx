@@ -48,7 +48,7 @@ export function ModelTable() {
         <input
           className="jp-mod-styled nbr-SearchInput"
           type="search"
-          placeholder="Search models by name, description or tag — or an expression: metrics.auc > 0.8"
+          placeholder="Search names, descriptions, tags — or metrics.auc > 0.8"
           aria-label="Search models"
           value={text}
           onChange={event => setText(event.target.value)}
