@@ -13,7 +13,7 @@ import { ActionButton } from './whoami';
 
 /** `target`: a model name (its own comments) or a version ref; `anchors`: fields a comment may point at. */
 export function CommentThreads(props: { target: string; anchors?: string[]; reviews?: boolean }) {
-  const { refreshKey } = useRegistry();
+  const { refreshKey, refresh } = useRegistry();
   const { data, error, reload } = useFetch<{ comments: Comment[] }>(withQuery('comments', { ref: props.target }), refreshKey);
   const comments = data?.comments ?? [];
   const roots = comments.filter(c => c.reply_to === null || !comments.some(p => p.id === c.reply_to));
@@ -35,7 +35,7 @@ export function CommentThreads(props: { target: string; anchors?: string[]; revi
           </div>
         </div>
       ))}
-      <NewComment target={props.target} model={model} anchors={props.anchors ?? []} reviews={!!props.reviews} onPosted={reload} />
+      <NewComment target={props.target} model={model} anchors={props.anchors ?? []} reviews={!!props.reviews} onPosted={props.reviews ? refresh : reload} />
     </div>
   );
 }

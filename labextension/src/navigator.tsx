@@ -34,6 +34,17 @@ export class RegistryNavigator extends ReactWidget {
     }, this);
   }
 
+  // Poll while visible: attached and shown (a tab added and activated is attached, not "shown").
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.services.poller.setVisible(this, this.isVisible);
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this.services.poller.setVisible(this, false);
+    super.onBeforeDetach(msg);
+  }
+
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.services.poller.setVisible(this, true);

@@ -99,7 +99,7 @@ def test_model_with_700_versions_reaches_the_last(lab, screenshot):
     app = open_app(lab, ref="big")
     table = app.locator(".nbr-VersionsTable")
     table.wait_for()
-    assert f"Versions ({BIG_VERSIONS})" in app.locator(".nbr-Section-header h3").first.inner_text()
+    assert f"versions ({BIG_VERSIONS})" in app.locator(".nbr-Section-header h3").first.inner_text().lower()
     assert refs_in(table.locator("tbody tr[data-ref]"))[0] == f"big:{BIG_VERSIONS}"
     assert table.locator('th[data-column="metrics.auc"]').count() == 1, "metric columns"
     assert app.locator("svg.nbr-Chart circle").count() == 100, "the chart of the latest 100 versions"
@@ -260,7 +260,7 @@ def test_version_page_sections_and_restored_tabs(lab, jupyter_lab, screenshot):
     screenshot(lab, "app-version-overview")
     app.locator('.nbr-Tab[data-tab="lineage"]').click()
     app.locator(".nbr-Cell-source .jp-RenderedMarkdown pre").first.wait_for()
-    assert "Environment vs churn:2" in app.inner_text()
+    assert "environment vs churn:2" in app.inner_text().lower()
     screenshot(lab, "app-version-lineage")
     app.locator('.nbr-Tab[data-tab="files"]').click()
     app.locator(".nbr-FileTable").wait_for()
@@ -334,7 +334,7 @@ def test_version_mismatch_banner_names_the_fix(browser, jupyter_lab, answer):
 def test_dark_theme(lab, screenshot):
     """Last in the module: the theme is a user setting, shared with the tests after this one."""
     run_command(lab, "apputils:change-theme", {"theme": "JupyterLab Dark"})
-    lab.wait_for_selector('body[data-jp-theme-light="false"]', timeout=30_000)
+    lab.wait_for_selector('body[data-jp-theme-light="false"]', state="attached", timeout=30_000)
     try:
         app = open_app(lab, compare=[f"big:{BIG_VERSIONS - i}" for i in range(5)])
         app.locator("svg.nbr-Chart").wait_for()
@@ -344,4 +344,4 @@ def test_dark_theme(lab, screenshot):
         screenshot(lab, "app-compare-dark")
     finally:
         run_command(lab, "apputils:change-theme", {"theme": "JupyterLab Light"})
-        lab.wait_for_selector('body[data-jp-theme-light="true"]', timeout=30_000)
+        lab.wait_for_selector('body[data-jp-theme-light="true"]', state="attached", timeout=30_000)
