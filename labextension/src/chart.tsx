@@ -52,7 +52,10 @@ export function MetricChart(props: IChartProps) {
   if (!present.length) {
     return <div className="nbr-Muted">No values for {props.title}.</div>;
   }
-  const ticks = niceTicks(Math.min(...present), Math.max(...present));
+  // Zoomed to the data with a little room below the smallest value, so its bar still shows.
+  const min = Math.min(...present);
+  const max = Math.max(...present);
+  const ticks = niceTicks(min - (max - min) * 0.15, max);
   const low = ticks[0];
   const high = ticks[ticks.length - 1];
   const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;

@@ -91,6 +91,51 @@ def _seed(root: Path) -> dict:
     return {"models": 3 + FILLER_MODELS}
 
 
+BIG_SEED = """
+import pathlib, sys
+import nbregistry as nr
+root, count = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+reg = nr.Registry(root / "reg", author="alice")
+artifact = root / "model.txt"
+artifact.write_text("a small model\\n")
+for index in range(count):
+    reg.register(artifact, f"m-{index:05d}", metrics={"auc": 0.5 + (index % 100) / 1000}, tags={"batch": "big"})
+reg.close()
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    config.nbr_needs_big_registry = any("startup_bytes" in item.nodeid for item in items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def big_registry_seeding(request):
+    """The 10,000-model registry of the start-up-bytes module, seeded in a background process from the
+    start of the session (it takes minutes), cached like the main seed."""
+    if not getattr(request.config, "nbr_needs_big_registry", False):
+        yield None
+        return
+    import hashlib
+
+    from nbregistry.core.migrations import MIGRATION_NAMES
+
+    key = hashlib.sha256((BIG_SEED + repr(MIGRATION_NAMES) + str(BIG_REGISTRY_MODELS)).encode()).hexdigest()[:16]
+    cache = SCREENSHOTS / f".big-{key}"
+    if (cache / "reg" / "registry.db").exists():
+        yield {"cache": cache, "process": None, "building": None}
+        return
+    building = SCREENSHOTS / f".big-building-{uuid.uuid4().hex[:6]}"
+    building.mkdir(parents=True)
+    process = subprocess.Popen([sys.executable, "-c", BIG_SEED, str(building), str(BIG_REGISTRY_MODELS)],
+                               stdout=subprocess.DEVNULL, stderr=open(building / "seed.log", "wb"),
+                               preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    yield {"cache": cache, "process": process, "building": building}
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+        shutil.rmtree(building, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def jp_asyncio_loop():
     """Replace pytest-jupyter's autouse loop fixture here: it would fetch and then close the
