@@ -24,9 +24,12 @@ export interface IAppServices {
   insertLoadCode: (ref: string) => string | null;
   openTab: (route: Route) => void;
   poller: EventPoller;
-  /** Emitted when the event feed reports changes (or a view asked for a refresh). */
+  /** Emitted when the event feed reports changes (or a view asked for a refresh): views re-fetch. */
   changed: ISignal<IAppServices, void>;
+  /** Emitted when only what is drawn changed (banner, user names, settings): views re-render, no fetch. */
+  redraw: ISignal<IAppServices, void>;
   refreshAll: () => void;
+  redrawAll: () => void;
   banner: () => string | null;
 }
 
@@ -43,18 +46,25 @@ export class AppServices implements IAppServices {
   get changed(): ISignal<this, void> {
     return this._changed;
   }
+  get redraw(): ISignal<this, void> {
+    return this._redraw;
+  }
   refreshAll(): void {
     this._changed.emit();
+  }
+  redrawAll(): void {
+    this._redraw.emit();
   }
   banner(): string | null {
     return this._banner;
   }
   setBanner(message: string | null): void {
     this._banner = message;
-    this._changed.emit();
+    this._redraw.emit();
   }
   private _banner: string | null = null;
   private _changed = new Signal<this, void>(this);
+  private _redraw = new Signal<this, void>(this);
 }
 
 let nextId = 0;
@@ -72,6 +82,7 @@ export class RegistryApp extends ReactWidget {
     this._route = route;
     this.setTitle();
     services.changed.connect(this.onChanged, this);
+    services.redraw.connect(this.onRedraw, this);
   }
 
   /** The view shown now (what the layout restorer saves). */
@@ -91,6 +102,7 @@ export class RegistryApp extends ReactWidget {
 
   dispose(): void {
     this.services.changed.disconnect(this.onChanged, this);
+    this.services.redraw.disconnect(this.onRedraw, this);
     this.services.poller.setVisible(this, false);
     super.dispose();
   }
@@ -132,6 +144,10 @@ export class RegistryApp extends ReactWidget {
         }}
       />
     );
+  }
+
+  private onRedraw(): void {
+    this.update();
   }
 
   private onChanged(): void {

@@ -120,7 +120,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const navigator = new RegistryNavigator(services, () => void app.commands.execute(CommandIDs.open, {}));
     app.shell.add(navigator, 'left', { rank: 900 });
-    services.changed.connect(() => navigator.update());
 
     if (restorer) {
       // Remembered in the workspace: the navigator stays open, and every app tab comes back on its view.
@@ -161,14 +160,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
             forgetWhoAmI();
           }
           services.poller.restart(other);
-          services.refreshAll();
+          if (other) {
+            services.refreshAll(); // another registry: everything shown is stale
+          } else {
+            services.redrawAll();
+          }
         };
         settings.changed.connect(changed);
         changed();
       }).catch(reason => console.warn('nbregistry: settings not loaded', reason));
     }
 
-    void app.serviceManager.user.ready.then(() => services.refreshAll());
+    void app.serviceManager.user.ready.then(() => services.redrawAll());
     void checkBackendVersion().then(({ banner, author }) => {
       serverAuthor = author;
       services.setBanner(banner);

@@ -17,14 +17,17 @@ export function isExpression(text: string): boolean {
   return /(<=|>=|!=|==|=|<|>|~)/.test(text) || /\s(and|or|not|in|like)\s/i.test(` ${text} `);
 }
 
-/** Metric names seen in the registry (from a small sample of versions), for the metric picker. */
-export function useMetricNames(refreshKey: number): string[] {
-  const { data } = useFetch<{ versions: ModelVersion[] }>(withQuery('search', { limit: 200 }), refreshKey);
+/** Metric names seen in the registry (from a small sample of versions), for the metric picker; null while loading. */
+export function useMetricNames(refreshKey: number): string[] | null {
+  const { data, error } = useFetch<{ versions: ModelVersion[] }>(withQuery('search', { limit: 200 }), refreshKey);
   return React.useMemo(() => {
+    if (!data) {
+      return error ? [] : null;
+    }
     const names = new Set<string>();
-    (data?.versions ?? []).forEach(v => Object.keys(v.metrics ?? {}).forEach(key => names.add(key)));
+    data.versions.forEach(v => Object.keys(v.metrics ?? {}).forEach(key => names.add(key)));
     return Array.from(names).sort();
-  }, [data]);
+  }, [data, error]);
 }
 
 export function ModelTable() {
@@ -33,8 +36,11 @@ export function ModelTable() {
   const [query, setQuery] = React.useState('');
   const [archived, setArchived] = React.useState(false);
   const [chosenMetric, setMetric] = React.useState<string | null>(null);
-  const metricNames = useMetricNames(refreshKey);
+  const sampled = useMetricNames(refreshKey);
+  const metricNames = sampled ?? [];
   const metric = chosenMetric ?? (settings.defaultMetric || metricNames[0] || '');
+  // The models are asked for once the metric column is known, not once without and again with it.
+  const metricKnown = sampled !== null || !!chosenMetric || !!settings.defaultMetric;
 
   React.useEffect(() => {
     const timer = window.setTimeout(() => setQuery(text.trim()), 250);
@@ -76,6 +82,8 @@ export function ModelTable() {
       </div>
       {expression ? (
         <SearchResults key={query} expression={query} />
+      ) : !metricKnown ? (
+        <Loading what="models" />
       ) : (
         <ModelsPage key={`${query}|${archived}`} query={query} archived={archived} metric={metric} />
       )}

@@ -32,6 +32,7 @@ export class RegistryNavigator extends ReactWidget {
       this._refreshKey += 1;
       this.update();
     }, this);
+    services.redraw.connect(() => this.update(), this);
   }
 
   // Poll while visible: attached and shown (a tab added and activated is attached, not "shown").
