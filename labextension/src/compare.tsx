@@ -52,7 +52,7 @@ export function ComparisonChart(props: { comparison: Comparison }) {
   }
   const name = props.comparison.metrics[metric] ? metric : metricNames[0];
   const chosen = props.comparison.metrics[name];
-  const best = strictlyBest(chosen.values, chosen.goal);
+  const best = strictlyBest(chosen);
   const picker = (
     <select className="jp-mod-styled nbr-MetricPicker" aria-label="metric to chart" value={name} onChange={e => setMetric(e.target.value)}>
       {metricNames.map(n => (

@@ -8,19 +8,15 @@ import * as React from 'react';
 import { Comparison } from './types';
 import { columnFormatter, LinkButton } from './ui';
 
-/** Index of the strictly best value (null when fewer than two values, or a tie for best). */
-export function strictlyBest(values: (number | null)[], goal: 'max' | 'min'): number | null {
-  const present = values.map((v, i) => [v, i] as const).filter(([v]) => v !== null && Number.isFinite(v)) as [number, number][];
-  if (present.length < 2) {
-    return null;
-  }
-  const sorted = [...present].sort(([a], [b]) => (goal === 'min' ? a - b : b - a));
-  return sorted[0][0] === sorted[1][0] ? null : sorted[0][1];
+/** The version marked best for a metric: the core marks one only when it is strictly best (a tie marks
+ * none); an output saved by an older nbregistry may list several, which then mark none either. */
+export function strictlyBest(metric: { best?: number[] }): number | null {
+  return metric.best && metric.best.length === 1 ? metric.best[0] : null;
 }
 
-/** Do the values differ (missing counts as a value of its own)? */
-export function differs(values: (string | number | null)[]): boolean {
-  return new Set(values.map(v => (v === null || v === undefined ? '\u0000none' : String(v)))).size > 1;
+/** Do the values differ? The core says so (`differs`). */
+function differs(row: { differs: boolean }): boolean {
+  return !!row.differs;
 }
 
 export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: string) => void; hideIdentical?: boolean }) {
@@ -30,8 +26,8 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
   const metrics = Object.entries(comparison.metrics ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const allParams = Object.entries(comparison.params ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const allTags = Object.entries(comparison.tags ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  const params = allParams.filter(([, p]) => !hide || differs(p.values));
-  const tags = allTags.filter(([, t]) => !hide || differs(t.values));
+  const params = allParams.filter(([, p]) => !hide || differs(p));
+  const tags = allTags.filter(([, t]) => !hide || differs(t));
   const hiddenCount = allParams.length - params.length + allTags.length - tags.length;
 
   const group = (title: string, size: number, total: number) =>
@@ -75,7 +71,7 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
           {group('metrics', metrics.length, metrics.length)}
           {metrics.map(([key, metric]) => {
             const format = columnFormatter(metric.values);
-            const best = strictlyBest(metric.values, metric.goal);
+            const best = strictlyBest(metric);
             return (
               <tr key={`m-${key}`} data-metric={key}>
                 <th className="nbr-Sticky" title={`goal: ${metric.goal === 'min' ? 'lower' : 'higher'} is better`}>
@@ -95,7 +91,7 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
           })}
           {group('params', params.length, allParams.length)}
           {params.map(([key, param]) => (
-            <tr key={`p-${key}`} className={differs(param.values) ? 'nbr-mod-differs' : ''} data-param={key}>
+            <tr key={`p-${key}`} className={differs(param) ? 'nbr-mod-differs' : ''} data-param={key}>
               <th className="nbr-Sticky">{key}</th>
               {versions.map((v, index) => (
                 <td key={v.ref} className="nbr-Num">
@@ -106,7 +102,7 @@ export function ComparisonTable(props: { comparison: Comparison; onOpen?: (ref: 
           ))}
           {group('tags', tags.length, allTags.length)}
           {tags.map(([key, tag]) => (
-            <tr key={`t-${key}`} className={differs(tag.values) ? 'nbr-mod-differs' : ''} data-tag={key}>
+            <tr key={`t-${key}`} className={differs(tag) ? 'nbr-mod-differs' : ''} data-tag={key}>
               <th className="nbr-Sticky">{key}</th>
               {versions.map((v, index) => (
                 <td key={v.ref} className="nbr-Num">

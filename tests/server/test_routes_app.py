@@ -69,3 +69,16 @@ def test_core_last_event_id_on_an_empty_registry(tmp_path):
     (tmp_path / "f").write_text("x")
     reg.register(str(tmp_path / "f"), "m")
     assert reg.last_event_id() == reg.events(limit=10_000)[-1].id
+
+
+def test_compare_marks_a_best_only_when_strictly_best(tmp_path):
+    import nbregistry as nr
+
+    reg = nr.Registry(tmp_path / "reg")
+    (tmp_path / "f").write_text("x")
+    for auc, loss in ((0.9, 0.3), (0.9, 0.2), (0.8, 0.4)):
+        reg.register(str(tmp_path / "f"), "m", metrics={"auc": auc, "loss": loss})
+    c = reg.compare(["m:1", "m:2", "m:3"])
+    assert c.metrics["auc"]["best"] == [], "a tie for best marks no version"
+    assert c.metrics["loss"]["best"] == [1]
+    assert "auc" not in c.best and c.best["loss"] == "m:2"
