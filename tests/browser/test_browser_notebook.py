@@ -36,6 +36,7 @@ def test_quickstart_shows_the_comparison_chart(lab, jupyter_lab, screenshot):
     assert chart.locator("rect.nbr-Chart-bar").count() == 3, "one bar per compared version"
     assert output.locator(".nbr-CompareTable thead th[data-ref]").count() == 3
     assert lab.locator(".jp-OutputArea-output").filter(has_text="Error displaying widget").count() == 0
+    chart.scroll_into_view_if_needed()
     screenshot(lab, "notebook-compare")
     # The saved output still carries the static HTML (GitHub, nbviewer, a dead kernel) beside the JSON.
     lab.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
