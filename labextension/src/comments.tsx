@@ -44,12 +44,11 @@ export function CommentThreads(props: { target: string; anchors?: string[]; revi
 export function ReviewSummary(props: { versionRef: string; author: string }) {
   const { refreshKey } = useRegistry();
   const state = useFetch<ReviewState>(withQuery('review-state', { ref: props.versionRef }), refreshKey);
-  const comments = useFetch<{ comments: Comment[] }>(withQuery('comments', { ref: props.versionRef }), refreshKey);
   if (!state.data) {
     return <ErrorBox message={state.error} />;
   }
   const s = state.data;
-  const uncounted = (comments.data?.comments ?? []).filter(c => c.verdict && !c.deleted && !identityCounts(c.identity));
+  const unverified = s.unverified_ignored ?? [];
   const self = s.self_reviews_ignored ?? [];
   return (
     <div className="nbr-ReviewSummary" data-approvals={s.approvals.length}>
@@ -67,9 +66,9 @@ export function ReviewSummary(props: { versionRef: string; author: string }) {
           {name} reviewed their own version: a self-approval does not count
         </div>
       ))}
-      {uncounted.map(c => (
-        <div key={c.id} className="nbr-ReviewSummary-line nbr-UncountedReview">
-          {c.claimed_by ?? c.author}'s review is {c.identity}: not counted
+      {unverified.map(name => (
+        <div key={name} className="nbr-ReviewSummary-line nbr-UncountedReview" data-reviewer={name}>
+          {name}'s review is from an unverified identity (imported, or a shared token): not counted
         </div>
       ))}
       <div className="nbr-Muted">Only reviewers other than the author ({props.author}), with a verified identity, count.</div>

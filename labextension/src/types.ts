@@ -139,6 +139,8 @@ export interface ReviewState {
   approvals: string[];
   changes_requested: string[];
   self_reviews_ignored: string[];
+  /** Reviewers whose identity was not verified (imported, shared token): shown, never counted. */
+  unverified_ignored?: string[];
 }
 
 /** Identities whose reviews count (contracts.md). */
