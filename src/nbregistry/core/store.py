@@ -31,6 +31,15 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _unstorable(exc: Exception) -> Exception:
+    """A value SQLite cannot store, as the bad input it is (the faces' checks name it earlier)."""
+    from .errors import ValidationError
+
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError("text holds a lone surrogate: text must be valid Unicode")
+    return ValidationError("a number is too large to store: integers must fit in 64 bits")
+
+
 class Store:
     """The SQLite side of one registry."""
 
@@ -80,9 +89,11 @@ class Store:
         self._local.new_events = False
         try:
             yield conn
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(exc, (UnicodeEncodeError, OverflowError)):  # what SQLite cannot bind
+                raise _unstorable(exc) from None
             raise
         else:
             conn.execute("COMMIT")
