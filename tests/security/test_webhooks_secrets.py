@@ -12,6 +12,7 @@ import tarfile
 import pytest
 
 from nbregistry import Registry
+from nbregistry.core.migrations import SCHEMA_VERSION
 from security.rest_attacks import api, jp_server_config, limits_config, registry_root  # noqa: F401
 from security.webhook_receiver import Receiver
 
@@ -101,7 +102,7 @@ def test_migration_encrypts_plaintext_secrets_and_scrubs_urls_of_older_registrie
     conn.execute("UPDATE events SET payload = ? WHERE action = 'webhook.added'",
                  (json.dumps({"id": 1, "url": rec.url + "/" + URL_MARK, "events": "*", "model": None}),))
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm007_webhook_secrets'")
-    conn.execute("PRAGMA user_version = 3")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
     conn.close()
     assert SECRET.encode() in db_bytes(root)
 
