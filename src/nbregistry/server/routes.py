@@ -386,10 +386,20 @@ ROUTES = [
 ]
 
 
+class UnknownRouteHandler(RegistryHandler):
+    """Anything else under the API prefix: a JSON 404 (after authentication), not Jupyter's HTML page."""
+
+    def _unknown(self, *args):
+        raise web.HTTPError(404, f"no such route: {self.request.method} {self.request.path}")
+
+    get = post = put = patch = delete = head = _unknown
+
+
 def setup_handlers(web_app, settings) -> RegistryService:
     """Open the registry and register every route under ``<base_url>/nbregistry/api``."""
     service = RegistryService(settings)
     web_app.settings["nbregistry"] = service
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(base + path, handler) for path, handler in ROUTES])
+    web_app.add_handlers(".*$", [(base + r"(/.*)?", UnknownRouteHandler)])  # last: only what nothing else matched
     return service
