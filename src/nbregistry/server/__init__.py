@@ -11,7 +11,7 @@ Handlers live in :mod:`nbregistry.server.routes`; operator documentation in docs
 
 from __future__ import annotations
 
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 API_PREFIX = "nbregistry/api"
@@ -46,6 +46,10 @@ class NBRegistry(LoggingConfigurable):
     max_params = Int(10_000, help="Most params one version may hold.").tag(config=True)
     max_tags = Int(1_000, help="Most tags one model or version may hold (or one edit may set).").tag(config=True)
     max_compare_refs = Int(1_000, help="Most refs in one comparison (GET /compare?refs=...).").tag(config=True)
+
+    webhook_networks = List(Unicode(), help="Non-public networks (CIDRs such as 10.0.0.0/8) that webhooks sent by "
+                                            "this server may reach. Empty: NBREGISTRY_WEBHOOK_ALLOW, else public "
+                                            "addresses only.").tag(config=True)
 
     def limits(self):
         """The core ``Limits`` these settings describe."""

@@ -46,6 +46,8 @@ class RegistryService:
         self.registry = Registry(root, origin="server")
         self.registry.trust_own_pickles = False  # no user's pickle runs inside the shared server
         self.registry.limits = settings.limits() if hasattr(settings, "limits") else self.registry.limits
+        if getattr(settings, "webhook_networks", None):
+            self.registry.webhook_networks = settings.webhook_networks
         self.anonymous_author = settings.anonymous_author or default_author()
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
