@@ -94,7 +94,13 @@ class RemoteRegistry:
             self._identity = self._handshake()["author"]
         return self._identity
 
-    def as_author(self, author: str, *, origin: str | None = None) -> "RemoteRegistry":
+    def as_author(self, author: str, *, origin: str | None = None, identity: str = "verified",
+                  claimed_by: str | None = None) -> "RemoteRegistry":
+        """A client acting under another name. How that name is established is the server's
+        decision (see docs/team.md), so a client cannot pick an identity or a claimed name."""
+        if identity != "verified" or claimed_by is not None:
+            raise ValueError("a remote registry's identity is decided by the server; "
+                             "identity= and claimed_by= apply to a local Registry only")
         view = RemoteRegistry(self.url, self.token, tokens=self.tokens, timeout=self.timeout)
         view.author = author
         return view

@@ -89,9 +89,15 @@ def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, 
     """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
     other than ``reader`` needs ``trust=True``; with ``trust_own=False`` (a shared server) so does the
     reader's own. Returns the ``trusted`` flag for ``flavor.load``."""
-    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (version.author != reader or not trust_own)
+    own = version.author == reader and version.author_counts
+    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (not own or not trust_own)
     if needs_trust and not trust:
-        whose = f"saved by {version.author!r}" if version.author != reader else "saved by you, but this registry trusts no pickles"
+        if version.author != reader:
+            whose = f"saved by {version.author!r}"
+        elif not version.author_counts:
+            whose = f"saved under the unverified name {version.author!r} ({version.identity})"
+        else:
+            whose = "saved by you, but this registry trusts no pickles"
         raise TrustRequired(
             f"{version.ref} was {whose} in a format that runs code when loaded "
             f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
