@@ -116,3 +116,19 @@ async def test_server_settings_set_the_limits_of_every_route(api, seed, model_fi
                       headers={"Content-Type": "application/x-tar"})
         assert_clear_4xx(r)
     assert [m.name for m in seed.list_models()] == ["churn"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda r: r.search("name = '\ud800'"), lambda r: r.events(model="\ud800"), lambda r: r.list_models("\ud800"),
+    lambda r: r.history("churn", "\ud800"), lambda r: r.activity(since=10 ** 400), lambda r: r.gc(grace=10 ** 400),
+    lambda r: r.gc(grace=float("nan")), lambda r: r.update_model("churn", tags={"a": 10 ** 5000}),
+    lambda r: r.edit_comment(10 ** 30, "x"), lambda r: r.comment("churn:1", "x", reply_to=10 ** 30),
+], ids=["search", "events", "list_models", "history", "activity", "gc-huge", "gc-nan", "tags", "edit_comment",
+        "reply_to"])
+def test_reads_and_writes_sqlite_cannot_bind_are_validation_errors(local_reg, model_file, call):
+    """Before the fix each of these crashed with UnicodeEncodeError, OverflowError or ValueError."""
+    local_reg.register(model_file, "churn")
+    before = state(local_reg.root)[0]
+    with pytest.raises(ValidationError):
+        call(local_reg)
+    assert state(local_reg.root)[0] == before

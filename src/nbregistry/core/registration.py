@@ -163,7 +163,10 @@ def clean_strings(kind: str, values: dict, *, allow_none: bool = False) -> dict:
         if value is None and allow_none:
             out[key] = None
             continue
-        text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else str(value)
+        try:
+            text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else str(value)
+        except (ValueError, RecursionError) as exc:  # a 5000-digit int, a dict nested 10,000 deep
+            raise ValidationError(f"{kind} {key!r} cannot be stored as text ({str(exc)[:80]})") from None
         if len(text) > MAX_PARAM_VALUE:
             text = text[:MAX_PARAM_VALUE - 1] + "…"
         out[key] = check_text(text, f"{kind} {key!r}")

@@ -555,6 +555,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     def gc(self, *, grace: float = GC_GRACE_SECONDS, dry_run: bool = False) -> GCReport:
         """Remove blobs no version references, once older than ``grace`` seconds, and stale tmp files."""
+        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not 0 <= grace <= 10**12:
+            raise ValidationError("grace must be a number of seconds from 0 to 10**12")
         report = GCReport(dry_run=dry_run)
         cutoff = time.time() - grace
         with self.store.write() as conn:  # registrations check their blobs under this same lock
