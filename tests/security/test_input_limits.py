@@ -132,3 +132,25 @@ def test_reads_and_writes_sqlite_cannot_bind_are_validation_errors(local_reg, mo
     with pytest.raises(ValidationError):
         call(local_reg)
     assert state(local_reg.root)[0] == before
+
+
+def test_the_standalone_server_reads_its_limits_from_its_config_file(tmp_path, monkeypatch):
+    """``nbregistry server`` loads ``nbregistry_server_config.py`` from the Jupyter config path."""
+    import urllib.error
+    import urllib.request
+
+    from server.remote_fixture import TOKENS, start_server, stop_server
+
+    config_dir = tmp_path / "jupyter-config"
+    config_dir.mkdir()
+    (config_dir / "nbregistry_server_config.py").write_text("c.NBRegistry.max_compare_refs = 2\n")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config_dir))
+    proc, url = start_server(tmp_path / "registry", users=TOKENS, log_path=tmp_path / "server.log")
+    try:
+        request = urllib.request.Request(f"{url}/nbregistry/api/compare?refs=a:1,a:1,a:1",
+                                         headers={"Authorization": f"token {TOKENS['alice']}"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=30)
+        assert err.value.code == 400 and "at most 2 refs" in json.loads(err.value.read())["message"]
+    finally:
+        stop_server(proc)
