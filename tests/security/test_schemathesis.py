@@ -17,7 +17,7 @@ SEEN: dict[str, set] = {}  # operation -> statuses answered, for the last test
 OPENAPI = Path(nbregistry.server.__file__).parent / "openapi.yaml"
 MAX_EXAMPLES = 6
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance")
+          "response_schema_conformance", "negative_data_rejection")
 
 
 @pytest.fixture(scope="module")

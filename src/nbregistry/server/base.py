@@ -195,11 +195,11 @@ class RegistryHandler(APIHandler):
         value = self.arg(name)
         if value is None:
             return default
-        if value.lower() in ("1", "true", "yes"):
+        if value in ("1", "true", "yes"):
             return True
-        if value.lower() in ("0", "false", "no"):
+        if value in ("0", "false", "no"):
             return False
-        raise ValidationError(f"?{name}= must be 1 or 0, not {value!r}")
+        raise ValidationError(f"?{name}= must be 1 or 0 (or true/false, yes/no), not {value[:40]!r}")
 
     def json_body(self) -> Any:
         """The body as JSON, checked (core/limits.py): depth, 64-bit integers, finite numbers, no lone surrogates."""
