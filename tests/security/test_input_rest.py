@@ -173,3 +173,26 @@ async def test_a_json_body_larger_than_the_limit_is_413_before_it_is_read(api, c
     r = await api("POST", "/comments", raw_body=body)
     assert r.status == 413 and r.json["code"] == "too_large", r
     assert len(churn.comments("churn:1")) == 1
+
+
+async def test_an_undeclared_body_is_cut_off_at_the_limit(http_server_client, jp_base_url, api, churn):
+    """Chunked (no Content-Length): the server stops reading at max_body_bytes instead of buffering it all."""
+    from server.server_helpers import API, TOKENS
+
+    async def endless(write):
+        await write(b'{"ref": "churn:1", "body": "')
+        for _ in range(64):  # 8 MiB, four times the limit
+            await write(b"x" * (128 * 1024))
+        await write(b'"}')
+
+    from tornado.simple_httpclient import HTTPStreamClosedError
+
+    try:
+        r = await http_server_client.fetch(f"{jp_base_url}{API}/comments", method="POST", body_producer=endless,
+                                           headers={"Authorization": f"token {TOKENS['alice']}",
+                                                    "Content-Type": "application/json"}, raise_error=False)
+        assert r.code == 413, r.code  # (400 would mean the whole body was read and parsed)
+    except HTTPStreamClosedError:
+        pass  # the server closed the connection once the body passed the limit
+    assert len(churn.comments("churn:1")) == 1
+    assert (await api("GET", "/models")).status == 200  # the server is fine

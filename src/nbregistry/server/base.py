@@ -117,7 +117,7 @@ class RegistryHandler(APIHandler):
         """Refuse a declared body over ``NBRegistry.max_body_bytes`` before reading it; stop reading an
         undeclared one there. (The upload route overrides this with its own, larger limit.)"""
         limit = self.service.registry.limits.body_bytes
-        self._body_chunks: list = []
+        self._body = bytearray()
         length = self.request.headers.get("Content-Length")
         if length is not None and not (length.isascii() and length.isdigit()):
             raise web.HTTPError(400, f"bad Content-Length {length[:40]!r}")
@@ -127,8 +127,9 @@ class RegistryHandler(APIHandler):
 
     def data_received(self, chunk: bytes) -> None:
         # Every JSON route reads its (size-limited) body here; the upload route overrides this.
-        self._body_chunks.append(chunk)
-        self.request.body = b"".join(self._body_chunks) if len(self._body_chunks) > 1 else chunk
+        # One growing buffer (linear in the body's size), which is the request's body from now on.
+        self._body.extend(chunk)
+        self.request.body = self._body
 
     # -- running core calls off the event loop -------------------------------------------------
     async def read(self, fn: Callable) -> Any:
