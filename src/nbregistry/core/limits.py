@@ -140,10 +140,15 @@ def loads_json(raw: bytes | str, what: str, *, max_depth: int = DEFAULT_LIMITS.j
     return check_json(value, what, max_depth=max_depth)
 
 
-def json_size(value: Any, what: str, *, max_bytes: int, max_depth: int) -> int:
-    """The size of ``value`` as compact JSON, after a lenient :func:`check_json`; refused above ``max_bytes``."""
-    check_json(value, what, max_depth=max_depth, strict=False)
-    size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
+def json_size(value: Any, what: str, *, max_bytes: int) -> int:
+    """The size of ``value`` as compact JSON (what the store writes); refused above ``max_bytes`` or
+    when it is nested too deep to encode. (Cheap: no walk; text is escaped, so any string stores.)"""
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), default=str))
+    except RecursionError:
+        raise ValidationError(f"{what} is nested too deep to store") from None
+    except ValueError as exc:  # a circular reference, a 5000-digit integer
+        raise ValidationError(f"{what} cannot be stored as JSON ({str(exc)[:80]})") from None
     if size > max_bytes:
         raise ValidationError(f"{what} is {size} bytes as JSON; the limit is {max_bytes}")
     return size

@@ -123,7 +123,7 @@ def check_record(limits: Limits, *, description: str, metrics: dict, params: dic
         if len(values) > most:
             raise ValidationError(f"a version holds at most {most} {kind}s, this one has {len(values)}")
     if lineage is not None:
-        json_size(lineage, "lineage", max_bytes=limits.lineage_bytes, max_depth=limits.json_depth)
+        json_size(lineage, "lineage", max_bytes=limits.lineage_bytes)
     for what, value in (("flavor metadata", flavor_meta), ("signature", signature)):
         if value is not None:
             check_json(value, what, max_depth=limits.json_depth, strict=False)
