@@ -135,7 +135,8 @@ def test_reads_and_writes_sqlite_cannot_bind_are_validation_errors(local_reg, mo
 
 
 def test_the_standalone_server_reads_its_limits_from_its_config_file(tmp_path, monkeypatch):
-    """``nbregistry server`` loads ``nbregistry_server_config.py`` from the Jupyter config path."""
+    """``nbregistry server`` loads its limits from its config file on the Jupyter config path
+    (``nbregistry_server_config.py``; ``jupyter_server_config.py`` once the server reads that name)."""
     import urllib.error
     import urllib.request
 
@@ -143,7 +144,8 @@ def test_the_standalone_server_reads_its_limits_from_its_config_file(tmp_path, m
 
     config_dir = tmp_path / "jupyter-config"
     config_dir.mkdir()
-    (config_dir / "nbregistry_server_config.py").write_text("c.NBRegistry.max_compare_refs = 2\n")
+    for name in ("nbregistry_server_config.py", "jupyter_server_config.py"):
+        (config_dir / name).write_text("c.NBRegistry.max_compare_refs = 2\n")
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config_dir))
     proc, url = start_server(tmp_path / "registry", users=TOKENS, log_path=tmp_path / "server.log")
     try:
