@@ -42,12 +42,12 @@ def cmd_server(reg, args):
         if not isinstance(users, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
                                                   for k, v in users.items()):
             raise ValidationError('--users must hold a JSON object {"username": "token", ...}')
-    token = _check_auth(args, users)
+    args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
     reg.close()
     sys.stderr.write(f"nbregistry server: registry {root} on http://{args.ip}:{args.port}{args.base_url}\n")
     from .app import run, server_config
 
-    run(server_config(root, ip=args.ip, port=args.port, token=token, users=users, base_url=args.base_url,
+    run(server_config(root, ip=args.ip, port=args.port, token=args.token, users=users, base_url=args.base_url,
                       allow_root=args.allow_root, max_upload_bytes=args.max_upload))
     return 0
 
@@ -63,12 +63,13 @@ def _check_auth(args, users) -> str | None:
             raise ValidationError("--token '' would serve the registry without authentication; give a token, "
                                   "--users FILE, or --no-auth (loopback only)")
         return args.token
-    if users or args.token:
-        raise ValidationError("--no-auth cannot be combined with --token or --users")
-    if not _is_loopback(args.ip):
-        raise ValidationError(f"--no-auth serves only a loopback address (127.0.0.1, ::1, localhost), not {args.ip!r}")
+    if users or args.token or getattr(args, "jupyterhub", False):
+        raise ValidationError("--no-auth cannot be combined with --token, --users or --jupyterhub")
+    ip = args.ip or "127.0.0.1"
+    if not _is_loopback(ip):
+        raise ValidationError(f"--no-auth serves only a loopback address (127.0.0.1, ::1, localhost), not {ip!r}")
     sys.stderr.write("nbregistry server: WARNING: serving without authentication: anyone who can connect to "
-                     f"{args.ip}:{args.port} (every local user and process) can read and change the registry\n")
+                     f"{ip}:{args.port or 8765} (every local user and process) can read and change the registry\n")
     return ""
 
 
