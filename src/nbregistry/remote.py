@@ -287,7 +287,8 @@ class RemoteRegistry:
         info = self.artifact(ref)
         name, _, number = info["ref"].rpartition(":")
         stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"])
-        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust)
+        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust,
+                              also_authors=info.get("also_authors") or [])
         folder = self._checkout(info, progress)
         return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
 

@@ -80,7 +80,7 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m006_evaluations_cards"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -109,5 +109,12 @@ def build():
         from .store_webhooks import apply_ddl
 
         apply_ddl(db)
+
+    @migrations(name="m006_evaluations_cards")
+    def m006_evaluations_cards(db):
+        """Model cards, evaluations with their metrics, and retired model names (store_versioning.py)."""
+        from .store_versioning import apply_ddl as versioning_ddl
+
+        versioning_ddl(db)
 
     return migrations

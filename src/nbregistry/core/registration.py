@@ -85,13 +85,17 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
     return entries, meta
 
 
-def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, trust_own: bool = True) -> bool:
+def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, trust_own: bool = True,
+                also_authors: list | None = None) -> bool:
     """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
     other than ``reader`` needs ``trust=True``; with ``trust_own=False`` (a shared server) so does the
-    reader's own. Returns the ``trusted`` flag for ``flavor.load``."""
-    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (version.author != reader or not trust_own)
+    reader's own. ``also_authors`` are other authors of the same artifact (a revert's original
+    author): each of them counts as a writer too. Returns the ``trusted`` flag for ``flavor.load``."""
+    others = sorted({version.author, *(also_authors or [])} - {reader})
+    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (bool(others) or not trust_own)
     if needs_trust and not trust:
-        whose = f"saved by {version.author!r}" if version.author != reader else "saved by you, but this registry trusts no pickles"
+        whose = (f"saved by {', '.join(map(repr, others))}" if others
+                 else "saved by you, but this registry trusts no pickles")
         raise TrustRequired(
             f"{version.ref} was {whose} in a format that runs code when loaded "
             f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "

@@ -24,13 +24,16 @@ from .registration import (check_trust, clean_metrics, clean_strings, file_entri
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
+from .versioning import VersioningMixin, previous_values, revert_authors
+from .cards import CardsMixin
+from .evaluations import EvaluationsMixin
 
 GC_GRACE_SECONDS = 3600.0
 
 Progress = Callable[[int], None]
 
 
-class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
+class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin, CardsMixin, EvaluationsMixin):
     """A registry rooted at a folder: ``registry.db`` (SQLite) + ``objects/`` + ``tmp/``.
 
     ``Registry()`` with no root uses ``NBREGISTRY_URL`` (a team server, see ``RemoteRegistry``),
@@ -78,7 +81,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         validate_name(name)
         row = self.store.model_row(name, conn, counts=counts)
         if row is None:
-            raise NotFound(f"no model named {name!r}")
+            raise self._no_model(name, conn)  # says whether it was renamed or deleted
         return row
 
     def _resolve(self, ref: str | Ref, conn=None) -> tuple[Any, int]:
@@ -261,6 +264,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 if not missing:
                     model = self.store.model_row(name, conn)
                     if model is None:
+                        self._check_name_free(conn, name)  # a retired name never silently names a new model
                         model_id = self.store.create_model(conn, name, self.author)
                         self._event(conn, "model.created", name)
                     else:
@@ -293,7 +297,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         version = self.get(ref)
         trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
-                              trust_own=self.trust_own_pickles)
+                              trust_own=self.trust_own_pickles, also_authors=revert_authors(version))
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
         return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
 
@@ -301,7 +305,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
         version = self.get(ref)
         return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
-                "meta": version.flavor_meta, **version.artifact}
+                "meta": version.flavor_meta, **version.artifact, "also_authors": revert_authors(version)}
 
     def as_author(self, author: str, *, origin: str | None = None) -> "Registry":
         """A view of this registry acting as ``author`` (sharing its store and objects): one per
@@ -335,10 +339,13 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model = self._model_row(name, conn)
+            previous = previous_values(conn, self.store, "model_tags", "model_id", model["id"], description, tags,
+                                       model["description"])
             self.store.update_model(conn, model["id"], description=description, archived=archived)
             self.store.set_tags(conn, "model_tags", "model_id", model["id"], tags)
             changes = _changes(description=description, tags=tags)
             if changes:
+                changes["previous"] = previous
                 self._event(conn, "model.updated", model["name"], payload=changes)
             if archived is not None and bool(archived) != bool(model["archived"]):
                 self._event(conn, "model.archived" if archived else "model.restored", model["name"])
@@ -353,10 +360,13 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             row = self.store.version_row(model["id"], number, lineage=False, conn=conn)
             vid, current = row["id"], row["status"]
             status = None if archived is None else ("archived" if archived else "active")
+            previous = previous_values(conn, self.store, "version_tags", "version_id", vid, description, tags,
+                                       row["description"])
             self.store.update_version(conn, vid, description=description, status=status)
             self.store.set_tags(conn, "version_tags", "version_id", vid, tags)
             changes = _changes(description=description, tags=tags)
             if changes:
+                changes["previous"] = previous
                 self._event(conn, "version.updated", model["name"], number, changes)
             if status is not None and status != current:
                 self._event(conn, "version.archived" if archived else "version.restored", model["name"], number)
@@ -456,13 +466,14 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
             versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit)
             name = versions[0].name if versions else self._model_row(refs_or_model)["name"]
-            return Comparison.build(name, versions, goals)
+            return Comparison.build(name, versions, goals, self._compared_evaluations(versions))
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("compare needs a model name or at least one ref")
         versions = self._fetch_refs(refs)
         names = {v.name for v in versions}
-        return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals)
+        return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals,
+                                self._compared_evaluations(versions))
 
     def diff(self, a: str, b: str) -> Diff:
         """What changed from ``a`` to ``b``: params, metrics, tags, signature, environment, data."""
