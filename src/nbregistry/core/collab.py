@@ -519,6 +519,23 @@ def _activity_item(row, snippets: dict) -> ActivityItem:
         summary = f"{actor} changed the policy of {model}@{alias}: {describe_policy(policy)}"
     elif action in ("version.archived", "version.restored", "version.deleted", "model.archived", "model.restored"):
         summary = f"{actor} {action.split('.')[1]} {ref}"
+    elif action == "version.reverted":
+        summary = (f"{actor} reverted {model} to :{payload.get('revert_of')} as {ref}"
+                   f" (revert of {model}:{payload.get('revert_of')}){why}")
+    elif action == "model.renamed":
+        held = " (forced while its aliases were held)" if payload.get("forced") else ""
+        summary = f"{actor} renamed model {payload.get('previous')} to {model}{held}{why}"
+    elif action == "model.deleted":
+        held = " (forced while its aliases were held)" if payload.get("forced") else ""
+        summary = f"{actor} deleted model {model} ({len(payload.get('versions') or [])} versions){held}{why}"
+    elif action == "model.name_released":
+        summary = f"{actor} freed the model name {model}{why}"
+    elif action == "card.updated":
+        summary = f"{actor} {'wrote' if payload.get('previous') is None else 'edited'} the card of {ref}"
+    elif action == "evaluation.added":
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in list((payload.get("metrics") or {}).items())[:3])
+        verb = "logged metrics for" if payload.get("source") == "logged" else "evaluated"
+        summary = f"{actor} {verb} {ref} on {payload.get('dataset')}" + (f" ({shown})" if shown else "")
     elif action == "model.created":
         summary = f"{actor} created model {model}"
     elif action in ("version.updated", "model.updated"):

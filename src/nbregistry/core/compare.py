@@ -56,7 +56,7 @@ class Comparison(_Rich):
     def build(cls, model: str | None, versions: list, goals: dict | None = None,
               evaluations: list | None = None) -> "Comparison":
         """From ModelVersion objects (with metrics, params and tags loaded) and, per version, its latest
-        evaluation per dataset (``[{dataset: Evaluation}]``, same order as ``versions``).
+        evaluation per dataset (``[{dataset: {"fingerprint", "metrics"}}]``, same order as ``versions``).
 
         Registration metrics are ranked as recorded (``"dataset": None``: the data they came from is
         not recorded). Evaluation metrics appear as ``key@dataset`` and are ranked only when every
@@ -71,7 +71,7 @@ class Comparison(_Rich):
         evaluations = evaluations or [{} for _ in versions]
         datasets, shared, notes = {}, [], []
         for name in sorted({d for per in evaluations for d in per}):
-            fps = [per[name].fingerprint if name in per else None for per in evaluations]
+            fps = [per[name]["fingerprint"] if name in per else None for per in evaluations]
             scored = [i for i, per in enumerate(evaluations) if name in per]
             distinct = {fps[i] for i in scored}
             same = len(distinct) == 1
@@ -79,8 +79,8 @@ class Comparison(_Rich):
                               "shared": same and len(scored) == len(versions)}
             if datasets[name]["shared"]:
                 shared.append(name)
-            for key in sorted({k for i in scored for k in evaluations[i][name].metrics}):
-                values = [per[name].metrics.get(key) if name in per else None for per in evaluations]
+            for key in sorted({k for i in scored for k in evaluations[i][name]["metrics"]}):
+                values = [per[name]["metrics"].get(key) if name in per else None for per in evaluations]
                 ranked = _ranked(values, metric_goal(key, goals)) if same else {
                     "values": values, "goal": metric_goal(key, goals), "best": []}
                 metrics[f"{key}@{name}"] = {**ranked, "dataset": name, "comparable": same, "fingerprints": fps}

@@ -86,24 +86,11 @@ class EvaluationsMixin:
         """
         if not (isinstance(data, tuple) and len(data) == 2):
             raise ValidationError("data must be a tuple (X, y): the inputs and the true values")
-        functions = _metric_functions(metrics, method)
+        functions = metric_functions(metrics, method)
         versions = self._evaluation_targets(refs_or_model)
         sha, parts = dataset_fingerprint(data)
         name = validate_dataset(name) if name is not None else f"data-{sha[:12]}"
-        X, y = data
-        computed = []
-        for version in versions:
-            obj = self.load(version.ref, trust=trust)
-            predictions: dict[str, Any] = {}
-            values = {}
-            for key, (fn, how) in functions.items():
-                if how not in predictions:
-                    predictions[how] = _predict(obj, X, how, version.ref)
-                try:
-                    values[key] = fn(y, predictions[how])
-                except Exception as exc:
-                    raise ValidationError(f"metric {key!r} raised {type(exc).__name__}: {exc} on {version.ref}") from exc
-            computed.append((version, _as_numbers(values, version.ref)))
+        computed = compute_metrics(self, versions, data, functions, trust=trust)
         code = _code_record(functions)
         return self._store_evaluations(computed, dataset=name, fingerprint=sha, data=parts, source="evaluate",
                                        code=code)
@@ -155,20 +142,6 @@ class EvaluationsMixin:
             out[r["version_id"]][r["dataset"]] = _evaluation(r, metrics[r["id"]])
         return out
 
-    def _compared_evaluations(self, versions: list) -> list[dict]:
-        """For :meth:`compare`: per version (same order), its latest evaluation per dataset."""
-        if not versions:
-            return []
-        with self.store.read() as conn:
-            ids: dict[tuple, int] = {}
-            for name in {v.name for v in versions}:
-                for r in conn.execute("SELECT v.id, v.version FROM versions v JOIN models m ON m.id = v.model_id"
-                                      " WHERE m.name = ?", (name,)):
-                    ids[(name.lower(), r[1])] = r[0]
-            keys = [ids.get((v.name.lower(), v.version)) for v in versions]
-            latest = self._latest_evaluations([k for k in keys if k is not None], conn)
-        return [latest.get(k, {}) if k is not None else {} for k in keys]
-
     def _evaluation_targets(self, refs_or_model) -> list:
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
             versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=10_000)
@@ -213,7 +186,27 @@ def _evaluation(row, metrics: dict) -> Evaluation:
                       data=json.loads(row["data"]), code=json.loads(row["code"]))
 
 
-def _metric_functions(metrics: Any, method: str) -> dict[str, tuple[Callable, str]]:
+def compute_metrics(registry, versions: list, data: tuple, functions: dict, *, trust: bool) -> list:
+    """``[(version, {metric: value})]``: each version loaded with ``registry.load`` (the trust rule)
+    and scored on ``data``. Shared by the local and the remote registry."""
+    X, y = data
+    computed = []
+    for version in versions:
+        obj = registry.load(version.ref, trust=trust)
+        predictions: dict[str, Any] = {}
+        values = {}
+        for key, (fn, how) in functions.items():
+            if how not in predictions:
+                predictions[how] = _predict(obj, X, how, version.ref)
+            try:
+                values[key] = fn(y, predictions[how])
+            except Exception as exc:
+                raise ValidationError(f"metric {key!r} raised {type(exc).__name__}: {exc} on {version.ref}") from exc
+        computed.append((version, _as_numbers(values, version.ref)))
+    return computed
+
+
+def metric_functions(metrics: Any, method: str) -> dict[str, tuple[Callable, str]]:
     if not isinstance(metrics, dict) or not metrics:
         raise ValidationError("metrics must be a non-empty dict of name -> function(y_true, y_pred)")
     if not isinstance(method, str) or not method.isidentifier():

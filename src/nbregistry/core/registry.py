@@ -109,9 +109,10 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
 
     # ================================================================ building result objects
     def _versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
-                  limit: int = 100, offset: int = 0, lineage: bool = False, conn=None) -> list[ModelVersion]:
+                  limit: int = 100, offset: int = 0, lineage: bool = False, evaluations: bool = False,
+                  conn=None) -> list[ModelVersion]:
         rows, facts = self.store.fetch_versions(where, args, order=order, order_args=order_args, limit=limit,
-                                                offset=offset, lineage=lineage, conn=conn)
+                                                offset=offset, lineage=lineage, evaluations=evaluations, conn=conn)
         out = []
         for r in rows:
             f = facts[r["id"]]
@@ -124,7 +125,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                 lineage=json.loads(r["lineage"]) if lineage and r["lineage"] else None,
                 artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
                           "files": meta.get("files", [])},
-                has_input_example=r["input_example_sha"] is not None, registry=self, flavor_meta=meta))
+                has_input_example=r["input_example_sha"] is not None, registry=self, flavor_meta=meta,
+                evaluations=f.get("evaluations") or {}))
         return out
 
     def _models(self, rows, conn=None) -> list[Model]:
@@ -464,22 +466,23 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         ``goals`` overrides the inferred goal per metric (``{"auc": "max", "latency": "min"}``).
         """
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
-            versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit)
+            versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit,
+                                      evaluations=True)
             name = versions[0].name if versions else self._model_row(refs_or_model)["name"]
-            return Comparison.build(name, versions, goals, self._compared_evaluations(versions))
+            return Comparison.build(name, versions, goals, [v.evaluations for v in versions])
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("compare needs a model name or at least one ref")
-        versions = self._fetch_refs(refs)
+        versions = self._fetch_refs(refs, evaluations=True)
         names = {v.name for v in versions}
         return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals,
-                                self._compared_evaluations(versions))
+                                [v.evaluations for v in versions])
 
     def diff(self, a: str, b: str) -> Diff:
         """What changed from ``a`` to ``b``: params, metrics, tags, signature, environment, data."""
         return Diff.build(*self._fetch_refs([a, b], lineage=True))
 
-    def _fetch_refs(self, refs: list, *, lineage: bool = False) -> list[ModelVersion]:
+    def _fetch_refs(self, refs: list, *, lineage: bool = False, evaluations: bool = False) -> list[ModelVersion]:
         """The versions many refs name, in their order, with ONE query (refs compile into its WHERE).
 
         A ref that matches nothing is resolved on its own to raise the precise :class:`NotFound`.
@@ -498,7 +501,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                 clauses.append("(m.name = ? AND v.version = (SELECT MAX(x.version) FROM versions x"
                                " WHERE x.model_id = m.id AND x.status = 'active'))")
                 args.append(ref.name)
-        found = self._versions(" OR ".join(clauses), args, limit=len(parsed), lineage=lineage)
+        found = self._versions(" OR ".join(clauses), args, limit=len(parsed), lineage=lineage, evaluations=evaluations)
         out = []
         for ref in parsed:
             same = [v for v in found if v.name.lower() == ref.name.lower()]
