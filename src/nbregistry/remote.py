@@ -481,7 +481,8 @@ class RemoteRegistry:
         data = self._call("GET", f"/cards/{_q(name_or_ref)}/history")
         return Results([CardText.from_dict(c) for c in data["cards"]], title=f"card history of {name_or_ref}")
 
-    def log_metrics(self, ref: str, metrics: dict, *, dataset: str, data=None, fingerprint: str | None = None):
+    def log_metrics(self, ref: str, metrics: dict, *, dataset: str, data=None, fingerprint: str | None = None,
+                    code: dict | None = None):
         """See :meth:`nbregistry.Registry.log_metrics`; ``data`` is fingerprinted here, only the hash is sent."""
         from .core.evaluations import Evaluation, dataset_fingerprint
 
@@ -489,7 +490,7 @@ class RemoteRegistry:
             if fingerprint is not None:
                 raise errors.ValidationError("give data or fingerprint, not both")
             fingerprint = dataset_fingerprint(data)[0]
-        body = _present(ref=ref, metrics=metrics, dataset=dataset, fingerprint=fingerprint)
+        body = _present(ref=ref, metrics=metrics, dataset=dataset, fingerprint=fingerprint, code=code)
         return Evaluation.from_dict(self._call("POST", "/evaluations", body=body))
 
     def evaluations(self, ref_or_model: str, *, dataset: str | None = None):
@@ -504,7 +505,8 @@ class RemoteRegistry:
         """See :meth:`nbregistry.Registry.evaluate`: the versions are downloaded and scored HERE (same trust
         rule), and the results are recorded on the server as logged evaluations with the data's fingerprint."""
         from .core.entities import Results
-        from .core.evaluations import compute_metrics, dataset_fingerprint, metric_functions, validate_dataset
+        from .core.evaluations import (code_record, compute_metrics, dataset_fingerprint, metric_functions,
+                                       validate_dataset)
         from .core.refs import Ref, parse_ref
 
         if not (isinstance(data, tuple) and len(data) == 2):
@@ -520,7 +522,9 @@ class RemoteRegistry:
         sha = dataset_fingerprint(data)[0]
         name = validate_dataset(name) if name is not None else f"data-{sha[:12]}"
         computed = compute_metrics(self, versions, data, functions, trust=trust)
-        return Results([self.log_metrics(v.ref, values, dataset=name, fingerprint=sha) for v, values in computed],
+        code = code_record(functions)
+        return Results([self.log_metrics(v.ref, values, dataset=name, fingerprint=sha, code=code)
+                        for v, values in computed],
                        title=f"evaluations on {name}")
 
     # ================================================================ integrity

@@ -91,15 +91,18 @@ class EvaluationsMixin:
         sha, parts = dataset_fingerprint(data)
         name = validate_dataset(name) if name is not None else f"data-{sha[:12]}"
         computed = compute_metrics(self, versions, data, functions, trust=trust)
-        code = _code_record(functions)
+        code = code_record(functions)
         return self._store_evaluations(computed, dataset=name, fingerprint=sha, data=parts, source="evaluate",
                                        code=code)
 
     def log_metrics(self, ref: str, metrics: dict, *, dataset: str, data: Any = None,
-                    fingerprint: str | None = None) -> "Evaluation":
+                    fingerprint: str | None = None, code: dict | None = None) -> "Evaluation":
         """Record metrics computed elsewhere for one version on the dataset named ``dataset``. Give the
         ``data`` (fingerprinted here) or its ``fingerprint`` (a sha256 from :func:`dataset_fingerprint`)
-        so comparisons can tell whether two versions were scored on the same data."""
+        so comparisons can tell whether two versions were scored on the same data. ``code`` optionally
+        says what computed them (a JSON object, stored as given)."""
+        if code is not None and (not isinstance(code, dict) or len(json.dumps(code, default=str)) > 50_000):
+            raise ValidationError("code must be a JSON object of at most 50,000 characters")
         validate_dataset(dataset)
         values = clean_metrics(metrics)
         if not values:
@@ -113,7 +116,7 @@ class EvaluationsMixin:
             raise ValidationError(f"fingerprint must be 64 lowercase hex digits (a sha256), not {fingerprint!r}")
         version = self._fetch_refs([ref])[0]
         return self._store_evaluations([(version, values)], dataset=dataset, fingerprint=fingerprint, data=parts,
-                                       source="logged", code={"logged": True, **_code_record({})})[0]
+                                       source="logged", code={**(code or {}), "logged": True})[0]
 
     def evaluations(self, ref_or_model: str, *, dataset: str | None = None) -> Results:
         """Evaluations of a version (``churn:3``, ``churn@production``) or of every version of a model
@@ -242,7 +245,7 @@ def _as_numbers(values: dict, ref: str) -> dict:
     return clean_metrics(out)
 
 
-def _code_record(functions: dict) -> dict:
+def code_record(functions: dict) -> dict:
     """Which code computed the metrics: each function's import path and source hash, the method,
     the git state and the Python and nbregistry versions."""
     import inspect

@@ -87,9 +87,10 @@ class EvaluationsHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def post(self):
-        d = self.body(("ref", "metrics", "dataset"), {"fingerprint": object})
+        d = self.body(("ref", "metrics", "dataset"), {"fingerprint": object, "code": object})
         self.reply(await self.change(lambda r: r.log_metrics(d["ref"], d["metrics"], dataset=d["dataset"],
-                                                             fingerprint=d.get("fingerprint"))), 201)
+                                                             fingerprint=d.get("fingerprint"),
+                                                             code=d.get("code"))), 201)
 
 
 VERSIONING_ROUTES = [
