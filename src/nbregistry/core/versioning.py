@@ -52,6 +52,8 @@ class VersioningMixin:
                 "artifact_sha256": row["artifact_sha"], "reverted_by": self.author, "reason": reason,
                 # everyone whose artifact this is: the trust rule asks for all of them
                 "authors": sorted({source.author, *(earlier.get("authors") or [])}),
+                # and whether each of them was a verified identity (a claimed name never becomes trusted)
+                "all_counted": bool(source.author_counts and earlier.get("all_counted", True)),
             }
             if description is None:
                 description = f"Revert of {source.ref}" + (f": {reason}" if reason else "")
@@ -62,24 +64,12 @@ class VersioningMixin:
                 artifact_size=row["artifact_size"], signature=source.signature,
                 input_example_sha=row["input_example_sha"], lineage=lineage, metrics=source.metrics,
                 params=source.params, tags=source.tags, blobs=blobs, created_at=created,
-                **self._insert_identity())
+                identity=self.identity, claimed_by=self.claimed_by)
             self._event(conn, "version.reverted", model["name"], new,
                         {"revert_of": number, "flavor": row["flavor"], "sha256": row["artifact_sha"],
                          "size": row["artifact_size"], "metrics": source.metrics, "reason": reason},
                         time_=created)
         return self.get(f"{model['name']}:{new}")
-
-    def _insert_identity(self) -> dict:
-        """Identity columns for a new version row, when the store records them (m004_identity)."""
-        import inspect
-
-        params = inspect.signature(self.store.insert_version).parameters
-        out = {}
-        if "identity" in params:
-            out["identity"] = getattr(self, "identity", "local")
-        if "claimed_by" in params:
-            out["claimed_by"] = getattr(self, "claimed_by", None)
-        return out
 
     # ============================================================ rename, delete, names
     def rename_model(self, name: str, new_name: str, *, force: bool = False, reason: str | None = None) -> Model:
@@ -200,6 +190,12 @@ def revert_authors(version) -> list[str]:
     if not isinstance(link, dict):
         return []
     return [a for a in link.get("authors") or [] if isinstance(a, str)]
+
+
+def revert_authors_counted(version) -> bool:
+    """False when some earlier author of a revert's artifact was not a verified identity."""
+    link = (getattr(version, "lineage", None) or {}).get("revert_of")
+    return not isinstance(link, dict) or link.get("all_counted", True) is not False
 
 
 def previous_values(conn, store, table: str, owner_col: str, owner_id: int, description: str | None,
