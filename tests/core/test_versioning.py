@@ -196,3 +196,18 @@ def test_resolve_at_a_date_means_as_of_that_whole_day_like_search(local_reg, iri
     with pytest.raises(ValidationError):
         local_reg.resolve("churn@production", at="2026-02-30")
     assert os.path.exists(local_reg.root / "registry.db")
+
+
+def test_reverting_a_pickle_registered_under_a_claimed_name_does_not_make_it_trusted(local_reg):
+    # attack test: someone on a shared-token server claims to be alice; alice's revert must not launder it
+    claimed = local_reg.as_author("alice", identity="shared", claimed_by="alice")
+    claimed.register({"payload": 1}, "thing", flavor="pickle")
+    with pytest.raises(TrustRequired, match="unverified"):
+        local_reg.load("thing:1")
+    reverted = local_reg.revert("thing:1")
+    assert reverted.author == "alice" and reverted.author_counts
+    with pytest.raises(TrustRequired, match="unverified"):
+        local_reg.load("thing:2")
+    local_reg.register({"payload": 2}, "own", flavor="pickle")
+    local_reg.revert("own:1")
+    assert local_reg.load("own:2") == {"payload": 2}  # reverting your own verified pickle stays yours
