@@ -58,8 +58,8 @@ class Comparison(_Rich):
         """From ModelVersion objects (with metrics, params and tags loaded) and, per version, its latest
         evaluation per dataset (``[{dataset: {"fingerprint", "metrics"}}]``, same order as ``versions``).
 
-        Registration metrics are ranked as recorded (``"dataset": None``: the data they came from is
-        not recorded). Evaluation metrics appear as ``key@dataset`` and are ranked only when every
+        Registration metrics are ranked as recorded (they carry no ``"dataset"``: the data they came
+        from is not recorded). Evaluation metrics appear as ``key@dataset`` and are ranked only when every
         version that has them was scored on the same data (same fingerprint); otherwise ``best`` is
         empty, ``comparable`` false, and a note says so and offers the shared evaluation."""
         header = [{"ref": v.ref, "name": v.name, "version": v.version, "author": v.author,
@@ -67,7 +67,7 @@ class Comparison(_Rich):
         metrics = {}
         for key in sorted({k for v in versions for k in v.metrics}):
             values = [v.metrics.get(key) for v in versions]
-            metrics[key] = {**_ranked(values, metric_goal(key, goals)), "dataset": None, "comparable": True}
+            metrics[key] = _ranked(values, metric_goal(key, goals))  # as recorded: no dataset key
         evaluations = evaluations or [{} for _ in versions]
         datasets, shared, notes = {}, [], []
         for name in sorted({d for per in evaluations for d in per}):
@@ -95,7 +95,7 @@ class Comparison(_Rich):
                          "metrics=..., name=...)")
         elif shared and any(not d["same_data"] or not d["shared"] for d in datasets.values()):
             notes.append(f"compare on the shared evaluation{'s' if len(shared) > 1 else ''}: {', '.join(shared)}")
-        if datasets and any(m["dataset"] is None for m in metrics.values()):
+        if datasets and any(m.get("dataset") is None for m in metrics.values()):
             notes.append("registration metrics (no @dataset) are ranked as recorded; the data they were computed "
                          "on is not recorded")
 

@@ -41,6 +41,7 @@ class Evaluation(_Rich):
     created_at: str = ""
     author: str = ""
     identity: str = "local"
+    claimed_by: str | None = None
     data: dict = field(default_factory=dict)
     code: dict = field(default_factory=dict)
 
@@ -160,7 +161,7 @@ class EvaluationsMixin:
     def _store_evaluations(self, computed: list, *, dataset: str, fingerprint: str | None, data: dict, source: str,
                            code: dict) -> Results:
         when = now_iso()
-        identity = getattr(self, "identity", "local")
+        identity, claimed_by = self.identity, self.claimed_by
         ids = []
         with self.store.write() as conn:
             for version, values in computed:
@@ -170,7 +171,7 @@ class EvaluationsMixin:
                     raise ValidationError(f"{version.ref} changed while it was being evaluated; try again")
                 eid = sv.insert_evaluation(conn, version_id=row["id"], dataset=dataset, fingerprint=fingerprint,
                                            data=data, source=source, created_at=when, author=self.author,
-                                           identity=identity, code=code, metrics=values)
+                                           identity=identity, claimed_by=claimed_by, code=code, metrics=values)
                 ids.append((row["id"], eid))
                 self._event(conn, "evaluation.added", model["name"], version.version,
                             {"id": eid, "dataset": dataset, "fingerprint": fingerprint, "source": source,
@@ -186,6 +187,7 @@ def _evaluation(row, metrics: dict) -> Evaluation:
     return Evaluation(id=row["id"], ref=f"{row['model']}:{row['version']}", dataset=row["dataset"],
                       fingerprint=row["fingerprint"], metrics=dict(metrics), source=row["source"],
                       created_at=row["created_at"], author=row["author"], identity=row["identity"],
+                      claimed_by=row["claimed_by"],
                       data=json.loads(row["data"]), code=json.loads(row["code"]))
 
 

@@ -20,7 +20,7 @@ CREATE TABLE evaluations (id INTEGER PRIMARY KEY AUTOINCREMENT,
   version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
   dataset TEXT NOT NULL, fingerprint TEXT, data TEXT NOT NULL DEFAULT '{}', source TEXT NOT NULL
   CHECK (source IN ('evaluate', 'logged')), created_at TEXT NOT NULL, author TEXT NOT NULL,
-  identity TEXT NOT NULL DEFAULT 'local', code TEXT NOT NULL DEFAULT '{}');
+  identity TEXT NOT NULL DEFAULT 'local', claimed_by TEXT, code TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX evaluations_version ON evaluations (version_id, dataset, id);
 CREATE TABLE evaluation_metrics (evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
   key TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (evaluation_id, key));
@@ -110,11 +110,13 @@ def insert_card(conn, *, model_id: int, version: int | None, body: str, when: st
 
 # -- evaluations -------------------------------------------------------------------------------
 def insert_evaluation(conn, *, version_id: int, dataset: str, fingerprint: str | None, data: dict, source: str,
-                      created_at: str, author: str, identity: str, code: dict, metrics: dict) -> int:
+                      created_at: str, author: str, identity: str, claimed_by: str | None, code: dict,
+                      metrics: dict) -> int:
     eid = conn.execute(
-        "INSERT INTO evaluations (version_id, dataset, fingerprint, data, source, created_at, author, identity, code)"
-        " VALUES (?,?,?,?,?,?,?,?,?)",
-        (version_id, dataset, fingerprint, dumps(data), source, created_at, author, identity, dumps(code))).lastrowid
+        "INSERT INTO evaluations (version_id, dataset, fingerprint, data, source, created_at, author, identity,"
+        " claimed_by, code) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (version_id, dataset, fingerprint, dumps(data), source, created_at, author, identity, claimed_by,
+         dumps(code))).lastrowid
     conn.executemany("INSERT INTO evaluation_metrics (evaluation_id, key, value) VALUES (?,?,?)",
                      [(eid, k, v) for k, v in metrics.items()])
     return eid
