@@ -211,3 +211,12 @@ def test_reverting_a_pickle_registered_under_a_claimed_name_does_not_make_it_tru
     local_reg.register({"payload": 2}, "own", flavor="pickle")
     local_reg.revert("own:1")
     assert local_reg.load("own:2") == {"payload": 2}  # reverting your own verified pickle stays yours
+
+
+def test_events_and_activity_of_a_renamed_model_include_its_earlier_names(reg, iris_model):
+    reg.register(iris_model, "churn")
+    reg.rename_model("churn", "churn-v2")
+    reg.register(iris_model, "churn-v2")
+    actions = [e.action for e in reg.events(model="churn-v2")]
+    assert actions == ["model.created", "version.registered", "model.renamed", "version.registered"]
+    assert [a.action for a in reg.activity("churn-v2")][-2:] == ["version.registered", "model.created"]

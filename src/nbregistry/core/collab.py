@@ -360,7 +360,8 @@ class CollaborationMixin:
             since_time = to_utc_iso(since)
         with self.store.read() as conn:
             name = None if model is None else self._model_row(model, conn)["name"]
-            rows = self.store.events(since=since_id or 0, model=name, after_time=since_time, limit=limit,
+            rows = self.store.events(since=since_id or 0, model=None if name is None else self._names_of(name),
+                                     after_time=since_time, limit=limit,
                                      newest_first=True, conn=conn)
             ids = [json.loads(r["payload"]).get("id") for r in rows if r["action"].startswith(("comment.", "review."))]
             snippets = sc.comment_snippets(conn, [i for i in ids if isinstance(i, int)])

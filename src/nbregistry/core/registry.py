@@ -185,9 +185,10 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         return Results(items, title=f"search: {expr}" if expr else "all versions")
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
-        """Audit events with id greater than ``since`` (cheap polling), oldest first."""
+        """Audit events with id greater than ``since`` (cheap polling), oldest first. ``model`` also
+        matches the events recorded under the model's earlier names (before a rename)."""
         _check_page(limit, 0)
-        rows = self.store.events(since=since, model=model, limit=limit)
+        rows = self.store.events(since=since, model=None if model is None else self._names_of(model), limit=limit)
         return Results([_event(r) for r in rows], title="events")
 
     # ================================================================ registering

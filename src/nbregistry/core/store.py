@@ -141,7 +141,10 @@ class Store:
         """Events after id ``since``, optionally of one model, of some actions, at/after a time."""
         sql = "SELECT * FROM events WHERE id > ?"
         args: list = [since]
-        if model is not None:
+        if isinstance(model, (list, tuple)):  # a model and its earlier names (renames)
+            sql += f" AND model COLLATE NOCASE IN ({','.join('?' * len(model))})"
+            args += list(model)
+        elif model is not None:
             sql += " AND model = ? COLLATE NOCASE"
             args.append(model)
         if after_time is not None:

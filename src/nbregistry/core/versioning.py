@@ -137,6 +137,12 @@ class VersioningMixin:
                         {"was": _retired_text(row), "reason": reason})
         return row["name"]
 
+    def _names_of(self, name: str, conn=None) -> list[str]:
+        """``name`` and, when it names a live model, the names that model had before (renames)."""
+        conn = conn or self.store.conn
+        row = self.store.model_row(name, conn)
+        return [name] if row is None else [row["name"], *sv.names_of_model(conn, row["id"])]
+
     def _guard_aliases(self, conn, model, force: bool, reason: str | None, verb: str) -> dict:
         aliases = self.store.model_aliases([model["id"]], conn)[model["id"]]
         if not isinstance(force, bool):
