@@ -16,6 +16,7 @@ from .identity import counts
 from .policy import describe_policy, evaluate, normalize_policy, smoke_test
 from .refs import Ref, parse_ref, validate_alias
 from .store import now_iso
+from .versioning import VERSIONING_ACTIONS, versioning_summary
 
 VERDICTS = ("approve", "request-changes")
 MAX_BODY = 50_000
@@ -531,27 +532,12 @@ def _activity_item(row, snippets: dict) -> ActivityItem:
         summary = f"{actor} changed the policy of {model}@{alias}: {describe_policy(policy)}"
     elif action in ("version.archived", "version.restored", "version.deleted", "model.archived", "model.restored"):
         summary = f"{actor} {action.split('.')[1]} {ref}"
-    elif action == "version.reverted":
-        summary = (f"{actor} reverted {model} to :{payload.get('revert_of')} as {ref}"
-                   f" (revert of {model}:{payload.get('revert_of')}){why}")
-    elif action == "model.renamed":
-        held = " (forced while its aliases were held)" if payload.get("forced") else ""
-        summary = f"{actor} renamed model {payload.get('previous')} to {model}{held}{why}"
-    elif action == "model.deleted":
-        held = " (forced while its aliases were held)" if payload.get("forced") else ""
-        summary = f"{actor} deleted model {model} ({len(payload.get('versions') or [])} versions){held}{why}"
-    elif action == "model.name_released":
-        summary = f"{actor} freed the model name {model}{why}"
-    elif action == "card.updated":
-        summary = f"{actor} {'wrote' if payload.get('previous') is None else 'edited'} the card of {ref}"
-    elif action == "evaluation.added":
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in list((payload.get("metrics") or {}).items())[:3])
-        verb = "logged metrics for" if payload.get("source") == "logged" else "evaluated"
-        summary = f"{actor} {verb} {ref} on {payload.get('dataset')}" + (f" ({shown})" if shown else "")
+    elif action in VERSIONING_ACTIONS:  # revert, rename, delete, cards, evaluations (versioning.py)
+        summary = versioning_summary(action, actor, model, ref, payload)
     elif action == "model.created":
         summary = f"{actor} created model {model}"
     elif action in ("version.updated", "model.updated"):
-        summary = f"{actor} updated {', '.join(sorted(payload)) or 'nothing'} of {ref}"
+        summary = f"{actor} updated {', '.join(sorted(set(payload) - {'previous'})) or 'nothing'} of {ref}"
     else:
         summary = f"{actor}: {action}" + (f" {ref}" if ref else "")
     return ActivityItem(id=row["id"], time=row["time"], actor=actor, action=action, ref=ref, summary=summary)

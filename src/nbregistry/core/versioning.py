@@ -173,6 +173,30 @@ class VersioningMixin:
 
 
 # ==================================================================== helpers
+VERSIONING_ACTIONS = ("version.reverted", "model.renamed", "model.deleted", "model.name_released", "card.updated",
+                      "evaluation.added")
+
+
+def versioning_summary(action: str, actor: str, model: str | None, ref: str | None, payload: dict) -> str:
+    """The activity-feed line of a versioning, card or evaluation event."""
+    why = f": {payload['reason']}" if payload.get("reason") else ""
+    held = " (forced while its aliases were held)" if payload.get("forced") else ""
+    if action == "version.reverted":
+        return f"{actor} reverted {model} to :{payload.get('revert_of')} as {ref} (revert of " \
+               f"{model}:{payload.get('revert_of')}){why}"
+    if action == "model.renamed":
+        return f"{actor} renamed model {payload.get('previous')} to {model}{held}{why}"
+    if action == "model.deleted":
+        return f"{actor} deleted model {model} ({len(payload.get('versions') or [])} versions){held}{why}"
+    if action == "model.name_released":
+        return f"{actor} freed the model name {model}{why}"
+    if action == "card.updated":
+        return f"{actor} {'wrote' if payload.get('previous') is None else 'edited'} the card of {ref}"
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in list((payload.get("metrics") or {}).items())[:3])
+    verb = "logged metrics for" if payload.get("source") == "logged" else "evaluated"
+    return f"{actor} {verb} {ref} on {payload.get('dataset')}" + (f" ({shown})" if shown else "")
+
+
 def _retired_text(row) -> str:
     who = f"{row['time']} by {row['actor']}" + (f": {row['reason']}" if row["reason"] else "")
     if row["status"] == "renamed":
