@@ -62,3 +62,19 @@ def test_hf_export_folder_with_front_matter(local_reg, iris, iris_model, tmp_pat
         assert path.is_file() and path.stat().st_nlink == 1  # a copy, not a link into the store
     assert (tmp_path / "hf" / "input_example.json").is_file()
     assert (tmp_path / "hf" / "nbregistry.json").is_file()
+
+
+def test_importing_a_model_under_a_retired_name_is_refused(local_reg, iris, iris_model, tmp_path):
+    _seed(local_reg, iris, iris_model)
+    local_reg.export("churn", tmp_path / "b.tar")
+    local_reg.rename_model("churn", "churn-v2")
+    import pytest
+
+    from nbregistry.core.errors import Conflict
+
+    with pytest.raises(Conflict, match="retired"):
+        local_reg.import_bundle(tmp_path / "b.tar")
+    assert [m.name for m in local_reg.list_models()] == ["churn-v2"]  # nothing was imported
+    local_reg.release_name("churn")
+    local_reg.import_bundle(tmp_path / "b.tar")
+    assert sorted(m.name for m in local_reg.list_models()) == ["churn", "churn-v2"]
