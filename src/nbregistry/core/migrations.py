@@ -7,6 +7,8 @@ sqlite-utils, and a database written by a newer nbregistry is recognised and ref
 
 from __future__ import annotations
 
+from pathlib import Path
+
 INITIAL_DDL = """
 CREATE TABLE models (
   id INTEGER PRIMARY KEY,
@@ -80,7 +82,8 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity", "m006_evaluations_cards"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity", "m006_evaluations_cards",
+                   "m007_webhook_secrets"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -125,5 +128,14 @@ def build():
         from .store_versioning import apply_ddl as versioning_ddl
 
         versioning_ddl(db)
+
+    @migrations(name="m007_webhook_secrets")
+    def m007_webhook_secrets(db):
+        """Webhook secrets encrypted with the registry's key file; webhook URLs out of event payloads."""
+        from .store_webhooks import seal_stored_secrets, scrub_event_urls
+
+        file = next((r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+        seal_stored_secrets(db.conn, Path(file).parent)
+        scrub_event_urls(db.conn)
 
     return migrations
