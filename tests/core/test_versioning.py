@@ -220,3 +220,18 @@ def test_events_and_activity_of_a_renamed_model_include_its_earlier_names(reg, i
     actions = [e.action for e in reg.events(model="churn-v2")]
     assert actions == ["model.created", "version.registered", "model.renamed", "version.registered"]
     assert [a.action for a in reg.activity("churn-v2")][-2:] == ["version.registered", "model.created"]
+
+
+def test_schema_doc_shows_the_m006_ddl():
+    import re
+    from pathlib import Path
+
+    from nbregistry.core.store_versioning import DDL
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
+    block = next(b for b in re.findall(r"```sql\n(.*?)```", doc, re.S) if "CREATE TABLE model_names" in b)
+
+    def norm(sql: str) -> list[str]:
+        return [" ".join(s.split()) for s in sql.split(";") if s.strip()]
+
+    assert norm(block) == norm(DDL)
