@@ -71,3 +71,14 @@ def test_card_html_is_sanitized(reg, iris_model):
     assert "<strong>bold</strong>" in html and "<h1>Title</h1>" in html  # rendered ...
     assert "<script" not in html and "<img" not in html  # ... but inert: raw HTML shows as text
     assert "javascript:" not in html
+
+
+def test_card_and_revert_text_that_cannot_be_stored_is_refused(reg, iris_model):
+    reg.register(iris_model, "churn")
+    with pytest.raises(ValidationError, match="surrogate"):
+        reg.set_card("churn", "bad \ud800 card")
+    with pytest.raises(ValidationError, match="surrogate"):
+        reg.revert("churn:1", reason="why \udcff")
+    with pytest.raises(ValidationError, match="nested too deep"):
+        reg.log_metrics("churn:1", {"auc": 0.5}, dataset="h", code={"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})
+    assert reg.card("churn") == "" and len(reg.list_versions("churn")) == 1 and reg.evaluations("churn") == []

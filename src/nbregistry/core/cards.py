@@ -16,6 +16,7 @@ from typing import Any
 from . import store_versioning as sv
 from .entities import Results
 from .errors import ValidationError
+from .limits import check_text
 from .refs import Ref, parse_ref
 from .store import now_iso
 
@@ -65,8 +66,7 @@ class CardsMixin:
         The previous body is kept (:meth:`card_history`); the ``card.updated`` event carries it."""
         if not isinstance(markdown, str):
             raise ValidationError(f"a card is markdown text, not {type(markdown).__name__}")
-        if len(markdown) > MAX_CARD:
-            raise ValidationError(f"a card holds at most {MAX_CARD} characters, this one has {len(markdown)}")
+        check_text(markdown, "a card", max_chars=MAX_CARD)  # also refuses text UTF-8 cannot store
         with self.store.write() as conn:
             model, number = self._card_target(name_or_ref, conn)
             current = sv.card_row(conn, model["id"], number)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 from . import store_versioning as sv
 from .entities import Results, _Rich
 from .errors import ValidationError
+from .limits import check_json, json_size
 from .registration import clean_metrics
 from .refs import Ref, parse_ref
 from .store import now_iso
@@ -102,9 +103,14 @@ class EvaluationsMixin:
         ``data`` (fingerprinted here) or its ``fingerprint`` (a sha256 from :func:`dataset_fingerprint`)
         so comparisons can tell whether two versions were scored on the same data. ``code`` optionally
         says what computed them (a JSON object, stored as given)."""
-        if code is not None and (not isinstance(code, dict) or len(json.dumps(code, default=str)) > 50_000):
-            raise ValidationError("code must be a JSON object of at most 50,000 characters")
+        if code is not None:
+            if not isinstance(code, dict):
+                raise ValidationError("code must be a JSON object")
+            check_json(code, "code", max_depth=self.limits.json_depth)
+            json_size(code, "code", max_bytes=50_000)
         validate_dataset(dataset)
+        if isinstance(metrics, dict) and len(metrics) > self.limits.metrics:
+            raise ValidationError(f"at most {self.limits.metrics} metrics at a time, not {len(metrics)}")
         values = clean_metrics(metrics)
         if not values:
             raise ValidationError("log_metrics needs at least one metric")
@@ -156,6 +162,8 @@ class EvaluationsMixin:
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("evaluate needs a model name or at least one ref")
+        if len(refs) > self.limits.compare_refs:
+            raise ValidationError(f"evaluate takes at most {self.limits.compare_refs} refs, not {len(refs)}")
         return self._fetch_refs(refs)
 
     def _store_evaluations(self, computed: list, *, dataset: str, fingerprint: str | None, data: dict, source: str,

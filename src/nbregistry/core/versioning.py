@@ -24,6 +24,7 @@ from typing import Any
 from . import store_versioning as sv
 from .entities import Model, ModelVersion
 from .errors import Conflict, NotFound, ValidationError
+from .limits import DEFAULT_LIMITS, check_text
 from .refs import validate_name
 from .store import now_iso
 
@@ -37,8 +38,8 @@ class VersioningMixin:
         lineage, params, metrics and tags (no bytes copied), linked to it as ``lineage["revert_of"]``
         and recorded as a ``version.reverted`` event. ``description`` defaults to "Revert of <ref>"."""
         reason = _clean_text(reason, "reason")
-        if description is not None and not isinstance(description, str):
-            raise ValidationError("description must be a string")
+        if description is not None:
+            check_text(description, "description", max_chars=self.limits.description_chars)
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
             source = self._versions("v.model_id = ? AND v.version = ?", [model["id"], number], lineage=True,
@@ -211,7 +212,7 @@ def _clean_text(value: Any, what: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError(f"{what} must be text, not {type(value).__name__}")
-    return value.strip() or None
+    return check_text(value, what, max_chars=DEFAULT_LIMITS.description_chars).strip() or None
 
 
 def revert_authors(version) -> list[str]:
