@@ -39,6 +39,8 @@ def test_revert_then_diff_shows_only_the_link(seeded):
     assert diff["changes"] == {"revert": [{"key": "revert_of", "a": None, "b": "churn:1"}]}
     code, out, _ = run("revert", "churn:2")
     assert code == 0 and "churn:4 is a revert of churn:2" in out
+    code, out, _ = run("show", "churn:4")
+    assert "revert of:" in out and "churn:2" in out
 
 
 def test_rename_and_delete_model_with_their_safety(seeded):

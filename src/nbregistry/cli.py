@@ -228,6 +228,7 @@ def render_version(v) -> str:
         ("created", fmt_time(v.created_at)),
         ("flavor", v.flavor),
         ("description", v.description or "-"),
+        ("revert of", ((v.lineage or {}).get("revert_of") or {}).get("ref")),
         ("artifact", f"sha256 {artifact.get('sha256')}, {fmt_bytes(artifact.get('size'))}"),
         ("signature", _signature_text(v.signature)),
         ("input example", "stored" if v.has_input_example else "none"),
