@@ -197,7 +197,8 @@ class Diff(_Rich):
 def _ranked(values: list, goal: str) -> dict:
     present = [x for x in values if x is not None and not math.isnan(x)]
     target = (max if goal == "max" else min)(present) if present else None
-    return {"values": values, "goal": goal, "best": [i for i, x in enumerate(values) if x is not None and x == target]}
+    best = [i for i, x in enumerate(values) if x is not None and x == target]
+    return {"values": values, "goal": goal, "best": best if len(best) == 1 else []}  # a tie marks no version best
 
 
 def _notebook_diff(a: dict, b: dict) -> list:

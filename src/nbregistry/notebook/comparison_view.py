@@ -36,7 +36,7 @@ def comparison_html(c, *, hide_identical: bool = True) -> str:
         rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>",
                      *(f"<b>{cell(x)}</b>" if i in best else cell(x) for i, x in enumerate(info["values"]))])
         styles.append(["", *(BEST if i in best else "" for i in range(len(refs)))])
-    body = "<div><b>metrics</b> <span style=\"color:#57606a\">(best in bold; ↑ higher is better, ↓ lower)</span></div>"
+    body = f"<div><b>metrics</b> <span style=\"{MUTED}\">(best in bold; ↑ higher is better, ↓ lower)</span></div>"
     body += table(headers, rows, cell_styles=styles) if rows else f'<span style="{MUTED}">none</span>'
     for text in getattr(c, "notes", None) or []:  # where versions were scored on different data
         body += f'<div style="{MUTED}">⚠ {esc(text)}</div>'
