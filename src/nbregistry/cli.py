@@ -229,6 +229,7 @@ def render_version(v) -> str:
         ("created", fmt_time(v.created_at)),
         ("flavor", v.flavor),
         ("description", v.description or "-"),
+        ("revert of", ((v.lineage or {}).get("revert_of") or {}).get("ref")),
         ("artifact", f"sha256 {artifact.get('sha256')}, {fmt_bytes(artifact.get('size'))}"),
         ("signature", _signature_text(v.signature)),
         ("input example", "stored" if v.has_input_example else "none"),
@@ -281,6 +282,10 @@ def render_model(m) -> str:
 def render_comparison(c) -> str:
     if not c.versions:
         return "nothing to compare"
+    return _comparison_table(c) + "".join(f"\nnote: {n}" for n in getattr(c, "notes", None) or [])
+
+
+def _comparison_table(c) -> str:
     headers = ["REF", "ALIASES"] + list(c.metrics)
     rows = []
     for i, v in enumerate(c.versions):
@@ -498,11 +503,21 @@ def cmd_archive(reg, args):
 
 
 def add_delete_parser(sub):
-    p = sub.add_parser("delete", help="delete one version (explicit NAME:VERSION); blobs stay until gc")
-    p.add_argument("ref", metavar="NAME:VERSION")
+    p = sub.add_parser("delete", help="delete one version (explicit NAME:VERSION), or a whole model with --model; "
+                                      "blobs stay until gc")
+    p.add_argument("ref", metavar="NAME:VERSION|NAME")
+    p.add_argument("--model", action="store_true", help="delete the model NAME with all its versions (name retired)")
+    p.add_argument("--force", action="store_true", help="--model: delete although aliases are held (needs --reason)")
+    p.add_argument("--reason", help="--model: why (recorded)")
 
 
 def cmd_delete(reg, args):
+    if args.model:
+        out = reg.delete_model(args.ref, force=args.force, reason=args.reason)
+        return output(args, out, lambda d: f"deleted model {d['deleted']} ({len(d['versions'])} versions); the "
+                                           "name is retired (see release-name); files stay until `nbregistry gc`")
+    if args.force or args.reason:
+        raise UsageError("--force and --reason go with --model (deleting a whole model)")
     deleted = reg.delete_version(args.ref)
     return output(args, deleted, lambda d: f"deleted {d} (its files stay until `nbregistry gc`)",
                   json_obj={"deleted": deleted})
@@ -599,6 +614,12 @@ VERBS: dict[str, Any] = {
     "register": (add_register_parser, cmd_register),
     "verify": (add_verify_parser, cmd_verify),
     "gc": (add_gc_parser, cmd_gc),
+    "revert": "nbregistry.cli_versioning",
+    "rename": "nbregistry.cli_versioning",
+    "release-name": "nbregistry.cli_versioning",
+    "card": "nbregistry.cli_versioning",
+    "evaluations": "nbregistry.cli_versioning",
+    "log-metrics": "nbregistry.cli_versioning",
     "comment": "nbregistry.cli_collab",
     "comments": "nbregistry.cli_collab",
     "review": "nbregistry.cli_collab",

@@ -320,7 +320,9 @@ class RemoteRegistry:
         info = self.artifact(ref)
         name, _, number = info["ref"].rpartition(":")
         stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"])
-        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust)
+        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust,
+                              also_authors=info.get("also_authors") or [],
+                              also_counted=info.get("also_counted") is not False)
         folder = self._checkout(info, progress)
         return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
 
@@ -480,6 +482,86 @@ class RemoteRegistry:
             since = _when(since)
         data = self._call("GET", "/activity", params={"model": model, "since": since, "limit": limit})
         return Results([ActivityItem.from_dict(i) for i in data["items"]], title="activity")
+
+    # ================================================================ versioning, cards, evaluations
+    def revert(self, ref: str, *, reason: str | None = None, description: str | None = None):
+        return self._version(self._call("POST", "/revert", body=_present(ref=ref, reason=reason,
+                                                                         description=description)))
+
+    def rename_model(self, name: str, new_name: str, *, force: bool = False, reason: str | None = None):
+        from .core.entities import Model
+
+        return Model.from_dict(self._call("POST", f"/models/{_q(name)}/rename",
+                                          body=_present(name=new_name, force=force, reason=reason)))
+
+    def delete_model(self, name: str, *, force: bool = False, reason: str | None = None) -> dict:
+        return self._call("POST", f"/models/{_q(name)}/delete", body=_present(force=force, reason=reason))
+
+    def release_name(self, name: str, *, reason: str | None = None) -> str:
+        return self._call("DELETE", f"/retired-names/{_q(name)}", params={"reason": reason})["released"]
+
+    def set_card(self, name_or_ref: str, markdown: str):
+        from .core.cards import CardText
+
+        return CardText.from_dict(self._call("PUT", f"/cards/{_q(name_or_ref)}", body={"body": markdown}))
+
+    def card(self, name_or_ref: str, *, draft: bool = False):
+        from .core.cards import CardText
+
+        return CardText.from_dict(self._call("GET", f"/cards/{_q(name_or_ref)}", params={"draft": int(bool(draft))}))
+
+    def card_history(self, name_or_ref: str):
+        from .core.cards import CardText
+        from .core.entities import Results
+
+        data = self._call("GET", f"/cards/{_q(name_or_ref)}/history")
+        return Results([CardText.from_dict(c) for c in data["cards"]], title=f"card history of {name_or_ref}")
+
+    def log_metrics(self, ref: str, metrics: dict, *, dataset: str, data=None, fingerprint: str | None = None,
+                    code: dict | None = None):
+        """See :meth:`nbregistry.Registry.log_metrics`; ``data`` is fingerprinted here, only the hash is sent."""
+        from .core.evaluations import Evaluation, dataset_fingerprint
+
+        if data is not None:
+            if fingerprint is not None:
+                raise errors.ValidationError("give data or fingerprint, not both")
+            fingerprint = dataset_fingerprint(data)[0]
+        body = _present(ref=ref, metrics=metrics, dataset=dataset, fingerprint=fingerprint, code=code)
+        return Evaluation.from_dict(self._call("POST", "/evaluations", body=body))
+
+    def evaluations(self, ref_or_model: str, *, dataset: str | None = None):
+        from .core.entities import Results
+        from .core.evaluations import Evaluation
+
+        data = self._call("GET", "/evaluations", params={"ref": ref_or_model, "dataset": dataset})
+        return Results([Evaluation.from_dict(e) for e in data["evaluations"]], title=f"evaluations of {ref_or_model}")
+
+    def evaluate(self, refs_or_model, *, data: tuple, metrics: dict, name: str | None = None,
+                 method: str = "predict", trust: bool = False):
+        """See :meth:`nbregistry.Registry.evaluate`: the versions are downloaded and scored HERE (same trust
+        rule), and the results are recorded on the server as logged evaluations with the data's fingerprint."""
+        from .core.entities import Results
+        from .core.evaluations import (code_record, compute_metrics, dataset_fingerprint, metric_functions,
+                                       validate_dataset)
+        from .core.refs import Ref, parse_ref
+
+        if not (isinstance(data, tuple) and len(data) == 2):
+            raise errors.ValidationError("data must be a tuple (X, y): the inputs and the true values")
+        functions = metric_functions(metrics, method)
+        if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
+            versions = list(self.list_versions(refs_or_model, archived=False, limit=10_000))
+        else:
+            refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
+            versions = [self.get(r) for r in refs]
+        if not versions:
+            raise errors.ValidationError(f"{refs_or_model} has no versions to evaluate")
+        sha = dataset_fingerprint(data)[0]
+        name = validate_dataset(name) if name is not None else f"data-{sha[:12]}"
+        computed = compute_metrics(self, versions, data, functions, trust=trust)
+        code = code_record(functions)
+        return Results([self.log_metrics(v.ref, values, dataset=name, fingerprint=sha, code=code)
+                        for v, values in computed],
+                       title=f"evaluations on {name}")
 
     # ================================================================ integrity
     def verify(self, *, fast: bool = False, progress=None):

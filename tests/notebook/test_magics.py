@@ -163,9 +163,9 @@ def test_comments_and_reviews_line_and_cell(shell, reg, as_user):
     assert any(item.action for item in run(shell, "%registry activity --model churn"))
 
 
-def test_cell_body_only_for_comment_and_review(shell, reg):
+def test_cell_body_only_for_comment_review_and_card(shell, reg):
     error = run_error(shell, "%%registry list\nbody")
-    assert isinstance(error, UsageError) and "only for comment and review" in str(error)
+    assert isinstance(error, UsageError) and "only for comment, review and card" in str(error)
 
 
 def test_reproduce_verb_writes_a_notebook(shell, reg, tmp_path):

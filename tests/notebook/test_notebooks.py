@@ -17,7 +17,19 @@ NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 def check_quickstart(reg: Registry, folder: Path, monkeypatch) -> None:
     versions = reg.list_versions("wine")
-    assert [v.version for v in versions] == [3, 2, 1]
+    assert [v.version for v in versions] == [4, 3, 2, 1]
+    # the revert: wine:4 is wine:2 again, and its diff shows only the link
+    assert reg.get("wine:4").lineage["revert_of"]["ref"] == "wine:2"
+    assert reg.diff("wine:2", "wine:4").changes == {"revert": [{"key": "revert_of", "a": None, "b": "wine:2"}]}
+    # the evaluation on shared data: every version scored on the same holdout, so it is ranked
+    evaluations = reg.evaluations("wine", dataset="holdout")
+    assert sorted(e.ref for e in evaluations) == ["wine:1", "wine:2", "wine:3"]
+    assert len({e.fingerprint for e in evaluations}) == 1
+    assert all(e.metrics["accuracy"] == reg.get(e.ref).metrics["accuracy"] for e in evaluations)
+    assert reg.compare(["wine:1", "wine:2", "wine:3"]).best["accuracy@holdout"] == "wine:3"
+    # the card written from a cell
+    assert reg.card("wine").startswith("# Wine cultivar classifier")
+    versions = [v for v in versions if v.version != 4]
     assert all(set(v.metrics) == {"accuracy", "f1_macro"} for v in versions)
     assert reg.get("wine:2").tags == {"kind": "tree"}
     for v in versions:

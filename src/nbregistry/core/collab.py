@@ -16,6 +16,7 @@ from .identity import counts
 from .policy import describe_policy, evaluate, normalize_policy, smoke_test
 from .refs import Ref, parse_ref, validate_alias
 from .store import now_iso
+from .versioning import VERSIONING_ACTIONS, versioning_summary
 
 VERDICTS = ("approve", "request-changes")
 MAX_BODY = 50_000
@@ -192,12 +193,14 @@ class CollaborationMixin:
 
     # ============================================================ time travel and rollback
     def resolve(self, ref: str, *, at: datetime | date | str | None = None) -> ModelVersion | None:
-        """The version ``ref`` names now, or at the moment ``at`` (a datetime or ISO-8601 text;
-        naive values are UTC). For an alias: the version that held it then, ``None`` if none did.
+        """The version ``ref`` names now, or as of ``at`` (a datetime, a date or ISO-8601 text; naive
+        values are UTC). Text names a period, and ``at`` means its END, as search reads ``created <= at``:
+        ``at="2026-03-01"`` is "as of 1 March" (moves that day count), ``"2026-03-01T12:00"`` includes
+        that minute; a ``datetime`` is an instant. For an alias: the version that held it then, ``None`` if none did.
         For ``name:N``: the version if it existed then, else ``None``. For a bare name: the highest
         version registered by then that is active now."""
         parsed = parse_ref(ref)
-        when = None if at is None else to_utc_iso(at)
+        when = None if at is None else as_of_iso(at)
         with self.store.read() as conn:
             model = self._model_row(parsed.name, conn)
             if parsed.alias is not None:
@@ -333,9 +336,14 @@ class CollaborationMixin:
         held = self.store.alias_target(model["id"], alias, conn)
         current = None if held is None else self._versions("v.model_id = ? AND v.version = ?",
                                                             [model["id"], held], conn=conn)[0]
+        evaluations = None
+        if any("@" in g.get("expr", "") for g in policy.gates):  # metrics.KEY@DATASET gates
+            ids = [self._version_id(model["id"], n, conn) for n in (number, held) if n is not None]
+            latest = self._latest_evaluations(ids, conn)
+            evaluations = {"version": latest[ids[0]], "current": latest[ids[1]] if len(ids) > 1 else {}}
         report = evaluate(policy, candidate=candidate, alias=alias, current=current,
                           reviews=self._review_state(conn, model, number),
-                          smoke=lambda: smoke.run(candidate.ref))
+                          smoke=lambda: smoke.run(candidate.ref), evaluations=evaluations)
         return policy, report
 
     # ============================================================ activity
@@ -353,7 +361,8 @@ class CollaborationMixin:
             since_time = to_utc_iso(since)
         with self.store.read() as conn:
             name = None if model is None else self._model_row(model, conn)["name"]
-            rows = self.store.events(since=since_id or 0, model=name, after_time=since_time, limit=limit,
+            rows = self.store.events(since=since_id or 0, model=None if name is None else self._names_of(name),
+                                     after_time=since_time, limit=limit,
                                      newest_first=True, conn=conn)
             ids = [json.loads(r["payload"]).get("id") for r in rows if r["action"].startswith(("comment.", "review."))]
             snippets = sc.comment_snippets(conn, [i for i in ids if isinstance(i, int)])
@@ -439,6 +448,25 @@ def to_utc_iso(value: datetime | date | str) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def as_of_iso(value: datetime | date | str) -> str:
+    """The last stored instant a time-travel ``at`` covers: the end of the period text or a date names
+    (see core/times.py), the instant itself for a datetime."""
+    from datetime import timedelta
+
+    from .times import iso, period
+
+    if isinstance(value, str):
+        try:
+            bounds = period(value)
+        except (ValueError, OverflowError):
+            raise ValidationError(f"invalid time {value!r}") from None
+        if bounds is not None:
+            return iso(bounds[1] - timedelta(microseconds=1))
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return iso(datetime(value.year, value.month, value.day) + timedelta(days=1) - timedelta(microseconds=1))
+    return to_utc_iso(value)
+
+
 def _holder_stack(moves) -> list[int | None]:
     """Replay an alias's moves into the stack rollback walks back through (None = unheld)."""
     stack: list[int | None] = []
@@ -504,10 +532,12 @@ def _activity_item(row, snippets: dict) -> ActivityItem:
         summary = f"{actor} changed the policy of {model}@{alias}: {describe_policy(policy)}"
     elif action in ("version.archived", "version.restored", "version.deleted", "model.archived", "model.restored"):
         summary = f"{actor} {action.split('.')[1]} {ref}"
+    elif action in VERSIONING_ACTIONS:  # revert, rename, delete, cards, evaluations (versioning.py)
+        summary = versioning_summary(action, actor, model, ref, payload)
     elif action == "model.created":
         summary = f"{actor} created model {model}"
     elif action in ("version.updated", "model.updated"):
-        summary = f"{actor} updated {', '.join(sorted(payload)) or 'nothing'} of {ref}"
+        summary = f"{actor} updated {', '.join(sorted(set(payload) - {'previous'})) or 'nothing'} of {ref}"
     else:
         summary = f"{actor}: {action}" + (f" {ref}" if ref else "")
     return ActivityItem(id=row["id"], time=row["time"], actor=actor, action=action, ref=ref, summary=summary)

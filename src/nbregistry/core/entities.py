@@ -71,6 +71,8 @@ class ModelVersion(_Rich):
     flavor_meta: dict = field(default_factory=dict, repr=False, compare=False)
     deduplicated: bool = field(default=False, repr=False, compare=False)
     warnings: list = field(default_factory=list, repr=False, compare=False)
+    # {dataset: {"id", "fingerprint", "metrics"}}, latest per dataset; loaded only for comparisons
+    evaluations: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -91,7 +93,7 @@ class ModelVersion(_Rich):
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("registry", "flavor_meta", "deduplicated", "warnings")}
+                if f.name not in ("registry", "flavor_meta", "deduplicated", "warnings", "evaluations")}
         data["ref"] = self.ref
         return data
 

@@ -83,7 +83,7 @@ CREATE INDEX events_time ON events (time);
 """
 
 MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity", "m005_environments",
-                   "m007_webhook_secrets"]
+                   "m006_evaluations_cards", "m007_webhook_secrets"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -128,6 +128,13 @@ def build():
         from .environments import migrate
 
         migrate(db)
+
+    @migrations(name="m006_evaluations_cards")
+    def m006_evaluations_cards(db):
+        """Model cards, evaluations with their metrics, and retired model names (store_versioning.py)."""
+        from .store_versioning import apply_ddl as versioning_ddl
+
+        versioning_ddl(db)
 
     @migrations(name="m007_webhook_secrets")
     def m007_webhook_secrets(db):

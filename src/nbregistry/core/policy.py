@@ -33,7 +33,8 @@ MAX_EXPR = 500
 # ============================================================================ metric conditions
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<ref>(?:current\.)?metrics\.(?:[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*|"[^"]*"|'[^']*'|`[^`]*`))
+  | (?P<ref>(?:current\.)?metrics\.(?:[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*|"[^"]*"|'[^']*'|`[^`]*`)
+      (?:@(?:[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*|"[^"]*"|'[^']*'|`[^`]*`))?)
   | (?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<cmp><=|>=|==|!=|<|>|=)
   | (?P<op>[-+*/()])
@@ -51,8 +52,8 @@ class _Tok:
 
 
 class _Missing(Exception):
-    def __init__(self, scope: str, key: str):
-        self.scope, self.key = scope, key
+    def __init__(self, scope: str, key: str, dataset: str | None = None):
+        self.scope, self.key, self.dataset = scope, key, dataset
 
 
 def _bad(expr: str, message: str, pos: int | None = None) -> ValidationError:
@@ -68,7 +69,8 @@ def _tokens(expr: str) -> list[_Tok]:
             raise _bad(expr, f"unexpected {expr[pos]!r}", pos)
         kind = m.lastgroup
         if kind == "word":
-            raise _bad(expr, f"unknown name {m.group()!r}; use metrics.<key>, current.metrics.<key> or a number",
+            raise _bad(expr, f"unknown name {m.group()!r}; use metrics.<key>, metrics.<key>@<dataset>, "
+                             "current.metrics.<key> or a number",
                        pos)
         if kind != "space":
             out.append(_Tok(kind, m.group(), pos, m.end()))
@@ -106,7 +108,7 @@ class MetricCondition:
         self.refs = sorted(set(_refs(self.left)) | set(_refs(self.right)))
         if not self.refs:
             raise _bad(self.expr, "the condition must mention at least one metric (metrics.<key>)")
-        if all(scope == "current" for scope, _ in self.refs):
+        if all(scope == "current" for scope, _, _ in self.refs):
             raise _bad(self.expr, "the condition must mention a metric of the version being promoted "
                                   "(metrics.<key>), not only current.metrics")
         del self._toks
@@ -114,7 +116,7 @@ class MetricCondition:
     @property
     def relative(self) -> bool:
         """True when it compares with the current holder (``current.metrics...``)."""
-        return any(scope == "current" for scope, _ in self.refs)
+        return any(scope == "current" for scope, _, _ in self.refs)
 
     # -- recursive descent: sum := term (+|- term)*; term := unary (*|/ unary)*; unary := -unary | atom
     def _peek(self) -> _Tok:
@@ -150,10 +152,21 @@ class MetricCondition:
         if tok.kind == "ref":
             self._i += 1
             scope, _, rest = tok.text.partition("metrics.")
-            key = rest[1:-1] if rest[:1] in "\"'`" else rest
+            dataset = None
+            if rest[:1] in "\"'`":  # a quoted key, then maybe @dataset
+                end = rest.index(rest[0], 1)
+                key, tail = rest[1:end], rest[end + 1:]
+            else:
+                key, _, tail = rest.partition("@")
+                tail = "@" + tail if tail else ""
+            if tail.startswith("@"):
+                dataset = tail[1:]
+                dataset = dataset[1:-1] if dataset[:1] in "\"'`" else dataset
+                if not dataset:
+                    raise _bad(self.expr, "empty dataset name after '@'", tok.pos)
             if not key:
                 raise _bad(self.expr, "empty metric name", tok.pos)
-            return ("ref", "current" if scope else "version", key)
+            return ("ref", "current" if scope else "version", key, dataset)
         if tok.kind == "op" and tok.text == "(":
             self._i += 1
             node = self._sum(depth + 1)
@@ -165,18 +178,34 @@ class MetricCondition:
         raise _bad(self.expr, f"expected a number or a metric, found {found}", tok.pos)
 
     # -- evaluation --------------------------------------------------------------------------
-    def evaluate(self, metrics: dict, current: dict | None, current_ref: str | None) -> tuple[bool, str]:
-        """``(passed, detail)``; ``current`` is the current holder's metrics (None when nothing holds the alias)."""
+    def evaluate(self, metrics: dict, current: dict | None, current_ref: str | None,
+                 evaluations: dict | None = None) -> tuple[bool, str]:
+        """``(passed, detail)``; ``current`` is the current holder's metrics (None when nothing holds the alias).
+
+        ``evaluations`` (``{"version": {dataset: Evaluation}, "current": {...}}``) answers references to
+        an evaluation, ``metrics.auc@holdout``: the latest evaluation of that name. Both sides of a
+        comparison on one dataset must have been scored on the same data (same fingerprint)."""
         if self.relative and current is None:
             return True, "no version holds the alias yet, so there is nothing to compare with"
         scopes = {"version": metrics, "current": current or {}}
+        evals = evaluations or {}
         try:
-            left, right = _value(self.left, scopes), _value(self.right, scopes)
+            left, right = _value(self.left, scopes, evals), _value(self.right, scopes, evals)
         except _Missing as exc:
             who = f"the current holder {current_ref}" if exc.scope == "current" else "this version"
+            if exc.dataset is not None:
+                if exc.dataset not in (evals.get(exc.scope) or {}):
+                    return False, (f"{who} has no evaluation on {exc.dataset!r} "
+                                   f"(score it with evaluate(..., name={exc.dataset!r}))")
+                return False, f"{who}'s evaluation on {exc.dataset!r} has no metric {exc.key!r}"
             return False, f"{who} has no metric {exc.key!r}"
         except ZeroDivisionError:
             return False, "division by zero while evaluating the condition"
+        for dataset in {r[2] for r in self.refs if r[2] is not None}:
+            prints = {(evals.get(scope) or {})[dataset].fingerprint for scope, _, ds in self.refs if ds == dataset}
+            if len(prints) > 1:
+                return False, (f"this version and the current holder {current_ref} were scored on different data "
+                               f"under the name {dataset!r}; evaluate both on the same data")
         if not (math.isfinite(left) and math.isfinite(right)):
             return False, f"the values compared are not finite ({left} {self.op} {right})"
         passed = _COMPARE[self.op](left, right)
@@ -196,7 +225,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 def _refs(node) -> list[tuple[str, str]]:
     if node[0] == "ref":
-        return [(node[1], node[2])]
+        return [(node[1], node[2], node[3])]
     if node[0] == "neg":
         return _refs(node[1])
     if node[0] == "bin":
@@ -204,18 +233,23 @@ def _refs(node) -> list[tuple[str, str]]:
     return []
 
 
-def _value(node, scopes: dict) -> float:
+def _value(node, scopes: dict, evals: dict) -> float:
     kind = node[0]
     if kind == "num":
         return node[1]
     if kind == "ref":
-        values = scopes[node[1]]
-        if node[2] not in values:
-            raise _Missing(node[1], node[2])
-        return float(values[node[2]])
+        scope, key, dataset = node[1], node[2], node[3]
+        if dataset is None:
+            values = scopes[scope]
+        else:
+            evaluation = (evals.get(scope) or {}).get(dataset)
+            values = {} if evaluation is None else evaluation.metrics
+        if key not in values:
+            raise _Missing(scope, key, dataset)
+        return float(values[key])
     if kind == "neg":
-        return -_value(node[1], scopes)
-    a, b = _value(node[2], scopes), _value(node[3], scopes)
+        return -_value(node[1], scopes, evals)
+    a, b = _value(node[2], scopes, evals), _value(node[3], scopes, evals)
     return {"+": a + b, "-": a - b, "*": a * b}[node[1]] if node[1] != "/" else a / b
 
 
@@ -300,11 +334,11 @@ def describe_policy(policy: Policy) -> str:
 
 # ============================================================================ evaluation
 def evaluate(policy: Policy, *, candidate: ModelVersion, alias: str, current: ModelVersion | None,
-             reviews: dict, smoke: Callable[[], tuple[bool, str]]) -> GateReport:
+             reviews: dict, smoke: Callable[[], tuple[bool, str]], evaluations: dict | None = None) -> GateReport:
     """Run every requirement of ``policy`` for moving ``alias`` to ``candidate``.
 
     ``reviews`` is the candidate's review state; ``smoke`` runs the smoke test (called only when the
-    policy has a smoke gate).
+    policy has a smoke gate); ``evaluations`` answers ``metrics.KEY@DATASET`` (see MetricCondition.evaluate).
     """
     gates = []
     if policy.required_approvals:
@@ -313,7 +347,7 @@ def evaluate(policy: Policy, *, candidate: ModelVersion, alias: str, current: Mo
     for gate in policy.gates:
         if gate["type"] == "metric":
             passed, detail = MetricCondition(gate["expr"]).evaluate(
-                candidate.metrics, None if current is None else current.metrics, current_ref)
+                candidate.metrics, None if current is None else current.metrics, current_ref, evaluations)
         elif gate["type"] == "signature":
             passed, detail = _signature_gate(candidate, current)
         else:

@@ -119,16 +119,20 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
     return entries, meta
 
 
-def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, trust_own: bool = True) -> bool:
+def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, trust_own: bool = True,
+                also_authors: list | None = None, also_counted: bool = True) -> bool:
     """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
     other than ``reader`` needs ``trust=True``; with ``trust_own=False`` (a shared server) so does the
-    reader's own. Returns the ``trusted`` flag for ``flavor.load``."""
-    own = version.author == reader and version.author_counts
+    reader's own. ``also_authors`` are other authors of the same artifact (a revert's original
+    authors, see ``versioning.revert_authors``): each must be the reader too, and ``also_counted``
+    says whether all of them were verified identities. Returns the ``trusted`` flag for ``flavor.load``."""
+    others = sorted({version.author, *(also_authors or [])} - {reader})
+    own = not others and version.author_counts and also_counted
     needs_trust = get_flavor(version.flavor).needs_trust(meta) and (not own or not trust_own)
     if needs_trust and not trust:
-        if version.author != reader:
-            whose = f"saved by {version.author!r}"
-        elif not version.author_counts:
+        if others:
+            whose = f"saved by {', '.join(map(repr, others))}"
+        elif not (version.author_counts and also_counted):
             whose = f"saved under the unverified name {version.author!r} ({version.identity})"
         else:
             whose = "saved by you, but this registry trusts no pickles"

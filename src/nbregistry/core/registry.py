@@ -28,13 +28,16 @@ from .registration import check_edit, check_record
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
+from .versioning import VersioningMixin, previous_values, revert_authors, revert_authors_counted
+from .cards import CardsMixin
+from .evaluations import EvaluationsMixin
 
 GC_GRACE_SECONDS = 3600.0
 
 Progress = Callable[[int], None]
 
 
-class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
+class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin, CardsMixin, EvaluationsMixin):
     """A registry rooted at a folder: ``registry.db`` (SQLite) + ``objects/`` + ``tmp/``.
 
     ``Registry()`` with no root uses ``NBREGISTRY_URL`` (a team server, see ``RemoteRegistry``),
@@ -91,7 +94,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         validate_name(name)
         row = self.store.model_row(name, conn, counts=counts)
         if row is None:
-            raise NotFound(f"no model named {name!r}")
+            raise self._no_model(name, conn)  # says whether it was renamed or deleted
         return row
 
     def _resolve(self, ref: str | Ref, conn=None) -> tuple[Any, int]:
@@ -119,9 +122,10 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     # ================================================================ building result objects
     def _versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
-                  limit: int = 100, offset: int = 0, lineage: bool = False, conn=None) -> list[ModelVersion]:
+                  limit: int = 100, offset: int = 0, lineage: bool = False, evaluations: bool = False,
+                  conn=None) -> list[ModelVersion]:
         rows, facts = self.store.fetch_versions(where, args, order=order, order_args=order_args, limit=limit,
-                                                offset=offset, lineage=lineage, conn=conn)
+                                                offset=offset, lineage=lineage, evaluations=evaluations, conn=conn)
         out = []
         for r in rows:
             f = facts[r["id"]]
@@ -135,7 +139,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
                           "files": meta.get("files", [])},
                 has_input_example=r["input_example_sha"] is not None, identity=r["identity"],
-                claimed_by=r["claimed_by"], registry=self, flavor_meta=meta))
+                claimed_by=r["claimed_by"], registry=self, flavor_meta=meta,
+                evaluations=f.get("evaluations") or {}))
         return out
 
     def _models(self, rows, conn=None) -> list[Model]:
@@ -213,10 +218,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                                    conn=conn)
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
-        """Audit events with id greater than ``since`` (cheap polling), oldest first."""
+        """Audit events with id greater than ``since`` (cheap polling), oldest first. ``model`` also
+        matches the events recorded under the model's earlier names (before a rename)."""
         _check_page(limit, 0)
         check_int(since, "since")
-        rows = self.store.events(since=since, model=model, limit=limit)
+        rows = self.store.events(since=since, model=None if model is None else self._names_of(model), limit=limit)
         return Results([_event(r) for r in rows], title="events")
 
     def last_event_id(self) -> int:
@@ -340,6 +346,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 if not missing:
                     model = self.store.model_row(name, conn)
                     if model is None:
+                        self._check_name_free(conn, name)  # a retired name never silently names a new model
                         model_id = self.store.create_model(conn, name, self.author)
                         self._event(conn, "model.created", name)
                     else:
@@ -375,7 +382,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         version = self.get(ref)
         trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
-                              trust_own=self.trust_own_pickles and counts(self.identity))
+                              trust_own=self.trust_own_pickles and counts(self.identity),
+                              also_authors=revert_authors(version), also_counted=revert_authors_counted(version))
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
         with own_imports():  # what the flavor imports is not the user's doing (lineage.environment)
             return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
@@ -384,7 +392,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
         version = self.get(ref)
         return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
-                "meta": version.flavor_meta, **version.artifact}
+                "meta": version.flavor_meta, **version.artifact, "also_authors": revert_authors(version),
+                "also_counted": revert_authors_counted(version)}
 
     def as_author(self, author: str, *, origin: str | None = None, identity: str = VERIFIED,
                   claimed_by: str | None = None) -> "Registry":
@@ -427,10 +436,13 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model = self._model_row(name, conn)
+            previous = previous_values(conn, self.store, "model_tags", "model_id", model["id"], description, tags,
+                                       model["description"])
             self.store.update_model(conn, model["id"], description=description, archived=archived)
             self.store.set_tags(conn, "model_tags", "model_id", model["id"], tags)
             changes = _changes(description=description, tags=tags)
             if changes:
+                changes["previous"] = previous
                 self._event(conn, "model.updated", model["name"], payload=changes)
             if archived is not None and bool(archived) != bool(model["archived"]):
                 self._event(conn, "model.archived" if archived else "model.restored", model["name"])
@@ -446,10 +458,13 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             row = self.store.version_row(model["id"], number, lineage=False, conn=conn)
             vid, current = row["id"], row["status"]
             status = None if archived is None else ("archived" if archived else "active")
+            previous = previous_values(conn, self.store, "version_tags", "version_id", vid, description, tags,
+                                       row["description"])
             self.store.update_version(conn, vid, description=description, status=status)
             self.store.set_tags(conn, "version_tags", "version_id", vid, tags)
             changes = _changes(description=description, tags=tags)
             if changes:
+                changes["previous"] = previous
                 self._event(conn, "version.updated", model["name"], number, changes)
             if status is not None and status != current:
                 self._event(conn, "version.archived" if archived else "version.restored", model["name"], number)
@@ -548,23 +563,25 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         _check_page(limit, 0)
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
-            versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit)
+            versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit,
+                                      evaluations=True)
             name = versions[0].name if versions else self._model_row(refs_or_model)["name"]
-            return Comparison.build(name, versions, goals)
+            return Comparison.build(name, versions, goals, [v.evaluations for v in versions])
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("compare needs a model name or at least one ref")
         if len(refs) > self.limits.compare_refs:
             raise ValidationError(f"compare takes at most {self.limits.compare_refs} refs, not {len(refs)}")
-        versions = self._fetch_refs(refs)
+        versions = self._fetch_refs(refs, evaluations=True)
         names = {v.name for v in versions}
-        return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals)
+        return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals,
+                                [v.evaluations for v in versions])
 
     def diff(self, a: str, b: str) -> Diff:
         """What changed from ``a`` to ``b``: params, metrics, tags, signature, environment, data."""
         return Diff.build(*self._fetch_refs([a, b], lineage=True))
 
-    def _fetch_refs(self, refs: list, *, lineage: bool = False) -> list[ModelVersion]:
+    def _fetch_refs(self, refs: list, *, lineage: bool = False, evaluations: bool = False) -> list[ModelVersion]:
         """The versions many refs name, in their order, with ONE query (refs compile into its WHERE).
 
         A ref that matches nothing is resolved on its own to raise the precise :class:`NotFound`.
@@ -588,7 +605,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 clauses.append("(m.name = ? AND v.version = (SELECT MAX(x.version) FROM versions x"
                                " WHERE x.model_id = m.id AND x.status = 'active'))")
                 args.append(ref.name)
-        found = self._versions(" OR ".join(clauses), args, limit=len(parsed), lineage=lineage)
+        found = self._versions(" OR ".join(clauses), args, limit=len(parsed), lineage=lineage, evaluations=evaluations)
         out = []
         for ref in parsed:
             same = [v for v in found if v.name.lower() == ref.name.lower()]

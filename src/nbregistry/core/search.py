@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import NoReturn
 
 from .errors import InvalidSearch
@@ -50,11 +49,6 @@ _NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(?![\w.
 _WORD = re.compile(r"[\w.:+-]+")
 _OPS = ("<=", ">=", "!=", "<>", "==", "=", "<", ">")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
-_DATE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?",
-    re.ASCII,
-)
 
 
 @dataclass
@@ -299,23 +293,16 @@ def _need_number(t: Token, what: str) -> int | float:
 
 def _date_range(t: Token) -> tuple[str, str]:
     """[start, end) in the stored UTC text format for a date written at any precision."""
-    m = _DATE.fullmatch(_text(t).strip()) if t.kind != "num" else None
-    if not m:
-        _fail(f"expected a date like '2026-01-01' or '2026-01-01T10:00' at position {t.pos}, "
-              f"got {t.text!r}")
-    y, mo, d, hh, mi, ss, frac, tz = m.groups()
+    from .times import iso, period  # the one reading of dates, shared with time travel
+
     try:
-        start = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0),
-                         int((frac or "0").ljust(6, "0")))
-        if tz and tz != "Z":
-            sign = 1 if tz[0] == "+" else -1
-            start -= sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[-2:]))
-        step = ("microseconds" if frac else "seconds" if ss else "minutes" if mi
-                else "hours" if hh else "days")
-        end = start + timedelta(**{step: 1})
+        bounds = period(_text(t)) if t.kind != "num" else None
     except (ValueError, OverflowError):
         _fail(f"invalid date {t.text!r} at position {t.pos}")
-    return tuple(when.isoformat(timespec="microseconds") + "Z" for when in (start, end))
+    if bounds is None:
+        _fail(f"expected a date like '2026-01-01' or '2026-01-01T10:00' at position {t.pos}, "
+              f"got {t.text!r}")
+    return iso(bounds[0]), iso(bounds[1])
 
 
 def _created_sql(c: Compare, params: list) -> str:

@@ -170,7 +170,10 @@ class Store:
         """Events after id ``since``, optionally of one model, of some actions, at/after a time."""
         sql = "SELECT * FROM events WHERE id > ?"
         args: list = [since]
-        if model is not None:
+        if isinstance(model, (list, tuple)):  # a model and its earlier names (renames)
+            sql += f" AND model COLLATE NOCASE IN ({','.join('?' * len(model))})"
+            args += list(model)
+        elif model is not None:
             sql += " AND model = ? COLLATE NOCASE"
             args.append(model)
         if after_time is not None:
@@ -305,11 +308,14 @@ class Store:
         return None if row is None else row[0]
 
     def fetch_versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
-                       limit: int = 100, offset: int = 0, lineage: bool = False, conn=None):
+                       limit: int = 100, offset: int = 0, lineage: bool = False, evaluations: bool = False,
+                       conn=None):
         """Versions matching ``where`` plus their metrics, params, tags and aliases, in ONE statement.
 
         Returns ``(rows, facts)``: rows in order, and ``{version id: {"metrics", "params", "tags",
-        "aliases"}}``. Values keep full float precision (no JSON aggregation in SQL).
+        "aliases"}}``. Values keep full float precision (no JSON aggregation in SQL). With
+        ``evaluations``, facts also hold ``"evaluations"``: ``{dataset: {"id", "fingerprint", "metrics"}}``,
+        the latest evaluation per dataset name (same statement).
         """
         lineage_col = "v.lineage" if lineage else "NULL"
         pad = ", ".join(["NULL"] * 16)
@@ -335,6 +341,11 @@ class Store:
               WHERE version_id IN (SELECT vid FROM sel)
             UNION ALL SELECT 'aliases', NULL, version_id, {pad}, alias, NULL FROM aliases
               WHERE version_id IN (SELECT vid FROM sel)"""
+        if evaluations:  # id, dataset and fingerprint ride in unused columns (see store_versioning.py)
+            sql += f"""
+            UNION ALL SELECT 'evaluations', NULL, e.version_id, e.id, e.dataset, {", ".join(["NULL"] * 13)},
+                   e.fingerprint, em.key, em.value FROM evaluations e JOIN evaluation_metrics em ON em.evaluation_id = e.id
+              WHERE e.version_id IN (SELECT vid FROM sel)"""
         cur = (conn or self.conn).execute(sql, [*args, *order_args, limit, offset, *order_args])
         rows, facts = [], {}
         for r in cur:
@@ -346,6 +357,13 @@ class Store:
                 entry = facts.setdefault(r[2], {"metrics": {}, "params": {}, "tags": {}, "aliases": []})
                 if part == "aliases":
                     entry["aliases"].append(r[19])
+                elif part == "evaluations":
+                    latest = entry.setdefault("evaluations", {})
+                    current = latest.get(r[4])
+                    if current is None or r[3] > current["id"]:
+                        latest[r[4]] = current = {"id": r[3], "fingerprint": r[18], "metrics": {}}
+                    if r[3] == current["id"]:
+                        current["metrics"][r[19]] = r[20]
                 else:
                     entry[part][r[19]] = r[20]
         rows.sort(key=lambda r: r[1])

@@ -13,7 +13,7 @@ import secrets as _secrets
 
 log = logging.getLogger("nbregistry.deploy")
 
-EXPORT_FORMATS = ("bundle", "mlflow", "docker")
+EXPORT_FORMATS = ("bundle", "mlflow", "docker", "hf")
 
 
 class DeployMixin:
@@ -28,6 +28,8 @@ class DeployMixin:
         registry, one model (``"churn"``) or one version (``"churn:3"``, ``"churn@production"``):
         rows of every table with ids, blobs with hashes. ``format="mlflow"``: an MLflow model
         directory for one version. ``format="docker"``: a Docker build context serving one version.
+        ``format="hf"``: a Hugging Face-style folder (artifact files, README.md card with YAML front matter).
+        Every format carries the model card as README.md.
         The mlflow format re-serializes sklearn models with ``serialization`` (``cloudpickle``, which
         every MLflow loads, or ``skops`` to copy the stored skops file as is), so pickle-based versions
         by others need ``trust``. ``port`` is the port the Docker image serves on.
@@ -43,6 +45,10 @@ class DeployMixin:
             return ex.export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
         if format == "docker":
             return ex.export_docker(self, ref_or_model, dest, port=port)
+        if format == "hf":
+            from .export_card import export_hf
+
+            return export_hf(self, ref_or_model, dest)
         raise ValidationError(f"unknown export format {format!r}; use one of: {', '.join(EXPORT_FORMATS)}")
 
     def import_bundle(self, path: str | os.PathLike):

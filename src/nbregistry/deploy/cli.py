@@ -65,7 +65,8 @@ def add_export_parser(sub):
                    help="REF: churn:3, churn@production, churn (bundle: the whole model); omit it for the whole "
                         "registry (bundle). DEST: bundle file (.tar or .tar.gz), or a new folder (mlflow, docker)")
     p.set_defaults(trailing_positionals="paths")  # `export churn:3 --format mlflow DIR` (see cli.main)
-    p.add_argument("--format", choices=["bundle", "mlflow", "docker"], default="bundle", help="default: bundle")
+    p.add_argument("--format", choices=["bundle", "mlflow", "docker", "hf"], default="bundle",
+                   help="default: bundle; hf: a Hugging Face-style folder with the card as README.md")
     p.add_argument("--trust", action="store_true",
                    help="mlflow: allow re-serializing a pickle-based version authored by someone else")
     p.add_argument("--serialization", choices=["cloudpickle", "pickle", "skops"], default="cloudpickle",

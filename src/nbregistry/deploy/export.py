@@ -18,6 +18,7 @@ from ..core.refs import parse_ref
 from ..core.store import now_iso
 from .bundle import BUNDLE_FORMAT, MANIFEST_NAME, table_infos
 from .entities import ExportReport
+from .export_card import readme_text, write_readme
 
 
 # ==================================================================== bundle
@@ -59,6 +60,7 @@ def export_bundle(reg, ref_or_model: str | None, dest) -> ExportReport:
                 manifest["blobs"].append({"sha256": sha, "size": size})
                 report.blobs += 1
                 report.bytes += size
+            _add_bytes(tar, "README.md", readme_text(reg, ref_or_model).encode())  # the model card(s)
             _add_bytes(tar, MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True).encode())
         os.replace(tmp, dest)
     except BaseException:
@@ -219,6 +221,7 @@ def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: st
             "channels:\n- conda-forge\ndependencies:\n" f"- python={py}\n- pip\n- pip:\n"
             + "".join(f"  - {r}\n" for r in requirements) + "name: mlflow-env\n")
         (staging / "MLmodel").write_text(_yaml(mlmodel))
+        write_readme(reg, version.ref, staging)  # the model card
         dest.mkdir(parents=True, exist_ok=True)
         files = []
         for p in sorted(staging.iterdir()):

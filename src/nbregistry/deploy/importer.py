@@ -125,6 +125,8 @@ def import_rows(reg, conn, tables: dict[str, tuple[list, list]], report: ImportR
                 if whole_rows is None:
                     whole_rows = _row_index(conn, info, columns)
                 found = whole_rows.get(_row_key(info, columns, values))
+            if found is None and name == "models":  # a retired name never silently names an imported model
+                reg._check_name_free(conn, values["name"])
             if found is not None:
                 _merge_existing(reg, conn, name, info, values, found, report)
                 if info.has_id:

@@ -29,6 +29,8 @@ def comparison_html(c, *, hide_identical: bool = True) -> str:
     rows, styles = [], []
     for key, info in c.metrics.items():
         arrow = "↑" if info.get("goal") == "max" else "↓"
+        if info.get("comparable") is False:
+            arrow += " (different data: not ranked)"
         best = set(info.get("best", []))
         # the best value is bold as well as shaded: still visible where inline styles are stripped
         rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>",
@@ -36,6 +38,8 @@ def comparison_html(c, *, hide_identical: bool = True) -> str:
         styles.append(["", *(BEST if i in best else "" for i in range(len(refs)))])
     body = f"<div><b>metrics</b> <span style=\"{MUTED}\">(best in bold; ↑ higher is better, ↓ lower)</span></div>"
     body += table(headers, rows, cell_styles=styles) if rows else f'<span style="{MUTED}">none</span>'
+    for text in getattr(c, "notes", None) or []:  # where versions were scored on different data
+        body += f'<div style="{MUTED}">⚠ {esc(text)}</div>'
     for section in ("params", "tags"):
         data = getattr(c, section)
         if not data:

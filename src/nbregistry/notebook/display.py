@@ -88,6 +88,10 @@ def version_html(v) -> str:
             f' · {esc(size_text((v.artifact or {}).get("size")))}</div>')
     desc = f'<div style="white-space:pre-wrap;margin:4px 0">{esc(v.description)}</div>' if v.description else ""
     notes = ""
+    link = (v.lineage or {}).get("revert_of")
+    if isinstance(link, dict):
+        notes += note(f"revert of <b>{esc(link.get('ref'))}</b> by {esc(link.get('reverted_by'))}"
+                      + (f": {esc(link.get('reason'))}" if link.get("reason") else ""), GOOD)
     if getattr(v, "deduplicated", False):
         notes += note("identical artifact already stored: deduplicated", GOOD)
     for w in getattr(v, "warnings", None) or []:
@@ -111,6 +115,31 @@ def version_html(v) -> str:
                  f"<code>{esc((f.get('sha256') or '')[:12])}</code>"] for f in files]
         art = details(f"files ({len(files)})", table(["path", "size", "sha256"], rows))
     return box(head + meta + desc + notes + metrics + params + tags + sig + lineage_html(v.lineage) + art)
+
+
+def card_html(c) -> str:
+    """A model card: its markdown rendered and sanitized (notebook/markdown.py), with who wrote it."""
+    from .markdown import markdown_html
+
+    d = as_dict(c)
+    if d.get("draft"):
+        who = "draft from the recorded facts (not saved)"
+    elif d.get("author"):
+        who = f"by {d.get('author')} at {d.get('written_at')}"
+    else:
+        who = "no card yet"
+    head = f'<div style="{MUTED}">card of <b>{esc(d.get("ref"))}</b> · {esc(who)}</div>'
+    body = d.get("body") or ""
+    return box(head + (f'<div class="nbregistry-card">{markdown_html(body)}</div>' if body.strip() else ""))
+
+
+def evaluation_html(e) -> str:
+    d = as_dict(e)
+    fp = (d.get("fingerprint") or "not fingerprinted")[:12]
+    head = (f"<div><b>{esc(d.get('ref'))}</b> on <b>{esc(d.get('dataset'))}</b> <code>{esc(fp)}</code> "
+            f'<span style="{MUTED}">{esc(d.get("source"))} by {esc(d.get("author"))} at {esc(d.get("created_at"))}'
+            "</span></div>")
+    return box(head + kv_table(d.get("metrics") or {}))
 
 
 def alias_move_html(m) -> str:
@@ -274,6 +303,13 @@ def results_html(items) -> str:
         return comments_html(list(items), title=title or "comments")
     if kind == "ActivityItem":
         return box(head + "".join(activity_html(a) for a in items))
+    if kind == "Evaluation":
+        keys = list(dict.fromkeys(k for e in items for k in e.metrics))[:8]
+        rows = [[f"<b>{esc(e.ref)}</b>", esc(e.dataset), f"<code>{esc((e.fingerprint or '')[:12])}</code>",
+                 esc(e.source), esc(e.author), esc(e.created_at[:19]), *(fmt(e.metrics.get(k)) for k in keys)]
+                for e in items]
+        return box(head + table(["version", "dataset", "data sha256", "source", "by", "when", *map(esc, keys)],
+                                rows))
     return box(head + "".join(render_html(x) for x in items))
 
 
@@ -281,6 +317,7 @@ def results_html(items) -> str:
 _VIEWS = {
     "Model": model_html, "ModelVersion": version_html, "AliasMove": alias_move_html, "Event": event_html,
     "Comparison": comparison_html, "Diff": diff_html, "VerifyReport": verify_html, "GCReport": gc_html,
+    "CardText": card_html, "Evaluation": evaluation_html,
     "GateReport": lambda r: box(gate_report_html(r)), "Policy": policy_html, "Comment": lambda c: comments_html([c]), "ActivityItem": lambda a: box(activity_html(a)),
 }
 

@@ -28,6 +28,7 @@ from traitlets import Unicode, observe
 from ..core.errors import PolicyRefused, RegistryError, TrustRequired
 from . import display as views
 from . import provenance
+from .magics_versioning import VersioningVerbs, add_versioning_verbs
 from .progress import ByteProgress
 
 EXAMPLE_ROWS = 5
@@ -140,7 +141,7 @@ def _build_verbs() -> None:
     p = _verb("reproduce", "Write a notebook that re-runs the cells that produced a version and compares metrics.")
     p.add_argument("ref")
     p.add_argument("-o", "--output", help="the notebook to write (default: reproduce-NAME-V.ipynb)")
-
+    add_versioning_verbs(_verb)  # revert, rename, delete, card, evaluate, evaluations (magics_versioning.py)
 
 _build_verbs()
 REGISTER_PARSER = _register_parser()
@@ -161,7 +162,7 @@ def _help_text() -> str:
 
 # ==================================================================== the magics
 @magics_class
-class RegistryMagics(Magics):
+class RegistryMagics(VersioningVerbs, Magics):
     """The notebook face of nbregistry (see ``%registry?`` and ``%register?``)."""
 
     root = Unicode(None, allow_none=True,
@@ -290,8 +291,8 @@ class RegistryMagics(Magics):
         verb, rest = tokens[0], tokens[1:]
         if verb not in VERBS:
             raise UsageError(f"unknown verb {verb!r}: use one of {', '.join(VERBS)} (see %registry?)")
-        if cell is not None and verb not in ("comment", "review"):
-            raise UsageError(f"%%registry takes a cell body only for comment and review, not {verb!r}")
+        if cell is not None and verb not in ("comment", "review", "card"):
+            raise UsageError(f"%%registry takes a cell body only for comment, review and card, not {verb!r}")
         args = VERBS[verb].parse_intermixed_args(rest)
         return getattr(self, "_verb_" + verb)(args, cell)
 

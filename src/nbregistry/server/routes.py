@@ -20,6 +20,7 @@ from .._version import __version__
 from ..core.errors import ValidationError
 from . import API_PREFIX
 from .base import ADMIN, CHUNK, COMMENTS, PROMOTIONS, RegistryHandler, RegistryService
+from .routes_versioning import VERSIONING_ROUTES
 from .upload import UploadHandler
 
 API_VERSION = 1
@@ -389,6 +390,7 @@ ROUTES = [
     (r"/verify", VerifyHandler),
     (r"/gc", GCHandler),
 ]
+ROUTES += VERSIONING_ROUTES  # revert, rename/delete a model, cards, evaluations (routes_versioning.py)
 
 
 class UnknownRouteHandler(RegistryHandler):
