@@ -2,7 +2,7 @@
 
 Mixed into ``Registry`` so they are ordinary registry methods every face calls (and a
 ``RemoteRegistry`` can mirror). This module stays import-light: the work is done in
-``export.py``, ``importer.py`` and ``webhooks.py``, imported on first use.
+``export.py``, ``importer.py``, ``import_mlflow.py`` and ``webhooks.py``, imported on first use.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class DeployMixin:
     def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         """Copy registered models from an MLflow registry (``sqlite:///...``, a tracking URI) with their
         versions (same numbers), aliases, tags and the metrics/params of the runs that made them."""
-        from .importer import import_mlflow
+        from .import_mlflow import import_mlflow
 
         return import_mlflow(self, uri, models=models)
 
