@@ -610,6 +610,7 @@ VERBS: dict[str, Any] = {
     "export": "nbregistry.deploy.cli",
     "import": "nbregistry.deploy.cli",
     "webhooks": "nbregistry.deploy.cli",
+    "predict": "nbregistry.deploy.cli",
 }
 
 

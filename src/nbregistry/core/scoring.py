@@ -138,3 +138,35 @@ def rows_of(data: Any) -> int:
         return len(data)
     except TypeError:
         return 1
+
+
+def with_outputs(signature: dict | None, obj: Any, flavor_name: str, example: Any) -> dict | None:
+    """``signature`` plus ``"outputs"``: the schema of ``predict`` on the input example, recorded at
+    registration so servers can check what the model answers. Left out when the object cannot
+    predict on its example (a file, a transformer without ``predict``): registration never fails here."""
+    if signature is None or example is None or flavor_name == "file":
+        return signature
+    from .signature import validate_input
+
+    try:
+        prediction = call_model(obj, flavor_name, validate_input(signature, example), "predict")
+        outputs = infer_output_schema(prediction)
+    except Exception:  # noqa: BLE001 - the output schema is a bonus, not a requirement
+        return signature
+    return {**signature, "outputs": outputs} if outputs else signature
+
+
+def score(model: Any, flavor_name: str, signature: dict | None, data: Any, method: str = "predict", *,
+          positional: bool = False) -> tuple[Any, int]:
+    """The one scoring path (server requests, batch chunks, swap checks): validate ``data`` against
+    the signature, call ``method``, check the output of ``predict`` against the recorded output
+    schema. Returns ``(prediction, rows)``; raises ``ValidationError`` (the input), ``ScoringError``
+    (the model refused it) or :class:`OutputMismatch`."""
+    from .signature import validate_input
+
+    data = validate_input(signature, data, positional=positional)
+    prediction = call_model(model, flavor_name, data, method)
+    rows = rows_of(data)
+    if method == "predict":
+        check_output((signature or {}).get("outputs"), prediction, rows)
+    return prediction, rows

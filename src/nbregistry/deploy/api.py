@@ -60,6 +60,18 @@ class DeployMixin:
 
         return import_mlflow(self, uri, models=models)
 
+    # ================================================================ batch scoring
+    def predict(self, ref: str, data, *, method: str = "predict", chunk_size: int = 10_000, trust: bool = False,
+                positional: bool = False, progress=None):
+        """Score ``data`` (a DataFrame, an array, or an iterable of DataFrames) with the version ``ref``
+        names now, in chunks of ``chunk_size`` rows, with the scoring server's checks (columns by name,
+        safe casts, the recorded output schema). Returns a DataFrame of predictions whose
+        ``attrs["nbregistry"]`` names the version used. ``progress``: a tqdm bar or ``f(rows)``."""
+        from .batch import predict
+
+        return predict(self, ref, data, method=method, chunk_size=chunk_size, trust=trust, positional=positional,
+                       progress=progress)
+
     # ================================================================ webhooks
     def add_webhook(self, url: str, *, events: str = "*", model: str | None = None, secret: str | None = None,
                     description: str = ""):
