@@ -169,7 +169,7 @@ def metrics_endpoint(service: ScoringService):
         from starlette.responses import Response
 
         body, content_type = await asyncio.to_thread(service.metrics.render)
-        return Response(body, media_type=content_type.split(";")[0], headers={"Content-Type": content_type})
+        return Response(body, headers={"Content-Type": content_type, WORKER_HEADER: str(os.getpid())})
 
     return endpoint
 
