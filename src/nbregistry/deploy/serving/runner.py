@@ -195,7 +195,9 @@ class ThreadedServer:
 
     @property
     def service(self):
-        return self.app.state.service
+        """The scoring service when the app is the scoring app itself (not a host app mounting it)."""
+        state = getattr(self.app, "state", None)
+        return getattr(state, "service", None)
 
     @property
     def follower(self):
@@ -219,14 +221,15 @@ class ThreadedServer:
     def start(self) -> "ThreadedServer":
         import time
 
-        self.follower.start()  # load now: a version that cannot be served raises here, in the caller
+        if self.service is not None:
+            self.follower.start()  # load now: a version that cannot be served raises here, in the caller
 
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]},
                                         name="nbregistry-serve", daemon=True)
         self._thread.start()
         while not self.server.started:
             if not self._thread.is_alive():
-                raise RuntimeError(f"the scoring server did not start: {self.service.follower.last_error}")
+                raise RuntimeError("the scoring server did not start (see its log)")
             time.sleep(0.01)
         return self
 
