@@ -381,7 +381,7 @@ def export_docker(reg, ref: str, dest, *, port: int = 8080) -> ExportReport:
         needs_trust = get_flavor(version.flavor).needs_trust(meta)
     except ValidationError:
         needs_trust = True
-    requirements = [f"nbregistry=={__version__}", *_serving_requirements(version.flavor, meta)]
+    requirements = [f"nbregistry[serve]=={__version__}", *_serving_requirements(version.flavor, meta)]
     (dest / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     (dest / "Dockerfile").write_text(DOCKERFILE.format(ref=version.ref, python=py, port=port))
