@@ -117,9 +117,25 @@ def start_server(root: Path, poll: float, workers: int, src: Path | None):
             url = line.split(" on http://")[1].split()[0]
             host, port = url.rsplit(":", 1)
             threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep draining its log
+            wait_ready(host, int(port), deadline)
             return proc, host, int(port)
     proc.kill()
     raise SystemExit("the server did not start within 300 s")
+
+
+def wait_ready(host, port, deadline):
+    """Until /ping answers 200 (the workers load the model after the socket is bound)."""
+    while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection(host, port, timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            conn.request("GET", "/ping")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            conn.close()
+    raise SystemExit("the server did not get ready")
 
 
 def request(host, port, method, path, body=None):

@@ -40,7 +40,9 @@ class DeployMixin:
         if ref_or_model is None:
             raise ValidationError(f"--format {format} exports one version: give a ref such as churn:3")
         if format == "mlflow":
-            return ex.export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
+            from .export_mlflow import export_mlflow
+
+            return export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
         if format == "docker":
             return ex.export_docker(self, ref_or_model, dest, port=port)
         raise ValidationError(f"unknown export format {format!r}; use one of: {', '.join(EXPORT_FORMATS)}")

@@ -266,6 +266,8 @@ def _example(folder: Path, info, signature) -> dict | None:
                 "dtypes": [dtypes.get(c, "object") for c in data["columns"]], "data": data["data"][:5]}
     if isinstance(data, dict) and "inputs" in data and signature and signature["type"] == "tensor":
         return {"type": "tensor", "dtype": signature["dtype"], "data": data["inputs"][:5]}
+    if isinstance(data, list) and signature and signature["type"] == "tensor":  # MLflow 3 writes the array itself
+        return {"type": "tensor", "dtype": signature["dtype"], "data": data[:5]}
     return None
 
 
