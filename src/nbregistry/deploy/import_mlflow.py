@@ -15,6 +15,11 @@ from .entities import ImportReport
 from .importer import import_rows
 
 
+# Files MLflow writes into a model's folder for its own bookkeeping (the registry's link back to the
+# model version, a run's meta): not part of the model, and they change when MLflow touches the
+# folder, so keeping them would make a re-import look like different content.
+MLFLOW_BOOKKEEPING = {"registered_model_meta", "meta.yaml"}
+MAX_HISTORY_POINTS = 10_000  # per metric, kept in the version's lineage
 MLFLOW_DTYPES = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32", "boolean": "bool",
                  "string": "object", "binary": "object", "datetime": "datetime64[ns]"}
 IMPORT_ACTOR = "mlflow-import"
@@ -44,6 +49,7 @@ def import_mlflow(reg, uri: str, *, models: list[str] | None = None) -> ImportRe
         tables["events"].append(event)
         return event
 
+    counted: set[str] = set()  # blobs this import stored for the first time
     staging = Path(tempfile.mkdtemp(dir=reg.objects.tmp, prefix="mlflow-"))
     try:
         for model_id, rm in enumerate(_registered_models(client), start=1):
@@ -65,7 +71,7 @@ def import_mlflow(reg, uri: str, *, models: list[str] | None = None) -> ImportRe
             for mv in versions:
                 number = int(mv.version)
                 folder = _download(client, rm.name, mv.version, staging / f"{model_id}-{number}")
-                row = _version_row(reg, client, rm.name, mv, folder, model_id, report, tables)
+                row = _version_row(reg, client, rm.name, mv, folder, model_id, report, tables, counted)
                 if row is None:
                     continue
                 vid = len(tables["versions"]) + 1
@@ -156,37 +162,50 @@ def _download(client, name: str, version: str, folder: Path) -> Path:
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder)))
 
 
-def _version_row(reg, client, name, mv, folder: Path, model_id: int, report, tables) -> dict | None:
+def _version_row(reg, client, name, mv, folder: Path, model_id: int, report, tables, counted: set) -> dict | None:
     import math
 
     from ..core.registration import MAX_PARAM_VALUE
     from ..core.store import dumps
 
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
+                   and p.relative_to(folder).as_posix() not in MLFLOW_BOOKKEEPING)
     if not files:
         report.warnings.append(f"skipped {name}:{mv.version}: its artifacts are empty")
         return None
     flavor, meta, signature, example = _from_mlmodel(folder)
     entries = [(p.relative_to(folder).as_posix(), p) for p in files]
+    before = {reg.objects.hash_file(p) for p in files}
+    new_files = {sha for sha in before if not reg.objects.exists(sha)}
     manifest_blob, manifest = reg.objects.put_tree(entries)
     example_blob = reg.objects.put_bytes(json.dumps(example).encode()) if example is not None else None
+    fresh = (new_files | {b.sha256 for b in (manifest_blob, example_blob) if b is not None and b.new}) - counted
+    counted.update(fresh)  # a blob shared by two versions is new once
+    report.blobs_added += len(fresh)
     meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
     blobs = {manifest_blob.sha256, *(f["sha256"] for f in manifest["files"])}
     if example_blob:
         blobs.add(example_blob.sha256)
-    metrics, params = {}, {}
+    metrics, params, history, run_owner = {}, {}, {}, None
     if mv.run_id:
         try:
-            data = client.get_run(mv.run_id).data
+            run = client.get_run(mv.run_id)
+            data = run.data
+            run_owner = run.info.user_id or None
             metrics = {k: float(v) for k, v in data.metrics.items() if math.isfinite(float(v))}
             params = {k: str(v)[:MAX_PARAM_VALUE] for k, v in data.params.items()}
+            history = _metric_history(client, mv.run_id, sorted(data.metrics))
         except Exception as exc:  # noqa: BLE001 - a deleted run leaves the version importable
             report.warnings.append(f"{name}:{mv.version}: could not read run {mv.run_id}: {exc}")
     lineage = {"mlflow": {"run_id": mv.run_id, "source": mv.source, "status": mv.status,
-                          "model_id": getattr(mv, "model_id", None)}}
+                          "model_id": getattr(mv, "model_id", None), "user_id": mv.user_id or None,
+                          "run_owner": run_owner}}
+    if history:
+        lineage["mlflow"]["metric_history"] = history
     return {
         "model_id": model_id, "version": int(mv.version), "created_at": _iso(mv.creation_timestamp),
-        "author": mv.user_id or IMPORT_ACTOR, "description": mv.description or "", "status": "active",
+        "author": mv.user_id or run_owner or IMPORT_ACTOR, "identity": "imported",
+        "description": mv.description or "", "status": "active",
         "flavor": flavor, "flavor_meta": dumps(meta), "artifact_sha": manifest_blob.sha256,
         "artifact_size": sum(f["size"] for f in manifest["files"]),
         "signature": dumps(signature) if signature else None,
@@ -196,6 +215,21 @@ def _version_row(reg, client, name, mv, folder: Path, model_id: int, report, tab
         "_version_tags": [{"key": k, "value": str(v)} for k, v in sorted((mv.tags or {}).items())],
         "_version_blobs": [{"sha": s} for s in sorted(blobs)],
     }
+
+
+def _metric_history(client, run_id: str, keys: list[str]) -> dict:
+    """Every logged value of each metric, ``{key: [[step, value, timestamp_ms], ...]}`` in step order
+    (the run's metrics table keeps only the last one). At most ``MAX_HISTORY_POINTS`` per metric."""
+    import math
+
+    history = {}
+    for key in keys:
+        points = [[int(m.step), float(m.value), int(m.timestamp)] for m in client.get_metric_history(run_id, key)
+                  if math.isfinite(float(m.value))]
+        points.sort(key=lambda p: (p[0], p[2]))
+        if len(points) > 1:  # a single value is the metric itself
+            history[key] = points[-MAX_HISTORY_POINTS:]
+    return history
 
 
 def _from_mlmodel(folder: Path) -> tuple[str, dict, dict | None, dict | None]:
@@ -231,6 +265,8 @@ def _from_mlmodel(folder: Path) -> tuple[str, dict, dict | None, dict | None]:
                                     "filename": lg["data"], "library_version": lg.get("lgb_version")}
     elif flavors.get("onnx", {}).get("data"):
         flavor, meta = "onnx", {**base, "filename": flavors["onnx"]["data"]}
+    elif "python_function" in flavors:  # any other pyfunc (python_model, pytorch, keras, ...): MLflow loads it
+        flavor, meta = "mlflow_pyfunc", {**base, "loader_module": flavors["python_function"].get("loader_module")}
     signature = _signature(mlmodel.get("signature"))
     example = _example(folder, mlmodel.get("saved_input_example_info"), signature)
     return flavor, meta, signature, example
