@@ -16,10 +16,13 @@ import requests
 class CliServer:
     """``nbregistry serve REF --workers N --port 0 ...`` in a subprocess; ``url`` once every worker answers."""
 
-    def __init__(self, root, ref: str, *args: str, workers: int = 2, user: str = "server", log: Path):
+    def __init__(self, root, ref: str, *args: str, workers: int = 2, user: str = "server", log: Path,
+                 extra_path: str | None = None):
         self.workers = workers
         self.log_path = Path(log)
         env = dict(os.environ, NBREGISTRY_USER=user)
+        if extra_path:  # a folder of test modules the served model's classes live in
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), extra_path) if p)
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(

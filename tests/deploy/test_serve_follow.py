@@ -134,3 +134,32 @@ def test_in_process_server_follows_and_reports(local_reg, iris, iris_model):
     local_reg.register(iris_model, "legacy", flavor="pickle")
     with pytest.raises(TrustRequired):  # the core's trust rule, at load
         serve(Registry(local_reg.root, author="server"), "legacy")
+
+
+def test_sigterm_lets_in_flight_requests_finish(local_reg, tmp_path):
+    import os
+    import signal
+
+    import pandas as pd
+
+    from nbregistry_test_modules import SlowModel
+
+    local_reg.register(SlowModel(delay=3.0), "slow", flavor="pickle", input_example=pd.DataFrame({"x": [0.0]}))
+    srv = CliServer(local_reg.root, "slow", workers=2, user="alice", log=tmp_path / "serve.log",
+                    extra_path=os.path.dirname(__file__))
+    answers = []
+
+    def slow_request():
+        answers.append(srv.post("/invocations", json={"dataframe_records": [{"x": 1.0}]}))
+
+    clients = [threading.Thread(target=slow_request) for _ in range(2)]
+    for t in clients:
+        t.start()
+    time.sleep(1.0)  # both requests are in the model now
+    srv.proc.send_signal(signal.SIGTERM)
+    for t in clients:
+        t.join(timeout=60)
+    assert [a.status_code for a in answers] == [200, 200]  # finished, not cut off
+    assert srv.stop() == 0
+    with pytest.raises(requests.ConnectionError):  # and nothing listens any more
+        requests.get(srv.url + "/ping", timeout=5)
