@@ -155,3 +155,11 @@ def test_cli_predict_writes_the_version_into_the_parquet_metadata(local_reg, chu
     assert meta["ref"] == "churn:1" and meta["version"] == 1 and meta["rows"] == 150
     code = main(["--root", str(local_reg.root), "predict", "churn", str(source), "-o", str(tmp_path / "o.csv")])
     assert code == 2 and "must be a .parquet" in capsys.readouterr().err
+
+
+def test_predict_works_on_every_registry_kind(reg, iris, iris_model):
+    """Local and remote registries score the same way (the remote one loads the version here)."""
+    X, _ = iris
+    reg.register(iris_model, "churn", input_example=X.head(3))
+    out = reg.predict("churn", X, chunk_size=100)
+    assert out["predict"].tolist() == iris_model.predict(X).tolist() and out.attrs["nbregistry"]["version"] == 1
