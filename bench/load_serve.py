@@ -1,11 +1,16 @@
-"""Bounded loopback load test of the scoring server (``nbregistry serve``).
+"""Bounded loopback load test of the scoring server (``nbregistry serve``), at 1 and 2 workers, next
+to the old standard-library server.
 
-    .venv/bin/python bench/load_serve.py                  # 4 clients, 8 s per phase
+    .venv/bin/python bench/load_serve.py                  # 4 clients, 8 s per phase, workers 1 and 2
+    .venv/bin/python bench/load_serve.py --workers 1,2,4 --baseline none
     .venv/bin/python bench/load_serve.py --clients 8 --seconds 5 --max-requests 20000
 
 A throwaway registry gets a small scikit-learn model (logistic regression on iris, two versions);
-``nbregistry serve iris@production`` runs in its own process on 127.0.0.1 and keep-alive clients
-(threads of this process) POST a 4-row ``dataframe_split`` as fast as they can. Two phases:
+``nbregistry serve iris@production --workers N`` runs in its own process on 127.0.0.1 and keep-alive
+clients (threads of this process) POST a 4-row ``dataframe_split`` as fast as they can. The
+baseline (``--baseline main``, the default) is the ``http.server`` scoring server as it was on the
+git ref ``main`` before the ASGI server: its ``src/`` is extracted with ``git archive`` into a
+temporary folder and run the same way, on the same registry, in the same run. Two phases each:
 
 1. steady: the alias does not move;
 2. alias moves: the alias flips between the two versions every ``--move-every`` seconds while the
@@ -38,6 +43,9 @@ def main() -> int:
     ap.add_argument("--max-requests", type=int, default=50_000, help="per phase, across all clients")
     ap.add_argument("--move-every", type=float, default=1.0, help="seconds between alias moves in phase 2")
     ap.add_argument("--poll", type=float, default=0.2, help="the server's watcher interval")
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts to measure (default 1,2)")
+    ap.add_argument("--baseline", default="main",
+                    help="git ref whose stdlib server to measure too (default main; 'none' to skip)")
     args = ap.parse_args()
 
     from sklearn.datasets import load_iris
@@ -57,37 +65,77 @@ def main() -> int:
         body = json.dumps({"dataframe_split": {"columns": list(sample.columns), "data": sample.values.tolist()}})
         expected = {f"iris:{v}": reg.load(f"iris:{v}").predict(sample).tolist() for v in (1, 2)}
 
-        server, host, port = start_server(work / "registry", args.poll)
-        rows = [phase("steady", host, port, body, expected, args, None),
-                phase("alias moves", host, port, body, expected, args, lambda i: reg.set_alias(
-                    f"iris:{2 if i % 2 == 0 else 1}", "production", reason="load test"))]
-        status = request(host, port, "GET", "/version")
+        configs = []
+        if args.baseline != "none":
+            configs.append((f"stdlib ({args.baseline})", 0, extract_baseline(args.baseline, work)))
+        configs += [(f"asgi, {n} worker{'s' if n > 1 else ''}", n, None) for n in map(int, args.workers.split(","))]
+        rows, status = [], None
+        for label, workers, src in configs:
+            reg.set_alias("iris:1", "production", reason="load test reset")
+            args.current_workers = workers
+            server, host, port = start_server(work / "registry", args.poll, workers, src)
+            try:
+                for r in (phase("steady", host, port, body, expected, args, None),
+                          phase("alias moves", host, port, body, expected, args, lambda i: reg.set_alias(
+                              f"iris:{2 if i % 2 == 0 else 1}", "production", reason="load test"))):
+                    rows.append(dict(r, server=label))
+                status = request(host, port, "GET", "/version")
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
         print_table(rows, args, status)
         return 1 if any(r["failed"] for r in rows) else 0
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def start_server(root: Path, poll: float):
+def extract_baseline(ref: str, work: Path) -> Path:
+    """``src/`` of the git ref ``ref`` in ``work/baseline``, for running the server as it was there."""
+    repo = Path(__file__).resolve().parent.parent
+    dest = work / "baseline"
+    dest.mkdir()
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "src"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def start_server(root: Path, poll: float, workers: int, src: Path | None):
     env = dict(os.environ, NBREGISTRY_USER="bench")
-    proc = subprocess.Popen([sys.executable, "-m", "nbregistry.deploy.serve", "iris@production", "--root", str(root),
-                             "--host", "127.0.0.1", "--port", "0", "--poll", str(poll)],
-                            stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 120
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    cmd = [sys.executable, "-m", "nbregistry.deploy.serve", "iris@production", "--root", str(root),
+           "--host", "127.0.0.1", "--port", "0", "--poll", str(poll)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         if not line and proc.poll() is not None:
-            raise SystemExit("the server exited before it was ready")
+            raise SystemExit(f"the server exited before it was ready: {' '.join(cmd)}\n{proc.stderr.read()[-3000:]}")
         if "nbregistry serve:" in line and " on http://" in line:
             url = line.split(" on http://")[1].split()[0]
             host, port = url.rsplit(":", 1)
             threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep draining its log
+            wait_ready(host, int(port), deadline)
             return proc, host, int(port)
     proc.kill()
-    raise SystemExit("the server did not start within 120 s")
+    raise SystemExit("the server did not start within 300 s")
+
+
+def wait_ready(host, port, deadline):
+    """Until /ping answers 200 (the workers load the model after the socket is bound)."""
+    while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection(host, port, timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            conn.request("GET", "/ping")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            conn.close()
+    raise SystemExit("the server did not get ready")
 
 
 def request(host, port, method, path, body=None):
@@ -137,7 +185,7 @@ def phase(name, host, port, body, expected, args, move):
                 for k, v in seen.items():
                     served[k] = served.get(k, 0) + v
 
-    status_before = request(host, port, "GET", "/version")
+    swaps_before = swaps(host, port)
     threads = [threading.Thread(target=client) for _ in range(args.clients)]
     started = time.perf_counter()
     for t in threads:
@@ -151,15 +199,29 @@ def phase(name, host, port, body, expected, args, move):
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    status_after = request(host, port, "GET", "/version")
+    workers = max(1, args.current_workers)
     settle = time.monotonic() + 5  # let the server pick up a move made in the phase's last moments
-    while moves and status_after["swaps"] - status_before["swaps"] < moves and time.monotonic() < settle:
+    while moves and swaps(host, port) - swaps_before < moves * workers and time.monotonic() < settle:
         time.sleep(0.05)
-        status_after = request(host, port, "GET", "/version")
     latencies.sort()
     return {"phase": name, "requests": len(latencies), "failed": len(failures), "rps": len(latencies) / elapsed,
             "p50": pct(latencies, 50), "p99": pct(latencies, 99), "served": served, "moves": moves,
-            "swaps": status_after["swaps"] - status_before["swaps"], "examples": failures[:3]}
+            "swaps": (swaps(host, port) - swaps_before) / workers, "examples": failures[:3]}
+
+
+def swaps(host, port) -> float:
+    """Swaps so far, over all workers: the Prometheus counter (the stdlib server: /version's count)."""
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        text = response.read().decode()
+        if response.status == 200:
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if line.startswith("nbregistry_swaps_total"))
+    finally:
+        conn.close()
+    return float(request(host, port, "GET", "/version")["swaps"])
 
 
 def pct(sorted_values, p):
@@ -175,10 +237,11 @@ def print_table(rows, args, status):
     print(f"scoring server load test: {args.clients} keep-alive clients, {args.seconds:g} s per phase, "
           f"4-row dataframe_split, logistic regression (iris); Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, server and clients on one machine (127.0.0.1)")
-    header = ["phase", "requests", "failed", "req/s", "p50 ms", "p99 ms", "versions served", "alias moves", "swaps"]
-    table = [[r["phase"], str(r["requests"]), str(r["failed"]), f"{r['rps']:.0f}", f"{r['p50']:.2f}",
+    header = ["server", "phase", "requests", "failed", "req/s", "p50 ms", "p99 ms", "versions served", "alias moves",
+              "swaps per worker"]
+    table = [[r["server"], r["phase"], str(r["requests"]), str(r["failed"]), f"{r['rps']:.0f}", f"{r['p50']:.2f}",
               f"{r['p99']:.2f}", ", ".join(f"{k}: {v}" for k, v in sorted(r["served"].items())),
-              str(r["moves"]), str(r["swaps"])] for r in rows]
+              str(r["moves"]), f"{r['swaps']:g}"] for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -252,6 +252,9 @@ def render_version(v) -> str:
             ("git", f"{git.get('commit', '')[:12]} on {git.get('branch')}{' (dirty)' if git.get('dirty') else ''}"
              if git else None),
             ("data", ", ".join(sorted(lineage.get("data") or {})) or None),
+            ("mlflow metric history", ", ".join(f"{k} ({len(p)} points, last {p[-1][1]:g} at step {p[-1][0]})"
+                                                for k, p in sorted(((lineage.get("mlflow") or {}).get("metric_history")
+                                                                    or {}).items())) or None),
         ]))
     return "\n".join(lines)
 
@@ -633,6 +636,7 @@ VERBS: dict[str, Any] = {
     "export": "nbregistry.deploy.cli",
     "import": "nbregistry.deploy.cli",
     "webhooks": "nbregistry.deploy.cli",
+    "predict": "nbregistry.deploy.cli",
     "cache": "nbregistry.cli_cache",
 }
 

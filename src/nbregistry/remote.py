@@ -580,6 +580,14 @@ class RemoteRegistry:
 
         return ReproduceMixin.reproduce(self, ref, path)
 
+    def predict(self, ref: str, data, *, method: str = "predict", chunk_size: int = 10_000, trust: bool = False,
+                positional: bool = False, progress=None):
+        """Batch scoring here, with a version loaded from the server (see ``Registry.predict``)."""
+        from .deploy.batch import predict
+
+        return predict(self, ref, data, method=method, chunk_size=chunk_size, trust=trust, positional=positional,
+                       progress=progress)
+
     # ================================================================ server-side only
     def _server_only(self, verb: str):
         raise errors.PermissionDenied(f"{verb} is not available over the REST API: run `nbregistry {verb}` "

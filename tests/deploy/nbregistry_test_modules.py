@@ -12,3 +12,19 @@ class TinyNet(torch.nn.Module):
 
     def forward(self, x):
         return self.body(x)
+
+
+class SlowModel:
+    """Answers after ``delay`` seconds: an in-flight request for the graceful-shutdown test."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+
+    def predict(self, frame):
+        import time
+
+        import numpy as np
+
+        if float(frame.iloc[0, 0]) > 0:  # the stored example (zeros) answers at once
+            time.sleep(self.delay)
+        return np.zeros(len(frame), dtype="int64")

@@ -101,7 +101,7 @@ def test_docker_context_contents(local_reg, iris, iris_model, tmp_path):
     reqs = (ctx / "requirements.txt").read_text().split()
     from nbregistry import __version__
 
-    assert f"nbregistry=={__version__}" in reqs
+    assert f"nbregistry[serve]=={__version__}" in reqs  # the scoring server needs starlette and uvicorn
     assert any(r.startswith("scikit-learn==") for r in reqs) and any(r.startswith("skops==") for r in reqs)
     with tarfile.open(ctx / "model.nbregistry.tar") as tar:
         manifest = json.load(tar.extractfile("nbregistry-bundle.json"))

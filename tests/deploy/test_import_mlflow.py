@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nbregistry import Registry
 from nbregistry.core.errors import Conflict
+
+try:
+    import mlflow.pyfunc
+
+    class Halver(mlflow.pyfunc.PythonModel):
+        """An MLflow python_model: halves the first column."""
+
+        def predict(self, context, model_input, params=None):
+            return (model_input.iloc[:, 0] / 2).to_numpy()
+except ImportError:  # the tests below need mlflow; collection must not
+    Halver = None
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +46,11 @@ def mlflow_registry(tmp_path_factory, iris):
                 mlflow.sklearn.log_model(model, name="model", registered_model_name="churn", input_example=X.head(2),
                                          pip_requirements=["scikit-learn"])  # skips MLflow's slow inference
                 models[len(models) + 1] = model
+        with mlflow.start_run(experiment_id=experiment, tags={"mlflow.user": "carol"}):
+            for step, loss in enumerate([0.9, 0.5, 0.3, 0.25, 0.2]):
+                mlflow.log_metric("loss", loss, step=step)
+            mlflow.pyfunc.log_model(name="model", python_model=Halver(), registered_model_name="custom",
+                                    input_example=X.head(2), pip_requirements=["pandas"])
         with mlflow.start_run(experiment_id=experiment):
             legacy = LogisticRegression(max_iter=200).fit(X, y)
             mlflow.sklearn.log_model(legacy, name="model", registered_model_name="legacy",
@@ -46,13 +64,13 @@ def mlflow_registry(tmp_path_factory, iris):
     finally:
         mlflow.set_tracking_uri(saved[0])
         mlflow.set_registry_uri(saved[1])
-    return {"uri": uri, "models": models, "legacy": legacy, "X": X}
+    return {"uri": uri, "models": models, "legacy": legacy, "X": X, "client": client}
 
 
 def test_models_versions_aliases_tags_metrics_keep_their_numbers(local_reg, mlflow_registry):
     X = mlflow_registry["X"]
     report = local_reg.import_mlflow(mlflow_registry["uri"])
-    assert sorted(report.refs) == ["churn:1", "churn:3", "legacy:1"]
+    assert sorted(report.refs) == ["churn:1", "churn:3", "custom:1", "legacy:1"]
     assert [v.version for v in local_reg.list_versions("churn")] == [3, 1]
     model = local_reg.get_model("churn")
     assert model.description == "who leaves" and model.tags == {"team": "growth"}
@@ -100,3 +118,59 @@ def test_a_clashing_version_refuses_the_import(local_reg, mlflow_registry, iris_
     with pytest.raises(Conflict, match="churn:1 exists"):
         local_reg.import_mlflow(mlflow_registry["uri"])
     assert [v.version for v in local_reg.list_versions("churn")] == [1]
+
+
+def test_authors_metric_history_and_blob_counts(local_reg, mlflow_registry, capsys):
+    from nbregistry.cli import main
+
+    blobs_before = sum(1 for p in (local_reg.root / "objects").rglob("*") if p.is_file())
+    report = local_reg.import_mlflow(mlflow_registry["uri"], models=["custom"])
+    blobs_after = sum(1 for p in (local_reg.root / "objects").rglob("*") if p.is_file())
+    assert report.blobs_added == blobs_after - blobs_before > 0  # the report counts what was stored
+    version = local_reg.get("custom:1")
+    assert version.author == "carol"  # the run's owner, not "mlflow-import"
+    assert version.identity == "imported" and not version.author_counts  # history, never a verified author
+    history = version.lineage["mlflow"]["metric_history"]["loss"]
+    assert [p[:2] for p in history] == [[0, 0.9], [1, 0.5], [2, 0.3], [3, 0.25], [4, 0.2]]
+    assert version.metrics == {"loss": pytest.approx(0.2)}  # the run's last value stays the metric
+    assert main(["--root", str(local_reg.root), "show", "custom:1"]) == 0
+    assert "loss (5 points, last 0.2 at step 4)" in capsys.readouterr().out
+
+
+def test_reimport_ignores_mlflows_own_bookkeeping_files(local_reg, mlflow_registry):
+    local_reg.import_mlflow(mlflow_registry["uri"], models=["churn"])
+    client = mlflow_registry["client"]
+    for number in ("1", "3"):  # what MLflow writes into its model folders on its own
+        folder = client.get_model_version_download_uri("churn", number).removeprefix("file://")
+        (Path(folder) / "registered_model_meta").write_text(f"model_name: churn\nmodel_version: '{number}'\n")
+    again = local_reg.import_mlflow(mlflow_registry["uri"], models=["churn"])
+    assert not again.changed and again.blobs_added == 0
+    assert all(f["path"] != "registered_model_meta" for f in local_reg.get("churn:1").artifact["files"])
+
+
+def test_pyfunc_and_pickle_versions_serve_and_export_back(local_reg, mlflow_registry, tmp_path, monkeypatch):
+    import mlflow.pyfunc
+    import requests
+
+    from nbregistry.deploy.serve import serve
+
+    X = mlflow_registry["X"]
+    local_reg.import_mlflow(mlflow_registry["uri"], models=["custom", "legacy"])
+    custom = local_reg.get("custom:1")
+    assert custom.flavor == "mlflow_pyfunc"
+    expected = (X.iloc[:, 0] / 2).tolist()
+    assert list(local_reg.load("custom:1", trust=True).predict(X)) == expected
+    assert local_reg.predict("custom:1", X, trust=True)["predict"].tolist() == expected
+    with serve(Registry(local_reg.root, author="server"), "custom", trust=True) as srv:
+        r = requests.post(srv.url + "/invocations", json={"dataframe_records": X.head(3).to_dict(orient="records")},
+                          timeout=60)
+        assert r.status_code == 200 and r.json()["predictions"] == expected[:3]
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    for name, predict in (("custom", lambda m: list(m.predict(X))),
+                          ("legacy", lambda m: m.predict(X).tolist())):
+        out = tmp_path / f"{name}-back"
+        report = local_reg.export(f"{name}:1", out, format="mlflow", trust=True)
+        assert "MLmodel" in report.files and "registered_model_meta" not in report.files
+        back = mlflow.pyfunc.load_model(str(out))
+        want = expected if name == "custom" else mlflow_registry["legacy"].predict(X).tolist()
+        assert predict(back) == want

@@ -22,9 +22,24 @@ def test_frames_are_matched_by_name_cast_and_trimmed():
     assert out.iloc[0].tolist() == [50, 3.0, "c"]
 
 
-def test_rows_without_names_take_the_signature_columns():
-    out = validate_input(SIG, [[1, 2.0, "x"]])
+def test_rows_without_names_are_refused_unless_positional_is_asked_for():
+    with pytest.raises(ValidationError, match="matched by name"):
+        validate_input(SIG, [[1, 2.0, "x"]])
+    out = validate_input(SIG, [[1, 2.0, "x"]], positional=True)
     assert list(out.columns) == ["age", "income", "plan"] and out["age"].dtype == np.int64
+
+
+@pytest.mark.parametrize("frame, words", [
+    (pd.DataFrame({"age": [1], "income": [1.0], "plan": [3]}), ["column 'plan'", "text", "3"]),
+    (pd.DataFrame({"age": [2**40], "income": [1.0], "plan": ["a"]}), ["column 'age'", "out of its range"]),
+])
+def test_unsafe_casts_are_refused(frame, words):
+    sig = {"type": "dataframe", "columns": [{"name": "age", "dtype": "int32"}, {"name": "income", "dtype": "float64"},
+                                            {"name": "plan", "dtype": "str"}]}
+    with pytest.raises(ValidationError) as exc:
+        validate_input(sig, frame)
+    for word in words:
+        assert word in str(exc.value)
 
 
 @pytest.mark.parametrize("data, words", [
@@ -33,7 +48,7 @@ def test_rows_without_names_take_the_signature_columns():
     (pd.DataFrame({"age": [1.5], "income": [1.0], "plan": ["a"]}), ["column 'age'", "fractional"]),
     (pd.DataFrame({"age": [None], "income": [1.0], "plan": ["a"]}), ["column 'age'", "missing value"]),
     (pd.DataFrame({"age": [1], "income": ["1.0"], "plan": ["a"]}), ["column 'income'", "float64", "'1.0'"]),
-    ([[1, 2.0]], ["expected rows of 3 values", "age, income, plan", "[1, 2]"]),
+    ([[1, 2.0]], ["matched by name", "age, income, plan"]),
     (pd.DataFrame({"age": [], "income": [], "plan": []}), ["no rows"]),
 ])
 def test_frame_refusals_name_the_problem(data, words):

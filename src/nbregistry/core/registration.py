@@ -22,6 +22,7 @@ from .flavors import detect_flavor, get_flavor
 from .limits import DEFAULT_LIMITS, Limits, check_json, check_text, json_size
 from .objects import safe_relpath
 from .refs import validate_name
+from .scoring import with_outputs
 from .signature import example_to_json, infer_signature
 
 MAX_KEY = 250
@@ -90,12 +91,13 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
 
         notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
+    chosen = get_flavor(flavor) if flavor else detect_flavor(obj)
     return PreparedRegistration(
-        flavor=get_flavor(flavor) if flavor else detect_flavor(obj),
+        flavor=chosen,
         metrics=clean_metrics(metrics if metrics is not None else _picked_metrics(obj)),
         params=clean_strings("param", params if params is not None else _picked_params(obj)),
         tags=clean_strings("tag", tags or {}),
-        signature=infer_signature(input_example),
+        signature=with_outputs(infer_signature(input_example), obj, chosen.name, input_example),
         example_json=example_to_json(input_example) if input_example is not None else None,
         warnings=list((notebook or {}).get("warnings") or []),
         data_lineage=lineage_mod.fingerprints(data), notebook=notebook,

@@ -82,7 +82,12 @@ def example_from_json(data: bytes) -> Any:
 
 
 def check_compatible(old: dict | None, new: dict | None) -> str | None:
-    """``None`` when ``new`` accepts what ``old`` accepted, else the reason it does not."""
+    """``None`` when ``new`` accepts what ``old`` accepted, else the reason it does not.
+
+    A reordered column list is incompatible too: a client that sends rows without names (CSV
+    without a header, ``instances`` as lists, a positional request) would feed the values to the
+    wrong columns. Promoting it anyway is a decision to say out loud (a forced promotion).
+    """
     if old is None or new is None:
         return None
     if old["type"] != new["type"]:
@@ -96,17 +101,27 @@ def check_compatible(old: dict | None, new: dict | None) -> str | None:
         changed = [f"{c} ({old_cols[c]} -> {t})" for c, t in new_cols.items() if old_cols[c] != t]
         if changed:
             return f"column dtypes changed: {', '.join(changed)}"
+        old_order = [c for c in old_cols if c in new_cols]
+        if old_order != list(new_cols):
+            return (f"column order changed from {', '.join(old_order)} to {', '.join(new_cols)}"
+                    " (rows sent without names would reach the wrong columns)")
         return None
     if old["shape"][1:] != new["shape"][1:]:
         return f"input shape changed from {old['shape']} to {new['shape']}"
+    if old.get("dtype") != new.get("dtype"):
+        return f"input dtype changed from {old.get('dtype')} to {new.get('dtype')}"
     return None
 
 
-def validate_input(signature: dict | None, data: Any) -> Any:
+def validate_input(signature: dict | None, data: Any, *, positional: bool = False) -> Any:
     """Check ``data`` (a DataFrame, array or list of rows) against a version's signature and return it
     in the form the model expects: a DataFrame with the signature's columns, in its order and dtypes
     (extra columns dropped), or an array of its dtype. Raises :class:`ValidationError` naming the
     offending column or shape. Without a signature ``data`` is returned unchanged.
+
+    Columns are matched by name only: rows without names for a named-column signature are refused
+    unless ``positional=True`` says that they are in the signature's order. Casts are safe ones only
+    (integral floats to integers, integers to floats, in range); text is never parsed into numbers.
     """
     if signature is None:
         return data
@@ -117,6 +132,11 @@ def validate_input(signature: dict | None, data: Any) -> Any:
 
         columns = [c["name"] for c in signature["columns"]]
         if not _is_dataframe(data):
+            if not positional:
+                raise ValidationError(
+                    f"columns are matched by name: send named columns ({', '.join(columns)}), e.g."
+                    " dataframe_split with 'columns', dataframe_records, or inputs as an object of columns;"
+                    " rows in the signature's order are accepted only when the request says so (positional)")
             arr = np.asarray(data, dtype=object)
             if arr.ndim == 1 and len(columns) == 1:
                 arr = arr.reshape(-1, 1)
@@ -166,6 +186,7 @@ def _coerce_column(col, name: str, dtype_name: str):
     if dtype_name == "object":
         return col
     if dtype_name in ("str", "string"):  # pandas' text dtypes (``str`` is pandas 3's default)
+        _only_text(col, name, dtype_name)
         try:
             return col.astype(dtype_name)
         except (TypeError, ValueError) as exc:
@@ -190,6 +211,12 @@ def _coerce_column(col, name: str, dtype_name: str):
             raise ValidationError(f"column {name!r} must be {dtype_name}, got a missing value")
         if dtype.kind in "iu" and values.dtype.kind == "f" and not np.all(np.mod(values.dropna(), 1) == 0):
             raise ValidationError(f"column {name!r} must be {dtype_name}, got fractional values")
+        if dtype.kind == "b" and values.dtype.kind != "b" and not values.isin([0, 1]).all():
+            raise ValidationError(f"column {name!r} must be bool, got {values[~values.isin([0, 1])].iloc[0]!r}")
+        if dtype.kind in "iu" and values.dtype.kind in "iuf" and len(values):
+            info = np.iinfo(dtype)
+            if values.min() < info.min or values.max() > info.max:
+                raise ValidationError(f"column {name!r} must be {dtype_name}: values out of its range")
         try:
             return values.astype(dtype)
         except (TypeError, ValueError, OverflowError) as exc:
@@ -200,3 +227,13 @@ def _coerce_column(col, name: str, dtype_name: str):
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"column {name!r} must be {dtype_name}: {exc}") from None
     return col.astype(dtype) if dtype.kind != "O" else col
+
+
+def _only_text(col, name: str, dtype_name: str) -> None:
+    """Refuse numbers and other non-text values in a text column (no silent ``str(3)``)."""
+    if col.dtype.kind in "OSU" or str(col.dtype) in ("str", "string"):
+        bad = col[col.notna() & ~col.map(lambda v: isinstance(v, str))]
+    else:
+        bad = col
+    if len(bad):
+        raise ValidationError(f"column {name!r} must be {dtype_name} (text), got {bad.iloc[0]!r}")

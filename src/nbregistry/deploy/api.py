@@ -2,7 +2,7 @@
 
 Mixed into ``Registry`` so they are ordinary registry methods every face calls (and a
 ``RemoteRegistry`` can mirror). This module stays import-light: the work is done in
-``export.py``, ``importer.py`` and ``webhooks.py``, imported on first use.
+``export.py``, ``importer.py``, ``import_mlflow.py`` and ``webhooks.py``, imported on first use.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ class DeployMixin:
         if ref_or_model is None:
             raise ValidationError(f"--format {format} exports one version: give a ref such as churn:3")
         if format == "mlflow":
-            return ex.export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
+            from .export_mlflow import export_mlflow
+
+            return export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
         if format == "docker":
             return ex.export_docker(self, ref_or_model, dest, port=port)
         if format == "hf":
@@ -62,9 +64,21 @@ class DeployMixin:
     def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         """Copy registered models from an MLflow registry (``sqlite:///...``, a tracking URI) with their
         versions (same numbers), aliases, tags and the metrics/params of the runs that made them."""
-        from .importer import import_mlflow
+        from .import_mlflow import import_mlflow
 
         return import_mlflow(self, uri, models=models)
+
+    # ================================================================ batch scoring
+    def predict(self, ref: str, data, *, method: str = "predict", chunk_size: int = 10_000, trust: bool = False,
+                positional: bool = False, progress=None):
+        """Score ``data`` (a DataFrame, an array, or an iterable of DataFrames) with the version ``ref``
+        names now, in chunks of ``chunk_size`` rows, with the scoring server's checks (columns by name,
+        safe casts, the recorded output schema). Returns a DataFrame of predictions whose
+        ``attrs["nbregistry"]`` names the version used. ``progress``: a tqdm bar or ``f(rows)``."""
+        from .batch import predict
+
+        return predict(self, ref, data, method=method, chunk_size=chunk_size, trust=trust, positional=positional,
+                       progress=progress)
 
     # ================================================================ webhooks
     @property

@@ -1,4 +1,4 @@
-"""CLI verbs of the deployment features: ``serve``, ``export``, ``import``, ``webhooks``.
+"""CLI verbs of the deployment features: ``serve``, ``predict``, ``export``, ``import``, ``webhooks``.
 
 Each parses its arguments, calls the core ``Registry`` (or the scoring server) and renders the
 answer; see docs/cli.md and docs/deploy.md. Top-level imports stay light: the CLI imports this
@@ -23,39 +23,97 @@ def add_serve_parser(sub):
     p.add_argument("ref", help="what to serve: churn@production (followed), churn (latest, followed) or churn:3")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1; one per core scales)")
     p.add_argument("--trust", action="store_true",
                    help="allow pickle-based versions authored by someone else (unpickling runs their code)")
     p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                    help="how often to check whether the alias moved (default 1)")
     p.add_argument("--method", default="predict",
                    help="default model method (predict, predict_proba, ...); ?method= overrides per request")
+    p.add_argument("--max-body", type=int, default=64 * 1024 * 1024, metavar="BYTES",
+                   help="largest request body (default 64 MiB; 413 past it)")
+    p.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="a request body must arrive within this (default 30; 408 otherwise)")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="request line and headers must arrive within this, else the connection is closed (default 10)")
+    p.add_argument("--keepalive-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="idle keep-alive connections are closed after this (default 5)")
+    p.add_argument("--max-connections", type=int, default=1000, metavar="N",
+                   help="open connections per worker; more are closed at once (default 1000)")
+    p.add_argument("--max-in-flight", type=int, default=256, metavar="N",
+                   help="requests in progress per worker; more get 503 (default 256)")
+    p.add_argument("--graceful-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="on SIGTERM/SIGINT, how long in-flight requests may finish (default 30)")
     p.add_argument("--access-log", action="store_true", help="log every request to stderr")
 
 
 def cmd_serve(reg, args):
     import logging
 
-    from .serve import ScoringServer
+    try:
+        from .serving.runner import Limits, run
+    except ImportError as exc:
+        raise _cli().UsageError(f"serving needs the serve extra (pip install 'nbregistry[serve]'): {exc}") from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
-    if args.poll <= 0:
-        raise _cli().UsageError("--poll must be a positive number of seconds")
-    server = ScoringServer(reg, args.ref, host=args.host, port=args.port, trust=args.trust, poll=args.poll,
-                           method=args.method, access_log=args.access_log)
-    server.start()
-    sys.stderr.write(f"nbregistry serve: {server.spec} ({server.live.ref}) on {server.url}"
-                     " - POST /invocations, GET /ping, GET /version; Ctrl-C stops\n")
-    sys.stderr.flush()
-    import signal
+    for name in ("poll", "body_timeout", "header_timeout", "keepalive_timeout", "graceful_timeout"):
+        if getattr(args, name) <= 0:
+            raise _cli().UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
+    for name in ("workers", "max_body", "max_connections", "max_in_flight"):
+        if getattr(args, name) < 1:
+            raise _cli().UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    from ..core.scoring import check_method
 
-    def interrupt(signum, frame):  # `docker stop` sends SIGTERM: stop as on Ctrl-C
-        raise KeyboardInterrupt
+    check_method(args.method)
+    # Load once here, through the core's trust rule: a ref that names nothing, or a version this user may
+    # not load, fails with one line before any worker starts (each worker then loads its own copy).
+    reg.load(args.ref, trust=args.trust)
+    limits = Limits(max_body=args.max_body, body_timeout=args.body_timeout, header_timeout=args.header_timeout,
+                    keepalive_timeout=args.keepalive_timeout, max_connections=args.max_connections,
+                    max_in_flight=args.max_in_flight, graceful_timeout=args.graceful_timeout)
 
-    signal.signal(signal.SIGTERM, interrupt)
-    server.serve_forever()  # until Ctrl-C / SIGINT / SIGTERM, then stops cleanly
+    def listening(url):
+        sys.stderr.write(f"nbregistry serve: {args.ref} on {url} with {args.workers} worker(s) - POST /invocations,"
+                         " POST /v2/models/<name>/infer, GET /ping, /version, /metrics; Ctrl-C stops\n")
+        sys.stderr.flush()
+
+    run(reg, args.ref, host=args.host, port=args.port, workers=args.workers, trust=args.trust, poll=args.poll,
+        method=args.method, limits=limits, access_log=args.access_log, on_listen=listening)
     sys.stderr.write("nbregistry serve: stopped\n")
     return 0
+
+
+# ==================================================================== predict
+def add_predict_parser(sub):
+    p = sub.add_parser("predict", help="score a file in batch (csv, parquet, jsonl) with the server's checks")
+    p.add_argument("ref", help="the version to score with: churn@production, churn:3, churn")
+    p.add_argument("input", help="input file: .csv, .parquet or .jsonl (one JSON object per line)")
+    p.add_argument("-o", "--output", required=True, help="output file: .parquet, .csv or .jsonl")
+    p.add_argument("--method", default="predict", help="model method (predict, predict_proba, ...)")
+    p.add_argument("--chunk-size", type=int, default=10_000, metavar="ROWS", help="rows per batch (default 10000)")
+    p.add_argument("--trust", action="store_true",
+                   help="allow pickle-based versions authored by someone else (unpickling runs their code)")
+
+
+def cmd_predict(reg, args):
+    from .batch import predict_file
+
+    if args.chunk_size < 1:
+        raise _cli().UsageError("--chunk-size must be at least 1")
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        progress = tqdm(desc=f"scoring with {args.ref}", unit="rows", leave=False)
+    try:
+        report = predict_file(reg, args.ref, args.input, args.output, method=args.method,
+                              chunk_size=args.chunk_size, trust=args.trust, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    return _cli().output(args, report, lambda r: f"scored {r['rows']} rows of {r['input']} with {r['ref']}"
+                                                 f" ({r['method']}) -> {r['output']}")
 
 
 # ==================================================================== export

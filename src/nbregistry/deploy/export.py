@@ -1,4 +1,5 @@
-"""Exports: a lossless bundle, an MLflow model directory, a Docker build context (see docs/deploy.md)."""
+"""Exports: a lossless bundle and a Docker build context (the MLflow model directory is in
+``export_mlflow.py``; see docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import sys
 import tarfile
 import tempfile
@@ -18,7 +18,7 @@ from ..core.refs import parse_ref
 from ..core.store import now_iso
 from .bundle import BUNDLE_FORMAT, MANIFEST_NAME, table_infos
 from .entities import ExportReport
-from .export_card import readme_text, write_readme
+from .export_card import readme_text
 
 
 # ==================================================================== bundle
@@ -175,123 +175,7 @@ def _add_blob(tar: tarfile.TarFile, reg, sha: str) -> int:
     return size
 
 
-# ==================================================================== MLflow model directory
-MLFLOW_TYPES = {"float64": "double", "float32": "float", "int64": "long", "int32": "integer", "bool": "boolean",
-                "object": "string", "string": "string", "str": "string", "datetime64[ns]": "datetime",
-                "datetime64[us]": "datetime", "bytes": "binary"}
-
-
-def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: str = "cloudpickle") -> ExportReport:
-    """An MLflow model directory for one version: ``MLmodel`` (python_function + the model's flavor),
-    the model file, ``requirements.txt``, ``python_env.yaml``, ``conda.yaml``, input example and
-    signature. sklearn versions are written as ``model.pkl`` (cloudpickle, which every MLflow
-    loads; ``serialization="skops"`` copies the stored skops file as is instead); xgboost and
-    lightgbm versions keep their native model file."""
-    version = reg.get(ref)
-    dest = Path(dest)
-    if dest.exists() and any(dest.iterdir()):
-        raise ValidationError(f"{dest} exists and is not empty; MLflow model directories must be new")
-    staging = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=".mlflow-"))
-    try:
-        flavors, requirements = _mlflow_flavor(reg, version, staging, trust=trust, serialization=serialization)
-        mlmodel = {
-            "artifact_path": version.name,
-            "flavors": flavors,
-            "mlflow_version": None,
-            "model_uuid": hashlib.sha256(f"{version.artifact['sha256']}:{serialization}".encode()).hexdigest()[:32],
-            "utc_time_created": now_iso().replace("T", " ").rstrip("Z"),
-            "metadata": {"nbregistry": {"ref": version.ref, "artifact_sha256": version.artifact["sha256"],
-                                        "author": version.author, "created_at": version.created_at,
-                                        "metrics": version.metrics}},
-        }
-        del mlmodel["mlflow_version"]
-        if version.signature:
-            mlmodel["signature"] = {"inputs": json.dumps(_mlflow_schema(version.signature)), "outputs": None,
-                                    "params": None}
-        if version.has_input_example:
-            mlmodel["saved_input_example_info"] = _write_example(reg.input_example(version.ref), version.signature,
-                                                                 staging)
-        py = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
-        flavors["python_function"]["python_version"] = py
-        flavors["python_function"]["env"] = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
-        (staging / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
-        (staging / "python_env.yaml").write_text(
-            f"python: {py}\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n")
-        (staging / "conda.yaml").write_text(
-            "channels:\n- conda-forge\ndependencies:\n" f"- python={py}\n- pip\n- pip:\n"
-            + "".join(f"  - {r}\n" for r in requirements) + "name: mlflow-env\n")
-        (staging / "MLmodel").write_text(_yaml(mlmodel))
-        write_readme(reg, version.ref, staging)  # the model card
-        dest.mkdir(parents=True, exist_ok=True)
-        files = []
-        for p in sorted(staging.iterdir()):
-            shutil.move(str(p), dest / p.name)
-            files.append(p.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return ExportReport(format="mlflow", path=str(dest), refs=[version.ref], files=files)
-
-
-def _mlflow_flavor(reg, version, folder: Path, *, trust: bool, serialization: str) -> tuple[dict, list[str]]:
-    meta = _flavor_meta(reg, version)
-    pickled_sklearn = version.flavor == "pickle" and str(meta.get("type", "")).startswith("sklearn.")
-    if version.flavor == "sklearn" or pickled_sklearn:
-        sklearn_version = meta.get("sklearn_version")
-        reqs = [f"scikit-learn=={sklearn_version}" if sklearn_version else _pin("scikit-learn")]
-        if serialization == "skops":
-            if meta.get("format") != "skops":
-                stored = meta.get("format") or meta.get("library") or version.flavor
-                raise ValidationError(f"{version.ref} is stored as {stored}, not skops")
-            with reg.open_file(version.ref, "model.skops") as src, open(folder / "model.skops", "wb") as out:
-                shutil.copyfileobj(src, out)
-            conf = {"pickled_model": "model.skops", "serialization_format": "skops",
-                    "skops_trusted_types": meta.get("untrusted_types") or None}
-            reqs.append(_pin("skops"))
-        elif serialization in ("cloudpickle", "pickle"):
-            model = reg.load(version.ref, trust=trust)
-            if serialization == "cloudpickle":
-                import cloudpickle as dumper
-            else:
-                import pickle as dumper
-            with open(folder / "model.pkl", "wb") as out:
-                dumper.dump(model, out)
-            conf = {"pickled_model": "model.pkl", "serialization_format": serialization}
-            if serialization == "cloudpickle":
-                reqs.append(_pin("cloudpickle"))
-        else:
-            raise ValidationError(f"unknown serialization {serialization!r}: use cloudpickle, pickle or skops")
-        flavors = {"python_function": {"loader_module": "mlflow.sklearn", "model_path": conf["pickled_model"],
-                                       "predict_fn": "predict"},
-                   "sklearn": {"code": None, "sklearn_version": sklearn_version or reqs[0].partition("==")[2] or None,
-                               **conf}}
-        return flavors, ["mlflow", *reqs, _pin("pandas"), _pin("numpy")]
-    if version.flavor in ("xgboost", "lightgbm"):
-        library = version.flavor
-        filename = meta["filename"]
-        conf = {"data": filename, "model_class": meta["model_class"]}
-        if library == "lightgbm" and meta["model_class"] != "lightgbm.basic.Booster":
-            # MLflow loads scikit-learn-style LightGBM models from a pickle only
-            import cloudpickle
-
-            filename = "model.pkl"
-            with open(folder / filename, "wb") as out:
-                cloudpickle.dump(reg.load(version.ref, trust=trust), out)
-            conf.update(data=filename, serialization_format="cloudpickle")
-        else:
-            with reg.open_file(version.ref, filename) as src, open(folder / filename, "wb") as out:
-                shutil.copyfileobj(src, out)
-        if library == "xgboost":
-            conf["model_format"] = filename.rsplit(".", 1)[-1]
-        conf[f"{library}_version"] = meta.get("library_version")
-        flavors = {"python_function": {"loader_module": f"mlflow.{library}", "data": filename},
-                   library: {"code": None, **conf}}
-        pkg = library
-        reqs = [f"{pkg}=={meta['library_version']}" if meta.get("library_version") else pkg]
-        return flavors, ["mlflow", *reqs, _pin("pandas"), _pin("numpy")]
-    raise ValidationError(f"{version.ref} is a {version.flavor} model; the mlflow export supports sklearn, "
-                          "xgboost and lightgbm versions (use --format bundle or docker for the others)")
-
-
+# ==================================================================== shared with export_mlflow.py
 def _flavor_meta(reg, version) -> dict:
     model, _ = reg._resolve(version.ref)
     row = reg.store.conn.execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
@@ -307,38 +191,6 @@ def _pin(package: str) -> str:
     except PackageNotFoundError:
         return package
 
-
-def _mlflow_schema(signature: dict) -> list:
-    if signature["type"] == "dataframe":
-        out = []
-        for col in signature["columns"]:
-            kind = MLFLOW_TYPES.get(col["dtype"])
-            if kind is None:
-                kind = "datetime" if col["dtype"].startswith("datetime") else "string"
-            out.append({"type": kind, "name": col["name"], "required": True})
-        return out
-    return [{"type": "tensor", "tensor-spec": {"dtype": signature["dtype"], "shape": signature["shape"]}}]
-
-
-def _write_example(example, signature: dict | None, folder: Path) -> dict:
-    if hasattr(example, "columns"):
-        split = json.loads(example.to_json(orient="split", index=False, date_format="iso"))
-        data = {"columns": split["columns"], "data": split["data"]}
-        (folder / "input_example.json").write_text(json.dumps(data))
-        (folder / "serving_input_example.json").write_text(json.dumps({"dataframe_split": data}, indent=2))
-        return {"artifact_path": "input_example.json", "serving_input_path": "serving_input_example.json",
-                "type": "dataframe", "pandas_orient": "split"}
-    data = {"inputs": example.tolist()}
-    (folder / "input_example.json").write_text(json.dumps(data))
-    (folder / "serving_input_example.json").write_text(json.dumps(data, indent=2))
-    return {"artifact_path": "input_example.json", "serving_input_path": "serving_input_example.json",
-            "type": "ndarray", "format": "tf-serving"}
-
-
-def _yaml(data) -> str:
-    import yaml
-
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
 
 
 # ==================================================================== Docker build context
@@ -386,7 +238,7 @@ def export_docker(reg, ref: str, dest, *, port: int = 8080) -> ExportReport:
         needs_trust = get_flavor(version.flavor).needs_trust(meta)
     except ValidationError:
         needs_trust = True
-    requirements = [f"nbregistry=={__version__}", *_serving_requirements(version.flavor, meta)]
+    requirements = [f"nbregistry[serve]=={__version__}", *_serving_requirements(version.flavor, meta)]
     (dest / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements))
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     (dest / "Dockerfile").write_text(DOCKERFILE.format(ref=version.ref, python=py, port=port))

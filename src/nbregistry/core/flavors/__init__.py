@@ -44,10 +44,12 @@ def all_flavors() -> dict[str, Flavor]:
     global _FLAVORS
     if _FLAVORS is None:
         from .files import FileFlavor
+        from .mlflow_pyfunc import MlflowPyfuncFlavor
         from .pickle import PickleFlavor
         from .sklearn import SklearnFlavor
 
-        found: dict[str, Flavor] = {f.name: f for f in (FileFlavor(), SklearnFlavor(), PickleFlavor())}
+        found: dict[str, Flavor] = {f.name: f for f in (FileFlavor(), SklearnFlavor(), PickleFlavor(),
+                                                        MlflowPyfuncFlavor())}
         from importlib.metadata import entry_points
 
         for ep in entry_points(group="nbregistry.flavors"):
