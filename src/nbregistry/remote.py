@@ -69,6 +69,7 @@ class RemoteRegistry:
         self._local = threading.local()
         self._checked = False
         self._max_upload: int | None = None
+        self.trusted_classes: list = []  # the reader's allow-list (core/trust.py), plus NBREGISTRY_TRUSTED_CLASSES
         if author is not None:
             self.author = author
 
@@ -286,14 +287,21 @@ class RemoteRegistry:
     def load(self, ref: str, *, trust: bool = False, progress=None) -> Any:
         """Download the version's files (cached by hash, always re-verified), then load them with the
         same flavor code and trust rule as a local registry."""
+        from .core import trust as trust_rule
         from .core.entities import ModelVersion
         from .core.flavors import get_flavor
-        from .core.registration import check_trust
+        from .core.refs import parse_ref
 
         info = self.artifact(ref)
-        name, _, number = info["ref"].rpartition(":")
-        stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"])
-        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust)
+        parsed = parse_ref(info["ref"])  # a server's answer is checked, not believed
+        if parsed.version is None:
+            raise errors.IntegrityError(f"the server answered {info['ref']!r} for {ref!r}: not a version ref")
+        # A server that does not say how the author was established: the author is not counted.
+        stub = ModelVersion(name=parsed.name, version=parsed.version, author=info["author"], flavor=info["flavor"],
+                            identity=info.get("identity", "imported"))
+        trusted = trust_rule.decide(stub, get_flavor(info["flavor"]), info["meta"], reader=self.whoami(),
+                                    reader_identity="verified", trust=trust,
+                                    classes=trust_rule.allowed_classes(self.trusted_classes))
         folder = self._checkout(info, progress)
         return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
 

@@ -15,12 +15,12 @@ from .compare import Comparison, Diff
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
-from .identity import IDENTITIES, LOCAL, VERIFIED, counts, default_author, default_root
+from .identity import IDENTITIES, LOCAL, VERIFIED, default_author, default_root
 from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
-from .registration import (check_trust, clean_metrics, clean_strings, file_entries, prepare_registration,
-                           serialize)
+from .registration import clean_metrics, clean_strings, file_entries, prepare_registration, serialize
+from . import trust as trust_rule
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -46,7 +46,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api"):
+                 origin: str = "api", trusted_classes: Iterable[str] | None = None):
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
@@ -59,6 +59,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         # False in a shared server: then even versions you authored load (or smoke-test) only with
         # trust=True, so nobody who can register runs code inside the server process.
         self.trust_own_pickles = True
+        # False in the team server: no load runs code a user stored, whatever trust= says (core/trust.py).
+        self.code_allowed = True
+        # The reader's own allow-list of classes a load may import and construct without trust=True
+        # ("module:Class" or "module:*"), plus NBREGISTRY_TRUSTED_CLASSES. Never read from the registry folder.
+        self.trusted_classes = trust_rule.allowed_classes(trusted_classes)
 
     def __repr__(self) -> str:
         return f"<Registry {self.root}>"
@@ -292,19 +297,27 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def load(self, ref: str, *, trust: bool = False, progress: Progress | None = None) -> Any:
         """Load a version's object after verifying every file's hash.
 
-        Pickle-based artifacts written by another author need ``trust=True``: unpickling can run code.
+        A load that can run code its author chose (unpickling, importing a class named in the metadata)
+        follows the trust rule of core/trust.py: it needs ``trust=True`` unless the format is
+        data-only, the classes are on your allow-list, or you are the version's verified author.
         """
         version = self.get(ref)
-        trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
-                              trust_own=self.trust_own_pickles and counts(self.identity))
+        trusted = self._trust_decision(version, trust=trust)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
         return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
+
+    def _trust_decision(self, version: ModelVersion, *, trust: bool = False) -> "trust_rule.Trust":
+        """The trust rule (core/trust.py) for this reader loading ``version``: the
+        :class:`~nbregistry.core.trust.Trust` to pass to ``flavor.load``, or :class:`TrustRequired`."""
+        return trust_rule.decide(version, get_flavor(version.flavor), version.flavor_meta, reader=self.author,
+                                 reader_identity=self.identity, trust=trust, trust_own=self.trust_own_pickles,
+                                 code_allowed=self.code_allowed, classes=self.trusted_classes)
 
     def artifact(self, ref: str) -> dict:
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
         version = self.get(ref)
-        return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
-                "meta": version.flavor_meta, **version.artifact}
+        return {"ref": version.ref, "author": version.author, "identity": version.identity,
+                "flavor": version.flavor, "meta": version.flavor_meta, **version.artifact}
 
     def as_author(self, author: str, *, origin: str | None = None, identity: str = VERIFIED,
                   claimed_by: str | None = None) -> "Registry":
