@@ -681,11 +681,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Verbs that only read the registry: on a folder holding no registry they fail instead of creating one.
+READ_ONLY_VERBS = {"ls", "show", "versions", "search", "compare", "diff", "history", "verify", "comments",
+                   "check", "activity", "serve", "export"}
+
+
 def open_registry(args):
     from .core.registry import Registry
 
     root = getattr(args, "root", None)
-    return Registry(root, origin="cli")
+    return Registry(root, origin="cli", create=getattr(args, "verb", None) not in READ_ONLY_VERBS)
 
 
 def main(argv: list[str] | None = None) -> int:

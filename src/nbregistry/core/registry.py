@@ -46,8 +46,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api", trusted_classes: Iterable[str] | None = None):
+                 origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True):
         self.root = Path(root).expanduser() if root is not None else default_root()
+        check_openable(self.root, create=create)
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
         self.store = Store(self.root / "registry.db")
@@ -587,6 +588,55 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
 
 # ==================================================================== helpers
+def check_openable(root: Path, *, create: bool) -> None:
+    """Refuse to open a folder whose ``objects/`` holds blobs while its ``registry.db`` is missing or
+    empty: a fresh empty database would make the next ``gc`` delete every blob. With
+    ``create=False`` (read-only faces), refuse a folder that holds no registry instead of creating one."""
+    db = root / "registry.db"
+    state = _database_state(db)
+    if state == "ok":
+        return
+    if not create:
+        raise NotFound(f"no registry at {root} (no registry.db); nothing was created")
+    if _holds_blobs(root / "objects"):
+        raise IntegrityError(
+            f"{root}: registry.db is {state} but objects/ holds stored blobs; refusing to open it (a new empty "
+            "database would make gc delete every blob). Restore registry.db from a backup, or move objects/ "
+            "away to start an empty registry there")
+
+
+def _database_state(db: Path) -> str:
+    """``ok``, ``missing`` or ``empty`` (zero bytes, or a SQLite file with no registry tables)."""
+    try:
+        size = db.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    wal = db.with_name(db.name + "-wal")
+    if size == 0 and not (wal.exists() and wal.stat().st_size > 0):
+        return "empty"
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "ok"  # unreadable: the store reports that with its own message
+    return "ok" if found else "empty"
+
+
+def _holds_blobs(objects: Path) -> bool:
+    from .objects import SHA_RE
+
+    try:
+        subs = [p for p in objects.iterdir() if p.is_dir() and len(p.name) == 2]
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return any(SHA_RE.fullmatch(child.name) for sub in subs for child in sub.iterdir())
+
+
 def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")
