@@ -108,6 +108,11 @@ class ObjectStore:
         finally:
             _unlink_quiet(tmp)
 
+    def install(self, path: os.PathLike | str, sha: str) -> Blob:
+        """Move a staged file whose content the caller has already hashed to ``sha`` into place."""
+        self.path(sha)  # validates the digest
+        return self._install(str(path), sha, os.stat(path).st_size)
+
     def _install(self, tmp: str, sha: str, size: int) -> Blob:
         final = self.path(sha)
         if final.is_file():
