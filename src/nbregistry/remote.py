@@ -308,6 +308,7 @@ class RemoteRegistry:
     def _checkout(self, info: dict, progress) -> Path:
         from .core.identity import jupyter_data_dir
 
+        _check_artifact_answer(info)  # nothing the server says becomes a path unchecked
         cache = jupyter_data_dir() / "nbregistry-cache"
         final = cache / info["sha256"]
         if final.is_dir() and all(_file_ok(final / f["path"], f, progress) for f in info["files"]):
@@ -585,6 +586,38 @@ def _error(resp) -> RegistryError:
         report = body.get("report")
         return cls(message, GateReport.from_dict(report) if report else None)
     return cls(message)
+
+
+def _check_artifact_answer(info: dict) -> None:
+    """Refuse an ``/artifact`` answer whose hash, file names or sizes could not have come from a
+    registry: they are used as cache paths and must never leave the cache."""
+    from .core.objects import SHA_RE, safe_relpath
+
+    ref = info.get("ref")
+    sha = info.get("sha256")
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+        raise errors.IntegrityError(f"the server answered an artifact hash {sha!r} for {ref}: not a sha256 digest")
+    files = info.get("files")
+    if not isinstance(files, list) or not isinstance(info.get("meta"), dict):
+        raise errors.IntegrityError(f"the server's answer for {ref} lists no files")
+    seen: set = set()
+    folders: set = set()
+    for entry in files:
+        if not isinstance(entry, dict):
+            raise errors.IntegrityError(f"the server's answer for {ref} holds a malformed file entry")
+        try:
+            path = safe_relpath(entry.get("path"))
+        except errors.ValidationError as exc:
+            raise errors.IntegrityError(f"the server answered an unsafe file name for {ref}: {exc}") from None
+        parents = {path.rsplit("/", i)[0] for i in range(1, path.count("/") + 1)}
+        if path in seen or path in folders or parents & seen:
+            raise errors.IntegrityError(f"the server's answer for {ref} lists {path!r} twice or as file and folder")
+        seen.add(path)
+        folders |= parents
+        if not isinstance(entry.get("sha256"), str) or not SHA_RE.fullmatch(entry["sha256"]):
+            raise errors.IntegrityError(f"the server answered a file hash {entry.get('sha256')!r} for {ref}")
+        if not isinstance(entry.get("size"), int) or isinstance(entry["size"], bool) or entry["size"] < 0:
+            raise errors.IntegrityError(f"the server answered a file size {entry.get('size')!r} for {ref}")
 
 
 def _file_ok(path: Path, entry: dict, progress=None) -> bool:
