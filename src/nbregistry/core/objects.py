@@ -159,8 +159,12 @@ class ObjectStore:
         return data
 
     def read_manifest(self, sha: str) -> dict:
-        manifest = json.loads(self.read_bytes(sha))
-        if manifest.get("format") != MANIFEST_FORMAT:
+        try:
+            manifest = json.loads(self.read_bytes(sha))
+        except (UnicodeDecodeError, ValueError):
+            manifest = None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
+                or not isinstance(manifest.get("files"), list):
             raise IntegrityError(f"blob {sha} is not a manifest")
         return manifest
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -530,29 +531,36 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     # ================================================================ integrity
     def verify(self, *, fast: bool = False, progress: Progress | None = None) -> VerifyReport:
-        """Re-hash every blob every version needs (``fast``: check presence and sizes only)."""
+        """Check the store: SQLite's page check (``quick_check``; ``integrity_check`` unless ``fast``),
+        every version's metadata against its manifest (size, the file list REST clients are served,
+        ``version_blobs``, which gc relies on), and every blob a version needs re-hashed (``fast``:
+        presence and sizes only). Bad rows are reported, never fatal. Loaded copies (checkouts) are
+        the user's, not the store's, and are not checked."""
         report = VerifyReport(fast=fast)
+
+        def problem(ref, text, blob=None, path=None):
+            report.problems.append({"ref": ref, "blob": blob, "path": path, "problem": text})
+
+        for text in self.store.check_database(full=not fast):
+            problem(None, text, path="registry.db")
+        try:
+            rows, recorded = self.store.verify_rows()
+        except sqlite3.DatabaseError as exc:
+            problem(None, f"registry.db: the versions cannot be read ({exc})", path="registry.db")
+            return report
         checked: dict[str, str | None] = {}
-        for row in self.store.blob_rows():
+        for row in rows:
             ref = f"{row['name']}:{row['version']}"
             report.checked_versions += 1
-            problem = checked.get(row["artifact_sha"], "") if row["artifact_sha"] in checked else None
-            try:
-                manifest = self.objects.read_manifest(row["artifact_sha"])
-            except IntegrityError as exc:
-                report.problems.append({"ref": ref, "blob": row["artifact_sha"], "path": None, "problem": str(exc)})
-                continue
-            targets = [(f["sha256"], f["size"], f["path"]) for f in manifest["files"]]
-            if row["input_example_sha"]:
-                targets.append((row["input_example_sha"], None, "<input example>"))
+            targets = _version_targets(self.objects, row, recorded.get(row["id"], set()),
+                                       lambda text, blob=None, path=None, ref=ref: problem(ref, text, blob, path))
             for sha, size, path in targets:
                 if sha not in checked:
                     checked[sha] = self.objects.check(sha, size, fast=fast, progress=progress)
                     report.checked_blobs += 1
                     report.checked_bytes += size or 0
                 if checked[sha]:
-                    report.problems.append({"ref": ref, "blob": sha, "path": path, "problem": checked[sha]})
-            del problem
+                    problem(ref, checked[sha], sha, path)
         return report
 
     def gc(self, *, grace: float = GC_GRACE_SECONDS, dry_run: bool = False) -> GCReport:
@@ -588,6 +596,51 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
 
 # ==================================================================== helpers
+def _version_targets(objects: ObjectStore, row, recorded: set, problem) -> list:
+    """The blobs one version row needs, ``[(sha, size, path)]``, after comparing the row with its
+    manifest; each disagreement is passed to ``problem`` (a bad row gives ``[]``, never an exception)."""
+    from .objects import SHA_RE
+
+    sha = row["artifact_sha"]
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+        problem(f"its artifact hash {sha!r} is not a sha256 digest")
+        return []
+    try:
+        manifest = objects.read_manifest(sha)
+        files = [(safe_relpath(f["path"]), f["sha256"], int(f["size"])) for f in manifest["files"]]
+        if not all(isinstance(s, str) and SHA_RE.fullmatch(s) for _, s, _ in files):
+            raise IntegrityError(f"manifest {sha} names a blob that is not a sha256 digest")
+    except (IntegrityError, ValidationError, KeyError, TypeError, ValueError) as exc:
+        problem(f"its manifest is not usable: {exc}", sha)
+        return []
+    targets = [(fsha, size, path) for path, fsha, size in files]
+    needed = {sha, *(fsha for _, fsha, _ in files)}
+    example = row["input_example_sha"]
+    if example is not None:
+        if isinstance(example, str) and SHA_RE.fullmatch(example):
+            targets.append((example, None, "<input example>"))
+            needed.add(example)
+        else:
+            problem(f"its input example hash {example!r} is not a sha256 digest")
+    size = sum(s for _, _, s in files)
+    if row["artifact_size"] != size:
+        problem(f"artifact_size {row['artifact_size']!r} disagrees with its manifest ({size} bytes)", sha)
+    try:
+        meta = json.loads(row["flavor_meta"])
+        served = meta.get("files") if isinstance(meta, dict) else None
+    except (TypeError, ValueError):
+        meta, served = None, None
+    if not isinstance(meta, dict):
+        problem("its flavor metadata is not a JSON object", sha)
+    elif served != [{"path": p, "size": s, "sha256": f} for p, f, s in files]:
+        problem("the file list REST clients are served (flavor metadata) disagrees with its manifest", sha)
+    lacking = sorted(needed - recorded)
+    if lacking:
+        problem(f"version_blobs lacks {len(lacking)} blob(s) this version needs, so gc would delete them "
+                f"({', '.join(b[:12] + '…' for b in lacking)})", lacking[0])
+    return targets
+
+
 def check_openable(root: Path, *, create: bool) -> None:
     """Refuse to open a folder whose ``objects/`` holds blobs while its ``registry.db`` is missing or
     empty: a fresh empty database would make the next ``gc`` delete every blob. With

@@ -172,6 +172,6 @@ def check_version_blobs(ref: str, values: dict, read_manifest, has_blob) -> set:
         raise IntegrityError(f"{ref}: artifact_size {values.get('artifact_size')!r} disagrees with its manifest ({size})")
     meta_files = json.loads(values.get("flavor_meta") or "{}").get("files")
     listed = [{"path": e["path"], "size": e["size"], "sha256": e["sha256"]} for e in files]
-    if meta_files is not None and meta_files != listed:
+    if meta_files != listed:
         raise IntegrityError(f"{ref}: the files in its flavor metadata disagree with its manifest")
     return blobs
