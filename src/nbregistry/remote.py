@@ -472,11 +472,11 @@ class RemoteRegistry:
 
         return GCReport.from_dict(self._call("POST", "/gc", body={"grace": grace, "dry_run": bool(dry_run)}))
 
-    def reproduce(self, ref: str, path=None):
+    def reproduce(self, ref: str, path=None, *, trust: bool = False):
         """See :meth:`nbregistry.Registry.reproduce` (built from ``get``, so it works remotely too)."""
         from .core.reproduce import ReproduceMixin
 
-        return ReproduceMixin.reproduce(self, ref, path)
+        return ReproduceMixin.reproduce(self, ref, path, trust=trust)
 
     # ================================================================ server-side only
     def _server_only(self, verb: str):

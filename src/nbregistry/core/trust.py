@@ -79,10 +79,9 @@ def decide(version, flavor, meta: dict, *, reader: str, reader_identity: str | N
            classes: frozenset = frozenset()) -> Trust:
     """Apply the rule to loading ``version`` (a :class:`ModelVersion`) with ``flavor`` and its
     stored ``meta``; return the :class:`Trust` to pass to ``flavor.load`` or raise :class:`TrustRequired`."""
-    own = (code_allowed and trust_own and version.author == reader and version.author_counts
-           and counts(reader_identity))
-    full = own or (trust and code_allowed)
-    granted = Trust(full=bool(full), classes=frozenset(classes))
+    full = trusts_author(version, reader=reader, reader_identity=reader_identity, trust=trust,
+                         trust_own=trust_own, code_allowed=code_allowed)
+    granted = Trust(full=full, classes=frozenset(classes))
     if granted.full:
         return granted
     imported = [c for c in imported_classes(flavor, meta) if not class_allowed(c, granted.classes)]
@@ -91,6 +90,17 @@ def decide(version, flavor, meta: dict, *, reader: str, reader_identity: str | N
                                      code_allowed=code_allowed, imported=imported,
                                      reader_counts=counts(reader_identity)))
     return granted
+
+
+def trusts_author(version, *, reader: str, reader_identity: str | None = "local", trust: bool = False,
+                  trust_own: bool = True, code_allowed: bool = True) -> bool:
+    """Whether the reader may run code that ``version``'s author wrote: ``trust=True``, or the reader
+    is the author and both identities count (and the registry trusts its own); never where
+    ``code_allowed`` is false. Used for loads (through :func:`decide`) and for ``reproduce``'s cells."""
+    if not code_allowed:
+        return False
+    own = trust_own and version.author == reader and version.author_counts and counts(reader_identity)
+    return bool(trust or own)
 
 
 def imported_classes(flavor, meta: dict) -> list[str]:
