@@ -68,6 +68,13 @@ def test_the_team_server_runs_nothing_whoever_asks(tmp_path, marker):
             report = who.check("evil:1", "production")
             assert not report.allowed and not report.gates[0]["passed"]
             assert not marker.exists()
+        import requests  # a REST client asking for trust changes nothing
+
+        answer = requests.post(f"{url}/nbregistry/api/check", timeout=60,
+                               json={"ref": "evil:1", "alias": "production", "trust": True},
+                               headers={"Authorization": f"token {tokens['mallory']}"})
+        assert answer.status_code == 400 or (answer.status_code == 200 and not answer.json()["allowed"])
+        assert not marker.exists()
         with pytest.raises(TrustRequired):  # RemoteRegistry's local load follows the same rule
             alice.load("evil:1")
         assert not marker.exists()
