@@ -58,7 +58,9 @@ def test_input_example_is_stored(reg, iris, iris_model):
 def test_array_input_example_gives_tensor_signature(reg, iris, iris_model):
     X, _ = iris
     reg.register(iris_model, "iris", input_example=X.to_numpy()[:2])
-    assert reg.get("iris:1").signature == {"type": "tensor", "shape": [-1, 4], "dtype": "float64"}
+    assert reg.get("iris:1").signature == {"type": "tensor", "shape": [-1, 4], "dtype": "float64",
+                                           # the output schema, from a prediction on the example
+                                           "outputs": {"type": "tensor", "shape": [-1], "dtype": "int64"}}
     assert np.allclose(reg.input_example("iris:1"), X.to_numpy()[:2])
 
 

@@ -141,7 +141,9 @@ def _build_verbs() -> None:
     p = _verb("reproduce", "Write a notebook that re-runs the cells that produced a version and compares metrics.")
     p.add_argument("ref")
     p.add_argument("-o", "--output", help="the notebook to write (default: reproduce-NAME-V.ipynb)")
+    p.add_argument("--trust", action="store_true", help="write someone else's recorded cells as runnable code")
     add_versioning_verbs(_verb)  # revert, rename, delete, card, evaluate, evaluations (magics_versioning.py)
+
 
 _build_verbs()
 REGISTER_PARSER = _register_parser()
@@ -375,7 +377,7 @@ class RegistryMagics(VersioningVerbs, Magics):
         print(f"loaded {version.ref} ({version.flavor}) into {target}")
 
     def _verb_reproduce(self, args, cell):
-        path = self._call(self._need("reproduce"), args.ref, args.output)
+        path = self._call(self._need("reproduce"), args.ref, args.output, trust=args.trust)
         print(f"wrote {path}")
         return None
 

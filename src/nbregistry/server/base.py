@@ -45,6 +45,7 @@ class RegistryService:
         root = settings.root or default_root()  # never NBREGISTRY_URL: a server serves a folder
         self.registry = Registry(root, origin="server")
         self.registry.trust_own_pickles = False  # no user's pickle runs inside the shared server
+        self.registry.code_allowed = False  # ... nor any stored code, whoever asks (core/trust.py)
         self.registry.limits = settings.limits() if hasattr(settings, "limits") else self.registry.limits
         if getattr(settings, "webhook_networks", None):
             self.registry.webhook_networks = settings.webhook_networks
