@@ -6,8 +6,11 @@
 
 Every method has the signature of the core method of the same name and returns the same entity
 objects (rebuilt with ``from_dict``); errors are the core's error classes, rebuilt from the JSON
-``code``/``type`` of the answer. The server decides who the author is (the identity of the token);
-``author`` is sent as ``X-NBRegistry-Author`` and only used by servers with a shared, anonymous token.
+``code``/``type`` of the answer. The server decides who the author is (the identity of the token).
+The configured identity -- ``author=``, else ``NBREGISTRY_USER`` -- is sent as ``X-NBRegistry-Author``:
+a server with personal tokens or JupyterHub ignores it; a single-identity server (one shared token)
+keeps it as ``claimed_by``, shown but never counted. Reviews and approvals are refused here when the
+server did not verify that identity (``GET /whoami``), since they would not count (docs/team.md).
 Models are serialized and loaded here with the same flavor code and the same trust rule as a
 local registry; downloads are cached under ``<jupyter data dir>/nbregistry-cache`` by artifact hash
 and re-verified on every load.
@@ -60,6 +63,8 @@ class RemoteRegistry:
             raise errors.ValidationError("RemoteRegistry needs the server's URL (NBREGISTRY_URL)")
         self.url = url.rstrip("/")
         self.api = self.url + "/nbregistry/api"
+        if token is None:  # inside a JupyterHub single-user server: the server's own Hub token
+            token = os.environ.get("NBREGISTRY_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN") or None
         self.token = token
         self.tokens = dict(tokens or {})
         self.timeout = timeout
@@ -69,6 +74,9 @@ class RemoteRegistry:
         self._local = threading.local()
         self._checked = False
         self._max_upload: int | None = None
+        self._whoami: dict | None = None
+        if author is None:
+            author = os.environ.get("NBREGISTRY_USER") or None
         if author is not None:
             self.author = author
 
@@ -87,12 +95,37 @@ class RemoteRegistry:
         if value in self.tokens:
             self.token = self.tokens[value]
         self._identity = None
+        self._whoami = None
 
     def whoami(self) -> str:
         """The author the server records for this client's requests."""
         if self._identity is None:
             self._identity = self._handshake()["author"]
         return self._identity
+
+    def identity(self) -> dict:
+        """What the server says about this client (``GET /whoami``): user, identity (verified, local,
+        shared), auth, groups, roles and what it may do. Servers older than the route: from /version,
+        as an unverified identity."""
+        if self._whoami is None:
+            try:
+                self._whoami = self._call("GET", "/whoami")
+            except errors.NotFound:
+                self._whoami = {"user": self.whoami(), "identity": "shared", "auth": "unknown"}
+        return self._whoami
+
+    def _require_verified(self, what: str) -> None:
+        """Refuse an operation whose meaning depends on who acts when the server did not verify us."""
+        me = self.identity()
+        if me.get("identity") not in ("verified", "local"):
+            raise errors.PermissionDenied(
+                f"cannot {what}: the server at {self.url} did not verify who you are (identity "
+                f"{me.get('identity')!r}, acting as {me.get('user')!r}), so it would not count; use a "
+                f"personal token (nbregistry server --users) or JupyterHub -- see docs/team.md")
+        if self._author and me.get("user") != self._author:
+            raise errors.PermissionDenied(
+                f"cannot {what} as {self._author!r}: the server verifies this token as {me.get('user')!r}; "
+                f"use {self._author}'s own token")
 
     def as_author(self, author: str, *, origin: str | None = None, identity: str = "verified",
                   claimed_by: str | None = None) -> "RemoteRegistry":
@@ -292,8 +325,11 @@ class RemoteRegistry:
 
         info = self.artifact(ref)
         name, _, number = info["ref"].rpartition(":")
-        stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"])
-        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust)
+        stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"],
+                            identity=info.get("identity", "shared"))  # older servers: counted for nobody
+        me = self.identity()
+        reader = me.get("user") if me.get("identity") in ("verified", "local") else ""
+        trusted = check_trust(stub, info["meta"], reader=reader, trust=trust)
         folder = self._checkout(info, progress)
         return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
 
@@ -401,6 +437,7 @@ class RemoteRegistry:
                                    body=_present(ref=ref, body=body, anchor=anchor, reply_to=reply_to)))
 
     def review(self, ref: str, verdict: str, body: str = ""):
+        self._require_verified("review" if verdict != "approve" else "approve")
         return _comment(self._call("POST", "/reviews", body={"ref": ref, "verdict": verdict, "body": body}))
 
     def comments(self, ref: str):

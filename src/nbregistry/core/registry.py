@@ -303,8 +303,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def artifact(self, ref: str) -> dict:
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
         version = self.get(ref)
-        return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
-                "meta": version.flavor_meta, **version.artifact}
+        return {"ref": version.ref, "author": version.author, "identity": version.identity,
+                "flavor": version.flavor, "meta": version.flavor_meta, **version.artifact}
 
     def as_author(self, author: str, *, origin: str | None = None, identity: str = VERIFIED,
                   claimed_by: str | None = None) -> "Registry":

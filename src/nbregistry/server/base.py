@@ -15,11 +15,13 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..core.entities import to_jsonable
-from ..core.errors import RegistryError, ValidationError
+from ..core.errors import PermissionDenied, RegistryError, ValidationError
+from ..core.identity import LOCAL, SHARED, VERIFIED
 
 MODELS = "nbregistry:models"
 COMMENTS = "nbregistry:comments"
 PROMOTIONS = "nbregistry:promotions"
+POLICIES = "nbregistry:policies"
 ADMIN = "nbregistry:admin"
 CHUNK = 1 << 20
 
@@ -38,6 +40,7 @@ class RegistryService:
 
     def __init__(self, settings):
         from ..core.identity import default_author, default_root
+        from ..core.permissions import OPEN, load_roles
         from ..core.registry import Registry
 
         self.settings = settings
@@ -45,17 +48,60 @@ class RegistryService:
         self.registry = Registry(root, origin="server")
         self.registry.trust_own_pickles = False  # no user's pickle runs inside the shared server
         self.anonymous_author = settings.anonymous_author or default_author()
+        self.roles = load_roles(settings.roles_file) if settings.roles_file else OPEN
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
 
-    def author_for(self, user, claimed: str | None) -> str:
-        """The author recorded for a request: the Jupyter identity's username; for an anonymous
-        identity (one shared token) the name the client claims, else the configured default."""
+    def identify(self, handler) -> "Identity":
+        """Who is acting on this request, and how that was established (docs/team.md):
+
+        - personal tokens (``--users``) or JupyterHub: the token's owner, verified; nothing the client
+          sends changes it (the header ``X-NBRegistry-Author`` is ignored);
+        - another named Jupyter identity (a Hub single-user server's own login): verified;
+        - an anonymous identity (one shared token): a single-identity server. The author is the
+          server's user; a name the client claims is kept as ``claimed_by`` only. The identity is
+          ``local`` (a person's own Jupyter server, ``NBRegistry.shared_token_identity``) or ``shared``
+          (``nbregistry server --token``) -- and any claim of another name makes it ``shared``."""
+        from .identity import HubIdentityProvider, TeamIdentityProvider
+
+        user = handler.current_user
+        provider = handler.identity_provider
+        if isinstance(provider, HubIdentityProvider):
+            model = provider.hub_model(handler) or {}
+            return Identity(user.username, VERIFIED, None, "jupyterhub", tuple(model.get("groups") or ()),
+                            tuple(model.get("scopes") or ()))
+        if isinstance(provider, TeamIdentityProvider):
+            return Identity(user.username, VERIFIED, None, "token", tuple(provider.groups_of(user.username)))
         if not _is_anonymous(user):
-            return user.username
-        if claimed and self.settings.trust_client_author and AUTHOR_RE.fullmatch(claimed.strip()):
-            return claimed.strip()
-        return self.anonymous_author
+            return Identity(user.username, VERIFIED, None, "jupyter")
+        claimed = (handler.request.headers.get("X-NBRegistry-Author") or "").strip()
+        identity = self.settings.shared_token_identity
+        claim = None
+        if claimed and claimed != self.anonymous_author and self.settings.trust_client_author:
+            if not AUTHOR_RE.fullmatch(claimed):
+                claimed = ""
+            claim, identity = (claimed or None), (SHARED if claimed else identity)
+        auth = "local" if identity == LOCAL else "shared-token"
+        return Identity(self.anonymous_author, identity, claim, auth)
+
+    def caller(self, ident: "Identity"):
+        from ..core.permissions import Caller
+
+        return Caller.of(self.roles, ident.user, ident.groups, ident.scopes, hub=ident.auth == "jupyterhub")
+
+
+class Identity(tuple):
+    """``(user, identity, claimed_by, auth, groups, scopes)`` of one request."""
+
+    def __new__(cls, user, identity, claimed_by, auth, groups=(), scopes=()):
+        return super().__new__(cls, (user, identity, claimed_by, auth, tuple(groups), tuple(scopes)))
+
+    user = property(lambda self: self[0])
+    identity = property(lambda self: self[1])
+    claimed_by = property(lambda self: self[2])
+    auth = property(lambda self: self[3])
+    groups = property(lambda self: self[4])
+    scopes = property(lambda self: self[5])
 
 
 def _is_anonymous(user) -> bool:
@@ -65,7 +111,7 @@ def _is_anonymous(user) -> bool:
 
 def error_reply(exc: RegistryError) -> tuple[int, dict]:
     """``(status, JSON body)`` for a core error: the one place codes become HTTP."""
-    body = {"message": str(exc), "code": exc.code, "type": type(exc).__name__}
+    body = {"message": str(exc), "code": exc.code, "type": type(exc).__name__, **getattr(exc, "details", {})}
     report = getattr(exc, "report", None)
     if report is not None:
         body["report"] = report.to_dict() if hasattr(report, "to_dict") else report
@@ -76,16 +122,29 @@ def error_reply(exc: RegistryError) -> tuple[int, dict]:
 class RegistryHandler(APIHandler):
     """Parsing helpers, off-loop execution and the error translation shared by every route."""
 
-    auth_resource = MODELS
     _view = None
+    route = ""
+
+    def initialize(self, route: str = "", **kwargs):
+        self.route = route  # the ROUTES path this handler serves (routes.ACTIONS is keyed by it)
+        super().initialize(**kwargs)
 
     @property
     def service(self) -> RegistryService:
         return self.settings["nbregistry"]
 
+    _ident = None
+
+    @property
+    def ident(self) -> Identity:
+        """Who is acting on this request (:meth:`RegistryService.identify`)."""
+        if self._ident is None:
+            self._ident = self.service.identify(self)
+        return self._ident
+
     @property
     def author(self) -> str:
-        return self.service.author_for(self.current_user, self.request.headers.get("X-NBRegistry-Author"))
+        return self.ident.user
 
     @property
     def reg(self):
@@ -93,8 +152,29 @@ class RegistryHandler(APIHandler):
         if self._view is None:
             # events say "remote" for RemoteRegistry clients, "server" for the panel and other callers
             origin = "remote" if self.request.headers.get("X-NBRegistry-Origin") == "remote" else "server"
-            self._view = self.service.registry.as_author(self.author, origin=origin)
+            ident = self.ident
+            self._view = self.service.registry.as_author(ident.user, origin=origin, identity=ident.identity,
+                                                         claimed_by=ident.claimed_by)
         return self._view
+
+    # -- permissions: THE route -> action table is routes.ACTIONS ----------------------------
+    @property
+    def auth_resource(self) -> str:  # what an operator's Authorizer sees (jupyter_server's @authorized)
+        from .routes import resource_for
+
+        return resource_for(self)
+
+    def require(self, action: str, model: str | None = None, alias: str | None = None) -> None:
+        """Refuse (403 naming the action and the role that would allow it) unless the caller may."""
+        caller = self.service.caller(self.ident)
+        if caller.may(action, model, alias):
+            return
+        what = action + (f" to {alias!r}" if alias and action == "promote" else "")
+        where = f" on {model!r}" if model else ""
+        reason = caller.reason(self.service.roles, action, model, alias)
+        exc = PermissionDenied(f"{self.ident.user} may not {what}{where}: {reason}")
+        exc.details = {"action": action, "alias": alias, "model": model, "reason": reason}
+        raise exc
 
     async def prepare(self):
         try:
@@ -106,6 +186,10 @@ class RegistryHandler(APIHandler):
             raise
         if not self.current_user:
             raise web.HTTPError(401, "authentication required: send 'Authorization: token <token>'")
+        from .routes import action_for
+
+        action, model, alias = action_for(self)
+        self.require(action, model, alias)  # a PermissionDenied here is answered 403 by send_error
 
     # -- running core calls off the event loop -------------------------------------------------
     async def read(self, fn: Callable) -> Any:

@@ -102,6 +102,7 @@ class UploadHandler(RegistryHandler):
         staging = Path(tempfile.mkdtemp(dir=self.service.registry.objects.tmp, prefix="upload-files-"))
         try:
             meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging)
+            self.require("register", meta["name"])  # the model-name globs of the caller's roles
             version = await self.change(lambda r: r.register_saved(
                 staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
                 metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
