@@ -491,7 +491,7 @@ def action_for(handler) -> tuple[str, str | None, str | None]:
             model, alias = parsed.name, alias or parsed.alias
         except Exception:  # a bad ref: the handler answers 400
             model = None
-    if model is None:
+    if model is None and route != "/whoami":  # /whoami?model= asks about a model, acts on none
         model = handler.get_query_argument("model", None)
     if isinstance(body.get("alias"), str):
         alias = body["alias"]
