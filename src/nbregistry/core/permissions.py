@@ -101,6 +101,9 @@ class Roles:
 
 
 OPEN = Roles(open=True, source="(no role file: everyone may do everything)")
+# A JupyterHub service without a role file: Hub users may read; custom:nbregistry:* scopes grant the rest.
+HUB_DEFAULT = Roles(roles={"hub-user": (Grant("read"),)}, default=["hub-user"],
+                    source="(no role file: JupyterHub scopes)")
 
 
 def parse_roles(data: object, source: str = "role file") -> Roles:

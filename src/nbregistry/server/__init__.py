@@ -30,6 +30,9 @@ class NBRegistry(LoggingConfigurable):
         config=True)
     roles_file = Unicode("", help="Role file (YAML or TOML) saying who may do what (docs/team.md). Empty: "
                                   "everyone who can log in may do everything.").tag(config=True)
+    jupyterhub = Bool(False, help="Running as a JupyterHub service (nbregistry server --jupyterhub): without a "
+                                  "role file, Hub users may read, and custom:nbregistry:* scopes grant the "
+                                  "rest.").tag(config=True)
     registry_url = Unicode(help="Serve the panel's REST API from this team registry server instead of a local "
                                 "folder (requests are forwarded with registry_token). Default: NBREGISTRY_URL "
                                 "inside a JupyterHub single-user server, else empty (a local folder).").tag(

@@ -126,6 +126,7 @@ def hub_config(c: Config) -> Config:
     import os
 
     c.ServerApp.identity_provider_class = "nbregistry.server.identity.HubIdentityProvider"
+    c.NBRegistry.jupyterhub = True
     c.HubIdentityProvider.token = ""
     if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
         c.ServerApp.base_url = os.environ["JUPYTERHUB_SERVICE_PREFIX"]

@@ -40,7 +40,7 @@ class RegistryService:
 
     def __init__(self, settings):
         from ..core.identity import default_author, default_root
-        from ..core.permissions import OPEN, load_roles
+        from ..core.permissions import HUB_DEFAULT, OPEN, load_roles
         from ..core.registry import Registry
 
         self.settings = settings
@@ -48,7 +48,8 @@ class RegistryService:
         self.registry = Registry(root, origin="server")
         self.registry.trust_own_pickles = False  # no user's pickle runs inside the shared server
         self.anonymous_author = settings.anonymous_author or default_author()
-        self.roles = load_roles(settings.roles_file) if settings.roles_file else OPEN
+        self.roles = load_roles(settings.roles_file) if settings.roles_file else \
+            HUB_DEFAULT if settings.jupyterhub else OPEN
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
 

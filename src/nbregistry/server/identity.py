@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import os
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
 from traitlets import Bool, Dict, Unicode, Union, default
@@ -116,7 +117,7 @@ class HubIdentityProvider(IdentityProvider):
             model = getattr(handler, "_nbregistry_hub_model", None)
         else:
             handler._nbregistry_hub_checked = True
-            model = await self.hub_auth.get_user(handler, sync=False)
+            model = await self._hub_user(handler)
             if model and (model.get("kind", "user") != "user" or not self._has_access(model)):
                 self.log.warning("nbregistry: Hub %s %r has no access:services!service=%s; refused",
                                  model.get("kind", "user"), model.get("name"), self.service_name)
@@ -125,6 +126,18 @@ class HubIdentityProvider(IdentityProvider):
         if not model:
             return None
         return User(username=model["name"], name=model["name"])
+
+    async def _hub_user(self, handler) -> dict | None:
+        # Not HubAuth.get_user: it patches jupyter_server's handler classes with JupyterHub's own XSRF
+        # check, which then runs before authentication and refuses token-authenticated uploads.
+        auth = self.hub_auth
+        token = auth.get_token(handler, in_cookie=False)
+        if token:
+            model = await auth.user_for_token(token, session_id=auth.get_session_id(handler), sync=False)
+            if model:
+                handler._token_authenticated = True
+            return model
+        return await auth._get_user_cookie(handler)  # the OAuth cookie of a browser
 
     def _has_access(self, model: dict) -> bool:
         if not self.require_access_scope:
@@ -139,9 +152,21 @@ class HubIdentityProvider(IdentityProvider):
         return bool(getattr(handler, "_token_authenticated", False))
 
     def get_handlers(self) -> list:
+        from jupyter_server.auth.decorator import allow_unauthenticated
         from jupyterhub.services.auth import HubOAuthCallbackHandler
 
-        return [("/oauth_callback", HubOAuthCallbackHandler), ("/login", HubLoginHandler),
+        class OAuthCallbackHandler(HubOAuthCallbackHandler):
+            """The end of the Hub's OAuth login (sets the service's cookie); anyone may reach it."""
+
+            @property
+            def hub_auth(self):
+                return self.settings["identity_provider"].hub_auth
+
+            @allow_unauthenticated
+            async def get(self):
+                return await super().get()
+
+        return [("/oauth_callback", OAuthCallbackHandler), ("/login", HubLoginHandler),
                 ("/logout", HubLogoutHandler)]
 
     @property
@@ -163,11 +188,12 @@ class HubLoginHandler(web.RequestHandler):
     def hub_auth(self):
         return self.settings["identity_provider"].hub_auth
 
+    @allow_unauthenticated
     async def get(self):
         next_url = self.get_argument("next", self.settings.get("base_url", "/"))
         if not next_url.startswith("/") or next_url.startswith("//"):
             next_url = self.settings.get("base_url", "/")
-        if await self.hub_auth.get_user(self, sync=False):
+        if await self.settings["identity_provider"]._hub_user(self):
             self.redirect(next_url)
             return
         from tornado.httputil import url_concat
@@ -180,6 +206,7 @@ class HubLoginHandler(web.RequestHandler):
 
 
 class HubLogoutHandler(web.RequestHandler):
+    @allow_unauthenticated
     def get(self):
         ip = self.settings["identity_provider"]
         ip.hub_auth.clear_cookie(self)

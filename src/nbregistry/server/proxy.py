@@ -28,7 +28,7 @@ class ForwardHandler(APIHandler):
     auth_resource = "nbregistry:models"
 
     def initialize(self, target: str = "", token: str = "", owner: str = ""):
-        self.target, self.token, self.owner = target.rstrip("/"), token, owner
+        self.target, self.forward_token, self.owner = target.rstrip("/"), token, owner
 
     async def _forward(self, path: str) -> None:
         if self.owner and self.current_user.username != self.owner:
@@ -38,7 +38,7 @@ class ForwardHandler(APIHandler):
         if self.request.query:
             url += "?" + self.request.query
         headers = {k: self.request.headers[k] for k in FORWARDED_HEADERS if k in self.request.headers}
-        headers["Authorization"] = f"token {self.token}"
+        headers["Authorization"] = f"token {self.forward_token}"
         headers["X-NBRegistry-Origin"] = "server"
         method = self.request.method
         body = self.request.body if method in ("POST", "PUT", "PATCH") else None
