@@ -1,5 +1,5 @@
 """A real JupyterHub (DummyAuthenticator, SimpleLocalProcessSpawner, configurable-http-proxy) with
-nbregistry as a managed service, on free loopback ports, for the whole module.
+nbregistry as a managed service, on free loopback ports, for the whole session.
 
 Users: alice (group ``ds``: register, comment, review, promote to staging) and bob (group ``reviewers``:
 review, promote to staging); nobody in the test may promote to production. Permissions are Hub custom
@@ -113,7 +113,19 @@ class Hub:
                                 **kwargs)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """pytest-jupyter's autouse loop fixture would close the loop Playwright's sync API runs (the
+    browser test here); these tests start their servers as subprocesses and need none of it."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    yield
+
+
+@pytest.fixture(scope="session")
 def hub(tmp_path_factory):
     if not shutil.which("configurable-http-proxy"):
         pytest.fail("configurable-http-proxy is not installed: `make chp` (npm install -g configurable-http-proxy)")
