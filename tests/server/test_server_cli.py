@@ -36,7 +36,7 @@ def test_a_shared_token_server_keeps_claimed_names_but_never_counts_them(tmp_pat
         assert (c.author, c.identity, c.claimed_by) == ("tester", "shared", "yan")
         assert yan.whoami() == "tester"
         # review/approve depend on who acts: the client refuses rather than file an uncounted review
-        with pytest.raises(PermissionDenied, match="not verified"):
+        with pytest.raises(PermissionDenied, match="did not verify who you are"):
             yan.review("churn:1", "approve")
         with pytest.raises(Exception, match="NBREGISTRY_TOKEN"):
             RemoteRegistry(url, "guess").get("churn")
@@ -66,3 +66,29 @@ def test_help_all_lists_every_nbregistry_option(capsys):
     for name in NBRegistry.class_own_traits(config=True):
         assert f"--NBRegistry.{name}=" in out
     assert "--TeamIdentityProvider.users" in out and "--HubIdentityProvider.service_name" in out
+
+
+def test_a_config_file_configures_the_server_and_the_command_line_wins(tmp_path):
+    import requests
+
+    other = tmp_path / "not-this-registry"
+    roles = tmp_path / "roles.toml"
+    roles.write_text('default = ["reader"]\n[roles]\nreader = ["read"]\nboss = ["*"]\n[users]\nbob = ["boss"]\n')
+    config = tmp_path / "team_config.py"
+    config.write_text(f"c.NBRegistry.roles_file = {str(roles)!r}\nc.NBRegistry.root = {str(other)!r}\n")
+    users = {"alice": "alice-cfg-token", "bob": "bob-cfg-token"}
+    proc, url = start_server(tmp_path / "registry", users=users, log_path=tmp_path / "server.log",
+                             extra_args=["--config", str(config)])
+    try:
+        def whoami(user):
+            return requests.get(f"{url}/nbregistry/api/whoami", timeout=30,
+                                headers={"Authorization": f"token {users[user]}"}).json()
+
+        assert whoami("alice")["roles"] == ["reader"] and whoami("alice")["can"]["register"] is False
+        assert whoami("bob")["can"]["admin"] is True
+        r = requests.post(f"{url}/nbregistry/api/comments", json={"ref": "churn:1", "body": "x"}, timeout=30,
+                          headers={"Authorization": f"token {users['alice']}"})
+        assert r.status_code == 403 and r.json()["action"] == "comment" and "'boss'" in r.json()["message"]
+    finally:
+        stop_server(proc)
+    assert (tmp_path / "registry" / "registry.db").exists() and not other.exists()  # --root won
