@@ -10,6 +10,7 @@ import math
 import numbers
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +25,10 @@ from .signature import example_to_json, infer_signature
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 5000
+
+
+class RegistrationWarning(UserWarning):
+    """Registration went through, but with something the user should know (e.g. a pickle format)."""
 
 
 @dataclass
@@ -79,6 +84,9 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
         entries, meta = file_entries(obj)
     else:
         meta = flavor.save(obj, staging)
+        # A flavor that had to pick a weaker format says so; the warning is loud, not stored.
+        for message in meta.pop("_warnings", ()):
+            warnings.warn(message, RegistrationWarning, stacklevel=4)
         entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
     for rel, src in (files or {}).items():
         entries.append(("extra/" + safe_relpath(rel), Path(src)))

@@ -46,8 +46,12 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api"):
+                 origin: str = "api", create: bool = True):
+        """``create=False`` opens an existing registry only (read-only faces): where there is no
+        ``registry.db`` it raises :class:`NotFound` instead of making a new registry."""
         self.root = Path(root).expanduser() if root is not None else default_root()
+        if not create and not (self.root / "registry.db").is_file():
+            raise NotFound(f"there is no registry at {self.root}")
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
         self.store = Store(self.root / "registry.db")
