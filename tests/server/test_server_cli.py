@@ -92,3 +92,12 @@ def test_a_config_file_configures_the_server_and_the_command_line_wins(tmp_path)
     finally:
         stop_server(proc)
     assert (tmp_path / "registry" / "registry.db").exists() and not other.exists()  # --root won
+
+
+def test_jupyter_nbregistry_help_all_lists_the_extension_options():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "from nbregistry.server.app import main; main(['--help-all'])"],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "--NBRegistry.roles_file=" in out and "--NBRegistry.jupyterhub=" in out and "--ServerApp.port=" in out

@@ -147,3 +147,8 @@ def run(config: Config, argv: list | tuple = (), *, defaults: Config | None = No
     app = RegistryServerApp.instance(config=defaults or Config())
     app.initialize(argv=list(argv))
     app.start()
+
+
+# ``jupyter nbregistry``: a Jupyter server with this extension (and the others installed);
+# ``jupyter nbregistry --help-all`` lists every NBRegistry option with the server's own.
+main = launch_new_instance = NBRegistryApp.launch_instance
