@@ -65,7 +65,8 @@ c.JupyterHub.load_roles = [
 c.JupyterHub.services = [
     {{"name": "test-admin", "api_token": cfg["admin_token"]}},
     {{"name": "nbregistry", "url": cfg["service_url"], "command": cfg["service_command"],
-      "environment": cfg["service_env"], "oauth_client_allowed_scopes": cfg["scopes"]}},
+      "environment": cfg["service_env"], "oauth_client_allowed_scopes": cfg["scopes"],
+      "oauth_no_confirm": True}},
 ]
 c.Spawner.environment = {{"NBREGISTRY_URL": cfg["registry_url"], "PYTHONPATH": cfg["pythonpath"],
                           "NBREGISTRY_ROOT": cfg["dir"] + "/no-local-registry"}}

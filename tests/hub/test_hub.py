@@ -134,3 +134,22 @@ def test_bobs_jupyter_server_forwards_the_panel_as_bob(hub, registered):
     versions = requests.get(f"{base}/models/churn/versions", headers={"Authorization": f"token {token}"},
                             timeout=60).json()
     assert [v["author"] for v in versions["versions"]] == ["alice"]
+
+
+def test_a_browser_logs_in_to_the_service_through_hub_oauth(hub, registered):
+    session = requests.Session()
+    session.get(f"{hub.url}/hub/login", timeout=60)
+    r = session.post(f"{hub.url}/hub/login", data={"username": "bob", "password": "any",
+                                                   "_xsrf": session.cookies.get("_xsrf", "")}, timeout=60)
+    assert r.ok, r.text
+    assert requests.get(f"{hub.service_url}/nbregistry/api/whoami", timeout=60).status_code == 401  # no cookie
+    r = session.get(f"{hub.service_url}/login", params={"next": "/services/nbregistry/nbregistry/api/whoami"},
+                    timeout=60)
+    assert r.status_code == 200, (r.url, r.text[:500])
+    me = r.json()
+    assert (me["user"], me["identity"], me["auth"]) == ("bob", "verified", "jupyterhub")
+    assert me["can"]["review"] and not me["can"]["register"]  # the OAuth token carries bob's scopes
+    # a write from the browser session needs the XSRF token, like every cookie-authenticated write
+    r = session.post(f"{hub.service_url}/nbregistry/api/comments", json={"ref": "churn:1", "body": "csrf?"},
+                     timeout=60)
+    assert r.status_code == 403
