@@ -21,7 +21,7 @@ def test_missing_users_file_is_a_usage_error(tmp_path, capsys):
     assert main(["server", "--root", str(tmp_path / "r"), "--users", str(tmp_path / "nope.json")]) == 2
 
 
-def test_a_shared_token_server_keeps_claimed_names_but_never_counts_them(tmp_path):
+def test_a_shared_token_server_keeps_claimed_names_but_never_counts_them(tmp_path, monkeypatch):
     from nbregistry.core.errors import PermissionDenied
     from nbregistry.remote import RemoteRegistry
 
@@ -35,6 +35,10 @@ def test_a_shared_token_server_keeps_claimed_names_but_never_counts_them(tmp_pat
         c = yan.comment("churn:1", "nice")
         assert (c.author, c.identity, c.claimed_by) == ("tester", "shared", "yan")
         assert yan.whoami() == "tester"
+        monkeypatch.setenv("NBREGISTRY_USER", "quinn")  # the documented default claim
+        quinn = RemoteRegistry(url, "shared-secret")
+        assert quinn.comment("churn:1", "as configured").claimed_by == "quinn"
+        assert quinn.identity()["claimed_by"] == "quinn"
         # review/approve depend on who acts: the client refuses rather than file an uncounted review
         with pytest.raises(PermissionDenied, match="did not verify who you are"):
             yan.review("churn:1", "approve")
