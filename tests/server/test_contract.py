@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from nbregistry.server.routes import ROUTES, route_resource
+from nbregistry.server.actions import route_resource
+from nbregistry.server.routes import ROUTES
 from server.server_helpers import implemented_verbs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rest-api.md"

@@ -1,4 +1,4 @@
-"""Every REST route x every role: the status follows from THE route table (routes.ACTIONS, the same
+"""Every REST route x every role: the status follows from THE route table (actions.ACTIONS, the same
 table docs/team.md shows) and the role file. A refused request answers 403 naming the action and the
 role that would allow it, and changes nothing."""
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nbregistry.core.permissions import Caller, load_roles
-from nbregistry.server.routes import ACTIONS, ROUTES
+from nbregistry.server.actions import ACTIONS
+from nbregistry.server.routes import ROUTES
 from server.server_helpers import file_meta, implemented_verbs, server_config, upload_body
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "team.md"
@@ -89,7 +90,7 @@ def jp_server_config(registry_root, roles_file):
 
 def test_every_route_verb_has_an_action_and_the_docs_table_is_the_code_table():
     routes = {(pattern, verb.upper()) for pattern, handler in ROUTES for verb in implemented_verbs(handler)}
-    assert routes == set(ACTIONS), "routes.ACTIONS must name an action for every route verb, and only those"
+    assert routes == set(ACTIONS), "actions.ACTIONS must name an action for every route verb, and only those"
     rows = re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `(/\S*)` \| (\w+) \|", DOC.read_text(), re.M)
     assert len(rows) == len(set(rows))
     assert {(m, p, a) for m, p, a in rows} == {(m, shown(p), a) for (p, m), a in ACTIONS.items()}

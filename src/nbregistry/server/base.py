@@ -127,7 +127,7 @@ class RegistryHandler(APIHandler):
     route = ""
 
     def initialize(self, route: str = "", **kwargs):
-        self.route = route  # the ROUTES path this handler serves (routes.ACTIONS is keyed by it)
+        self.route = route  # the ROUTES path this handler serves (actions.ACTIONS is keyed by it)
         super().initialize(**kwargs)
 
     @property
@@ -158,10 +158,10 @@ class RegistryHandler(APIHandler):
                                                          claimed_by=ident.claimed_by)
         return self._view
 
-    # -- permissions: THE route -> action table is routes.ACTIONS ----------------------------
+    # -- permissions: THE route -> action table is actions.ACTIONS ----------------------------
     @property
     def auth_resource(self) -> str:  # what an operator's Authorizer sees (jupyter_server's @authorized)
-        from .routes import resource_for
+        from .actions import resource_for
 
         return resource_for(self)
 
@@ -187,7 +187,7 @@ class RegistryHandler(APIHandler):
             raise
         if not self.current_user:
             raise web.HTTPError(401, "authentication required: send 'Authorization: token <token>'")
-        from .routes import action_for
+        from .actions import action_for
 
         action, model, alias = action_for(self)
         self.require(action, model, alias)  # a PermissionDenied here is answered 403 by send_error
