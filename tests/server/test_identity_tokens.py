@@ -101,3 +101,14 @@ async def test_impersonation_cannot_make_an_approval_count(api, churn):
     await api("POST", "/reviews", user="carol", body={"ref": "churn:1", "verdict": "approve"})
     r = await api("POST", "/promote", user="bob", body={"ref": "churn:1", "alias": "production"})
     assert r.status == 200, r
+
+
+def test_a_users_file_gives_tokens_and_groups_and_refuses_mistakes():
+    from nbregistry.server.identity import parse_users
+
+    tokens, groups = parse_users({"alice": "a-token", "bob": {"token": "b-token", "groups": ["release"]}})
+    assert tokens == {"alice": "a-token", "bob": "b-token"} and groups == {"alice": [], "bob": ["release"]}
+    for bad, message in [({"a": "same", "b": "same"}, "same token"), ({"a": {"groups": []}}, "non-empty token"),
+                         ({"a": {"token": "t", "groups": "ds"}}, "list of names"), ({}, "expected a JSON object")]:
+        with pytest.raises(ValueError, match=message):
+            parse_users(bad)
