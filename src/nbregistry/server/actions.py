@@ -18,7 +18,7 @@ from .routes import ALIAS, NAME, REF
 # read it. A route missing here needs ``admin`` (fail closed).
 ACTIONS = {
     ("/version", "GET"): "read",
-    ("/whoami", "GET"): "read",
+    ("/whoami", "GET"): "signed_in",                 # anyone signed in may ask what they may do
     ("/models", "GET"): "read",
     (f"/models/{NAME}", "GET"): "read",
     (f"/models/{NAME}", "PATCH"): "edit",            # "archived" in the body: delete
@@ -54,8 +54,10 @@ ACTIONS = {
     ("/verify", "GET"): "admin",
     ("/gc", "POST"): "admin",
 }
+SIGNED_IN = "signed_in"  # not a permission: every authenticated caller
+
 # What an operator's jupyter_server Authorizer sees as the resource of each action.
-RESOURCES = {"read": None, "register": MODELS, "edit": MODELS, "delete": MODELS, "comment": COMMENTS,
+RESOURCES = {"signed_in": None, "read": None, "register": MODELS, "edit": MODELS, "delete": MODELS, "comment": COMMENTS,
              "review": COMMENTS, "promote": PROMOTIONS, "set_policy": POLICIES, "admin": ADMIN}
 READ_RESOURCE = {"/comments": COMMENTS, "/comments/(?P<id>[0-9]+)/history": COMMENTS, "/review-state": COMMENTS,
                  "/check": PROMOTIONS, f"/policies/{NAME}/{ALIAS}": PROMOTIONS, "/verify": ADMIN}
