@@ -165,6 +165,25 @@ class RegistryHandler(APIHandler):
 
         return resource_for(self)
 
+    _authorized = False
+
+    def check_roles(self) -> None:
+        """Refuse the request unless the caller's roles allow its action (actions.action_for). A body
+        not read yet (a streamed one) leaves the model and the alias open, so this may pass early;
+        :meth:`authorize` runs it again with the body before any core call."""
+        from .actions import SIGNED_IN, action_for
+
+        action, model, alias = action_for(self)
+        if action != SIGNED_IN:
+            self.require(action, model, alias)
+
+    def authorize(self) -> None:
+        """THE role check with the whole request in hand; run by read(), change() and reply(), so no
+        core call and no answer happens without it."""
+        if not self._authorized:
+            self.check_roles()
+            self._authorized = True
+
     def require(self, action: str, model: str | None = None, alias: str | None = None) -> None:
         """Refuse (403 naming the action and the role that would allow it) unless the caller may."""
         caller = self.service.caller(self.ident)
@@ -187,24 +206,23 @@ class RegistryHandler(APIHandler):
             raise
         if not self.current_user:
             raise web.HTTPError(401, "authentication required: send 'Authorization: token <token>'")
-        from .actions import SIGNED_IN, action_for
-
-        action, model, alias = action_for(self)
-        if action != SIGNED_IN:
-            self.require(action, model, alias)  # a PermissionDenied here is answered 403 by send_error
+        self.check_roles()  # early, with what is known before the body; authorize() decides  # a PermissionDenied here is answered 403 by send_error
 
     # -- running core calls off the event loop -------------------------------------------------
     async def read(self, fn: Callable) -> Any:
         """Run ``fn(registry)`` on the read pool."""
+        self.authorize()
         reg = self.reg
         return await asyncio.get_running_loop().run_in_executor(self.service.readers, fn, reg)
 
     async def change(self, fn: Callable) -> Any:
         """Run ``fn(registry)`` on the single writer thread."""
+        self.authorize()
         reg = self.reg
         return await asyncio.get_running_loop().run_in_executor(self.service.writer, fn, reg)
 
     def reply(self, data: Any, status: int = 200) -> None:
+        self.authorize()
         self.set_status(status)
         self.finish(json.dumps(to_jsonable(data), default=str))
 
