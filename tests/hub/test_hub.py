@@ -110,7 +110,8 @@ def test_bob_may_not_promote_to_production_and_is_told_which_scope(hub, register
     assert r.status_code == 403 and "custom:nbregistry:register" in r.json()["message"]
     me = hub.registry("/whoami", bob, params={"model": "churn"}).json()
     assert (me["user"], me["identity"], me["auth"], me["groups"]) == ("bob", "verified", "jupyterhub", ["reviewers"])
-    assert me["aliases"].get("production", me["aliases"]["*"]) is False and me["aliases"]["staging"] is True
+    assert me["aliases"]["production"] is False and me["aliases"]["staging"] is True
+    assert me["reasons"]["promote:production"] == "needs scope custom:nbregistry:promote:production"
     assert me["can"]["review"] and not me["can"]["register"]
 
 

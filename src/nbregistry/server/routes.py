@@ -45,12 +45,15 @@ class WhoAmIHandler(RegistryHandler):
         model = self.arg("model")
         ident, service = self.ident, self.service
         caller = service.caller(ident)
-        known = ()
+        known = list(REPORTED_ALIASES)  # the usual ones, so the panel has a reason for each
         if model:
-            known = await self.read(lambda r: _alias_names(r, model))
+            known += await self.read(lambda r: _alias_names(r, model))
         self.reply({"user": ident.user, "identity": ident.identity, "auth": ident.auth,
                     "claimed_by": ident.claimed_by, "groups": list(ident.groups), "roles": list(caller.roles),
                     **caller.summary(service.roles, model, known)})
+
+
+REPORTED_ALIASES = ("production", "staging")
 
 
 def _alias_names(reg, model: str) -> list[str]:
