@@ -21,6 +21,8 @@ from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
 from .registration import (check_trust, clean_metrics, clean_strings, file_entries, prepare_registration,
                            serialize)
+from .limits import Limits, check_int
+from .registration import check_edit, check_record
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -63,6 +65,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         # False in a shared server: then even versions you authored load (or smoke-test) only with
         # trust=True, so nobody who can register runs code inside the server process.
         self.trust_own_pickles = True
+        # How much one registration, edit or comparison may hold (core/limits.py; a server sets its own).
+        self.limits = Limits()
 
     def __repr__(self) -> str:
         return f"<Registry {self.root}>"
@@ -182,6 +186,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
         """Audit events with id greater than ``since`` (cheap polling), oldest first."""
         _check_page(limit, 0)
+        check_int(since, "since")
         rows = self.store.events(since=since, model=model, limit=limit)
         return Results([_event(r) for r in rows], title="events")
 
@@ -199,7 +204,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         prepared = prepare_registration(obj, name, metrics=metrics, params=params, tags=tags,
                                         description=description, data=data, input_example=input_example,
-                                        flavor=flavor, notebook=notebook)
+                                        flavor=flavor, notebook=notebook, limits=self.limits)
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
             entries, meta = serialize(obj, prepared.flavor, staging, files)
@@ -253,6 +258,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                        tags: dict, description: str, signature: dict | None, example_json: bytes | None,
                        lineage: dict, progress: Progress | None) -> ModelVersion:
         """Store the files (``[(relative path, source path)]``) and record the next version of ``name``."""
+        check_record(self.limits, description=description, metrics=metrics, params=params, tags=tags,
+                     lineage=lineage, flavor_meta=meta, signature=signature)
         manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
         example_blob = self.objects.put_bytes(example_json) if example_json is not None else None
         meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
@@ -347,6 +354,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def update_model(self, name: str, *, description: str | None = None, tags: dict | None = None,
                      archived: bool | None = None) -> Model:
         """Describe, tag (``{key: value}``; ``None`` removes a key), archive or restore a model."""
+        check_edit(self.limits, description=description, tags=tags)
         tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model = self._model_row(name, conn)
@@ -362,6 +370,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def update_version(self, ref: str, *, description: str | None = None, tags: dict | None = None,
                        archived: bool | None = None) -> ModelVersion:
         """Describe, tag, archive or restore a version. Its artifacts, metrics and params never change."""
+        check_edit(self.limits, description=description, tags=tags)
         tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
@@ -468,6 +477,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ``refs_or_model`` is a model name (its active versions, newest first) or a list of refs.
         ``goals`` overrides the inferred goal per metric (``{"auc": "max", "latency": "min"}``).
         """
+        _check_page(limit, 0)
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
             versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit)
             name = versions[0].name if versions else self._model_row(refs_or_model)["name"]
@@ -475,6 +485,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("compare needs a model name or at least one ref")
+        if len(refs) > self.limits.compare_refs:
+            raise ValidationError(f"compare takes at most {self.limits.compare_refs} refs, not {len(refs)}")
         versions = self._fetch_refs(refs)
         names = {v.name for v in versions}
         return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals)
@@ -547,6 +559,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     def gc(self, *, grace: float = GC_GRACE_SECONDS, dry_run: bool = False) -> GCReport:
         """Remove blobs no version references, once older than ``grace`` seconds, and stale tmp files."""
+        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not 0 <= grace <= 10**12:
+            raise ValidationError("grace must be a number of seconds from 0 to 10**12")
         report = GCReport(dry_run=dry_run)
         cutoff = time.time() - grace
         with self.store.write() as conn:  # registrations check their blobs under this same lock
@@ -581,8 +595,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")
-    if not isinstance(offset, int) or offset < 0:
-        raise ValidationError(f"offset must be a non-negative integer, not {offset!r}")
+    check_int(offset, "offset")
 
 
 def _event(row) -> Event:

@@ -31,6 +31,32 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _unstorable(exc: Exception) -> Exception:
+    """A value SQLite cannot bind, as the bad input it is (the faces' checks name it earlier)."""
+    from .errors import ValidationError
+
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError("text holds a lone surrogate: text must be valid Unicode")
+    return ValidationError("a number is too large to store: integers must fit in 64 bits")
+
+
+class _Connection(sqlite3.Connection):
+    """The registry's SQLite connection: a parameter SQLite cannot bind (a lone surrogate in a name
+    someone searched for, a 400-digit id) is a ValidationError, on every read and write alike."""
+
+    def execute(self, *args):
+        try:
+            return super().execute(*args)
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise _unstorable(exc) from None
+
+    def executemany(self, *args):
+        try:
+            return super().executemany(*args)
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise _unstorable(exc) from None
+
+
 class Store:
     """The SQLite side of one registry."""
 
@@ -48,7 +74,7 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False)
+                                   check_same_thread=False, factory=_Connection)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")

@@ -33,6 +33,9 @@ def add_server_parser(sub):
     p.add_argument("--max-upload", type=int, default=None, metavar="BYTES",
                    help="largest registration upload accepted (default 2 GiB)")
     p.add_argument("--allow-root", action="store_true", help="allow running as root (not recommended)")
+    p.add_argument("--no-auth", action="store_true",
+                   help="serve WITHOUT authentication (anyone who reaches the port acts on the registry); "
+                        "loopback addresses only. An empty --token is refused without it.")
     p.add_argument("--help-all", action="store_true", help="list every configurable option and exit")
 
 
@@ -67,6 +70,7 @@ def cmd_server(reg, args):
         load_roles(args.roles)  # a mistake in the file is a usage error now, not a crash at start
     if args.config and not Path(args.config).is_file():
         raise ValidationError(f"--config {args.config}: no such file")
+    args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
     reg.close()
     explicit_root = root if getattr(args, "root", None) is not None or not args.config else None
     where = f"http://{args.ip or '127.0.0.1'}:{args.port or 8765}{args.base_url or '/'}"
@@ -81,3 +85,35 @@ def cmd_server(reg, args):
     defaults = Config({"ServerApp": {"ip": "127.0.0.1", "port": 8765}, "NBRegistry": {"root": str(root)}})
     run(explicit, ["--config", args.config] if args.config else [], defaults=defaults)
     return 0
+
+
+def _check_auth(args, users) -> str | None:
+    """The shared token to run with. An empty one means no authentication at all: refused unless
+    ``--no-auth`` says so, and then only on a loopback address (with a warning)."""
+    from ..core.errors import ValidationError
+
+    no_auth = getattr(args, "no_auth", False)
+    if not no_auth:
+        if args.token is not None and not args.token.strip() and not users:
+            raise ValidationError("--token '' would serve the registry without authentication; give a token, "
+                                  "--users FILE, or --no-auth (loopback only)")
+        return args.token
+    if users or args.token or getattr(args, "jupyterhub", False):
+        raise ValidationError("--no-auth cannot be combined with --token, --users or --jupyterhub")
+    ip = args.ip or "127.0.0.1"
+    if not _is_loopback(ip):
+        raise ValidationError(f"--no-auth serves only a loopback address (127.0.0.1, ::1, localhost), not {ip!r}")
+    sys.stderr.write("nbregistry server: WARNING: serving without authentication: anyone who can connect to "
+                     f"{ip}:{args.port or 8765} (every local user and process) can read and change the registry\n")
+    return ""
+
+
+def _is_loopback(ip: str) -> bool:
+    import ipaddress
+
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -240,8 +240,8 @@ class ActivityHandler(RegistryHandler):
     @authorized
     async def get(self):
         model, since, limit = self.arg("model"), self.arg("since"), self.arg_int("limit", 100)
-        if since is not None and since.isdigit():
-            since = int(since)
+        if since is not None and since.isascii() and since.isdigit():
+            since = self.path_int(since, "?since=")
         self.reply({"items": await self.read(lambda r: r.activity(model, since=since, limit=limit))})
 
 
@@ -268,12 +268,12 @@ class CommentHandler(RegistryHandler):
     @authorized
     async def patch(self, id):
         d = self.body(("body",))
-        self.reply(await self.change(lambda r: r.edit_comment(int(id), d["body"])))
+        self.reply(await self.change(lambda r: r.edit_comment(self.path_int(id, "comment id"), d["body"])))
 
     @web.authenticated
     @authorized
     async def delete(self, id):
-        self.reply(await self.change(lambda r: r.delete_comment(int(id))))
+        self.reply(await self.change(lambda r: r.delete_comment(self.path_int(id, "comment id"))))
 
 
 class CommentHistoryHandler(RegistryHandler):
@@ -281,7 +281,7 @@ class CommentHistoryHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self, id):
-        self.reply({"edits": await self.read(lambda r: r.comment_history(int(id)))})
+        self.reply({"edits": await self.read(lambda r: r.comment_history(self.path_int(id, "comment id")))})
 
 
 class ReviewStateHandler(RegistryHandler):
@@ -405,10 +405,26 @@ ROUTES = [
 ]
 
 
+class UnknownRouteHandler(RegistryHandler):
+    """Anything else under the API prefix: a JSON 404 (after authentication), not Jupyter's HTML page."""
+
+    def check_roles(self) -> None:
+        pass  # no action to check: the answer is 404 for everyone signed in
+
+    def authorize(self) -> None:
+        pass
+
+    def _unknown(self, *args):
+        raise web.HTTPError(404, f"no such route: {self.request.method} {self.request.path}")
+
+    get = post = put = patch = delete = head = _unknown
+
+
 def setup_handlers(web_app, settings) -> RegistryService:
     """Open the registry and register every route under ``<base_url>/nbregistry/api``."""
     service = RegistryService(settings)
     web_app.settings["nbregistry"] = service
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(base + path, handler, {"route": path}) for path, handler in ROUTES])
+    web_app.add_handlers(".*$", [(base + r"(/.*)?", UnknownRouteHandler)])  # last: only what nothing else matched
     return service
