@@ -139,9 +139,14 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ids = [r["id"] for r in rows]
         tags = self.store.model_tags(ids, conn)
         aliases = self.store.model_aliases(ids, conn)
-        return [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
-                      created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
-                      version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+        models = [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
+                        created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
+                        version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+        for model, r in zip(models, rows):  # list_models adds these columns
+            keys = r.keys()
+            model.updated_at = r["updated_at"] if "updated_at" in keys else ""
+            model.latest_metric = r["latest_metric"] if "latest_metric" in keys else None
+        return models
 
     # ================================================================ reading
     def get(self, ref: str) -> ModelVersion:
@@ -154,10 +159,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             return self._models([self._model_row(name, conn, counts=True)], conn)[0]
 
     def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100,
-                    offset: int = 0) -> Results:
-        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches."""
+                    offset: int = 0, order: str = "name", metric: str | None = None) -> Results:
+        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches.
+
+        ``order`` sorts by one of name, latest, versions, updated, owner, aliases, metric (``-`` in front:
+        descending); ``metric`` names the metric of each latest version to report (``latest_metric``)
+        and to sort by with ``order="metric"``."""
         _check_page(limit, offset)
-        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset)
+        if order.lstrip("-") not in self.store.MODEL_ORDER:
+            raise ValidationError(f"order must be one of {', '.join(self.store.MODEL_ORDER)} (with - for descending),"
+                                  f" not {order!r}")
+        if order.lstrip("-") == "metric" and not metric:
+            raise ValidationError("order=metric needs the metric to sort by (metric=NAME)")
+        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset,
+                                                 order=order, metric=metric)
         return Results(self._models(rows), title="models", total=total)
 
     def list_versions(self, name: str, *, limit: int = 100, offset: int = 0, archived: bool = True) -> Results:
@@ -189,6 +204,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         check_int(since, "since")
         rows = self.store.events(since=since, model=model, limit=limit)
         return Results([_event(r) for r in rows], title="events")
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 for none): a live feed that starts "from now" polls after it."""
+        with self.store.read() as conn:
+            return self.store.last_event_id(conn)
 
     # ================================================================ registering
     def register(self, obj: Any, name: str, *, metrics: dict | None = None, params: dict | None = None,
