@@ -267,6 +267,10 @@ class RegistryHandler(APIHandler):
             body = {"message": "internal server error (see the server log)", "code": "error"}
         if status_code == 401:
             self.set_header("WWW-Authenticate", "token")
+        if getattr(self.request.connection, "_read_finished", True) is False:
+            # Refused before its (streamed) body was read: tornado closes the connection after this
+            # answer. Say so, or a keep-alive proxy (JupyterHub's) reuses the socket and answers 503.
+            self.set_header("Connection", "close")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
