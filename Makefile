@@ -12,7 +12,7 @@ LABEXT_SOURCES := $(shell find labextension/src labextension/style -type f) labe
 DEMO_ROOT ?= $(CURDIR)/.demo
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install labextension browser-deps test test-fast demo bench clean
+.PHONY: install labextension browser-deps chp test test-fast demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,12 +51,16 @@ install: $(STAMP) $(LABEXT_BUILT)
 browser-deps:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
+# configurable-http-proxy (npm) for the JupyterHub tests (tests/hub); installed only when missing.
+chp:
+	@command -v configurable-http-proxy >/dev/null || npm install -g --no-audit --no-fund configurable-http-proxy
+
 # Every test: unit, server, notebooks, browser. pytest's exit 5 (no tests collected) fails the run.
-test: install browser-deps
+test: install browser-deps chp
 	$(PY) -m pytest
 
 # Everything except the headless-browser suite, for a quick local loop.
-test-fast: install
+test-fast: install chp
 	$(PY) -m pytest -m "not browser"
 
 demo: install

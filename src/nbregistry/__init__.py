@@ -80,7 +80,9 @@ def unload_ipython_extension(ipython):
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "nbregistry.server"}]
+    from .server import _jupyter_server_extension_points as points
+
+    return points()
 
 
 def _jupyter_labextension_paths():

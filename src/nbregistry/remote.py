@@ -6,8 +6,11 @@
 
 Every method has the signature of the core method of the same name and returns the same entity
 objects (rebuilt with ``from_dict``); errors are the core's error classes, rebuilt from the JSON
-``code``/``type`` of the answer. The server decides who the author is (the identity of the token);
-``author`` is sent as ``X-NBRegistry-Author`` and only used by servers with a shared, anonymous token.
+``code``/``type`` of the answer. The server decides who the author is (the identity of the token).
+The configured identity -- ``author=``, else ``NBREGISTRY_USER`` -- is sent as ``X-NBRegistry-Author``:
+a server with personal tokens or JupyterHub ignores it; a single-identity server (one shared token)
+keeps it as ``claimed_by``, shown but never counted. Reviews and approvals are refused here when the
+server did not verify that identity (``GET /whoami``), since they would not count (docs/team.md).
 Models are serialized and loaded here with the same flavor code and the same trust rule as a
 local registry; downloads are cached under ``<jupyter data dir>/nbregistry-cache`` by artifact hash
 and re-verified on every load.
@@ -60,6 +63,8 @@ class RemoteRegistry:
             raise errors.ValidationError("RemoteRegistry needs the server's URL (NBREGISTRY_URL)")
         self.url = url.rstrip("/")
         self.api = self.url + "/nbregistry/api"
+        if token is None:  # inside a JupyterHub single-user server: the server's own Hub token
+            token = os.environ.get("NBREGISTRY_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN") or None
         self.token = token
         self.tokens = dict(tokens or {})
         self.timeout = timeout
@@ -73,6 +78,9 @@ class RemoteRegistry:
         self._checked = False
         self._max_upload: int | None = None
         self.trusted_classes: list = []  # the reader's allow-list (core/trust.py), plus NBREGISTRY_TRUSTED_CLASSES
+        self._whoami: dict | None = None
+        if author is None:
+            author = os.environ.get("NBREGISTRY_USER") or None
         if author is not None:
             self.author = author
 
@@ -91,12 +99,37 @@ class RemoteRegistry:
         if value in self.tokens:
             self.token = self.tokens[value]
         self._identity = None
+        self._whoami = None
 
     def whoami(self) -> str:
         """The author the server records for this client's requests."""
         if self._identity is None:
             self._identity = self._handshake()["author"]
         return self._identity
+
+    def identity(self) -> dict:
+        """What the server says about this client (``GET /whoami``): user, identity (verified, local,
+        shared), auth, groups, roles and what it may do. Servers older than the route: from /version,
+        as an unverified identity."""
+        if self._whoami is None:
+            try:
+                self._whoami = self._call("GET", "/whoami")
+            except errors.NotFound:
+                self._whoami = {"user": self.whoami(), "identity": "shared", "auth": "unknown"}
+        return self._whoami
+
+    def _require_verified(self, what: str) -> None:
+        """Refuse an operation whose meaning depends on who acts when the server did not verify us."""
+        me = self.identity()
+        if me.get("identity") not in ("verified", "local"):
+            raise errors.PermissionDenied(
+                f"cannot {what}: the server at {self.url} did not verify who you are (identity "
+                f"{me.get('identity')!r}, acting as {me.get('user')!r}), so it would not count; use a "
+                f"personal token (nbregistry server --users) or JupyterHub -- see docs/team.md")
+        if self._author and me.get("user") != self._author:
+            raise errors.PermissionDenied(
+                f"cannot {what} as {self._author!r}: the server verifies this token as {me.get('user')!r}; "
+                f"use {self._author}'s own token")
 
     def as_author(self, author: str, *, origin: str | None = None, identity: str = "verified",
                   claimed_by: str | None = None) -> "RemoteRegistry":
@@ -323,11 +356,12 @@ class RemoteRegistry:
         parsed = parse_ref(info["ref"])  # a server's answer is checked, not believed
         if parsed.version is None:
             raise errors.IntegrityError(f"the server answered {info['ref']!r} for {ref!r}: not a version ref")
-        # A server that does not say how the author was established: the author is not counted.
+        # A server that does not say how the author was established (older servers): counted for nobody.
         stub = ModelVersion(name=parsed.name, version=parsed.version, author=info["author"], flavor=info["flavor"],
                             identity=info.get("identity", "imported"))
-        trusted = trust_rule.decide(stub, get_flavor(info["flavor"]), info["meta"], reader=self.whoami(),
-                                    reader_identity="verified", trust=trust,
+        me = self.identity()  # how the server established who this client is
+        trusted = trust_rule.decide(stub, get_flavor(info["flavor"]), info["meta"], reader=me.get("user") or "",
+                                    reader_identity=me.get("identity"), trust=trust,
                                     classes=trust_rule.allowed_classes(self.trusted_classes),
                                     also_authors=info.get("also_authors") or [],
                                     also_counted=info.get("also_counted") is not False)
@@ -441,6 +475,7 @@ class RemoteRegistry:
                                    body=_present(ref=ref, body=body, anchor=anchor, reply_to=reply_to)))
 
     def review(self, ref: str, verdict: str, body: str = ""):
+        self._require_verified("review" if verdict != "approve" else "approve")
         return _comment(self._call("POST", "/reviews", body={"ref": ref, "verdict": verdict, "body": body}))
 
     def comments(self, ref: str):

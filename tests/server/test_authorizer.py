@@ -1,5 +1,6 @@
 """An operator's Authorizer decides who may promote: one that forbids writes on
-``nbregistry:promotions`` blocks promote/rollback/policy changes but not comments or reads."""
+``nbregistry:promotions`` and ``nbregistry:policies`` blocks promote/rollback/alias moves and removals
+and policy changes, but not comments or reads."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ class NoPromotionsAuthorizer(Authorizer):
     """Everyone may do everything except write on nbregistry:promotions."""
 
     def is_authorized(self, handler, user, action, resource):
-        return not (resource == "nbregistry:promotions" and action == "write")
+        return not (resource in ("nbregistry:promotions", "nbregistry:policies") and action == "write")
 
 
 @pytest.fixture
@@ -34,12 +35,15 @@ async def test_promotion_writes_are_forbidden_but_comments_and_reads_are_not(api
     from helpers import state
 
     before = state(registry_root)
-    for method, path, body in [("POST", "/promote", {"ref": "churn:2", "alias": "production"}),
-                               ("POST", "/rollback", {"ref": "churn@production"}),
-                               ("PUT", "/policies/churn/production", {"required_approvals": 1})]:
+    for method, path, body, resource in [
+            ("POST", "/promote", {"ref": "churn:2", "alias": "production"}, "promotions"),
+            ("POST", "/rollback", {"ref": "churn@production"}, "promotions"),
+            ("POST", "/aliases", {"ref": "churn:2", "alias": "staging"}, "promotions"),
+            ("DELETE", "/aliases/churn/production", None, "promotions"),
+            ("PUT", "/policies/churn/production", {"required_approvals": 1}, "policies")]:
         r = await api(method, path, body=body)
         assert r.status == 403 and r.json["code"] == "forbidden", (path, r)
-        assert "nbregistry:promotions" in r.json["message"]
+        assert f"nbregistry:{resource}" in r.json["message"]
     assert state(registry_root) == before
     assert churn.get("churn@production").version == 1
 
@@ -48,4 +52,3 @@ async def test_promotion_writes_are_forbidden_but_comments_and_reads_are_not(api
     r = await api("POST", "/comments", body={"ref": "churn:2", "body": "can we promote?"})
     assert r.status == 201
     assert (await api("POST", "/reviews", body={"ref": "churn:2", "verdict": "approve"}, user="bob")).status == 201
-    assert (await api("POST", "/aliases", body={"ref": "churn:2", "alias": "staging"})).status == 200  # models

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from nbregistry.server.actions import route_resource
 from nbregistry.server.routes import ROUTES
 from server.server_helpers import implemented_verbs
 
@@ -29,7 +30,7 @@ def route_table() -> set:
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern)
         for verb in implemented_verbs(handler):
             action = action_of(getattr(handler, verb)) or ("read" if verb == "get" else "write")
-            out.add((verb.upper(), path, handler.auth_resource, action))
+            out.add((verb.upper(), path, route_resource(pattern, verb), action))
     return out
 
 

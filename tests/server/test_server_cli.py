@@ -1,5 +1,5 @@
-"""``nbregistry server``: refuses bad options with exit 2 before starting; with one shared token
-the author is the name each client claims."""
+"""``nbregistry server``: refuses bad options with exit 2 before starting; with one shared token it is
+a single-identity server: the names clients claim are kept as claimed_by and never counted."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def test_missing_users_file_is_a_usage_error(tmp_path, capsys):
     assert main(["server", "--root", str(tmp_path / "r"), "--users", str(tmp_path / "nope.json")]) == 2
 
 
-def test_a_shared_token_server_records_the_name_each_client_claims(tmp_path):
+def test_a_shared_token_server_keeps_claimed_names_but_never_counts_them(tmp_path, monkeypatch):
+    from nbregistry.core.errors import PermissionDenied
     from nbregistry.remote import RemoteRegistry
 
     proc, url = start_server(tmp_path / "registry", token="shared-secret", log_path=tmp_path / "server.log")
@@ -29,10 +30,78 @@ def test_a_shared_token_server_records_the_name_each_client_claims(tmp_path):
         zoe = RemoteRegistry(url, "shared-secret", author="zoe")
         yan = RemoteRegistry(url, "shared-secret", author="yan")
         (tmp_path / "m.txt").write_text("m")
-        assert zoe.register(str(tmp_path / "m.txt"), "churn").author == "zoe"
-        assert yan.comment("churn:1", "nice").author == "yan"
-        assert yan.whoami() == "yan"
+        v = zoe.register(str(tmp_path / "m.txt"), "churn")
+        assert (v.author, v.identity, v.claimed_by) == ("tester", "shared", "zoe")
+        c = yan.comment("churn:1", "nice")
+        assert (c.author, c.identity, c.claimed_by) == ("tester", "shared", "yan")
+        assert yan.whoami() == "tester"
+        monkeypatch.setenv("NBREGISTRY_USER", "quinn")  # the documented default claim
+        quinn = RemoteRegistry(url, "shared-secret")
+        assert quinn.comment("churn:1", "as configured").claimed_by == "quinn"
+        assert quinn.identity()["claimed_by"] == "quinn"
+        # review/approve depend on who acts: the client refuses rather than file an uncounted review
+        with pytest.raises(PermissionDenied, match="did not verify who you are"):
+            yan.review("churn:1", "approve")
         with pytest.raises(Exception, match="NBREGISTRY_TOKEN"):
             RemoteRegistry(url, "guess").get("churn")
     finally:
         stop_server(proc)
+
+
+def test_users_and_a_shared_token_exclude_each_other(tmp_path, capsys):
+    users = tmp_path / "users.json"
+    users.write_text('{"alice": "a-token"}')
+    assert main(["server", "--root", str(tmp_path / "r"), "--users", str(users), "--token", "x"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
+def test_two_people_with_one_token_is_a_usage_error(tmp_path, capsys):
+    users = tmp_path / "users.json"
+    users.write_text('{"alice": "same", "bob": "same"}')
+    assert main(["server", "--root", str(tmp_path / "r"), "--users", str(users)]) == 2
+    assert "same token" in capsys.readouterr().err
+
+
+def test_help_all_lists_every_nbregistry_option(capsys):
+    from nbregistry.server import NBRegistry
+
+    assert main(["server", "--help-all"]) == 0
+    out = capsys.readouterr().out
+    for name in NBRegistry.class_own_traits(config=True):
+        assert f"--NBRegistry.{name}=" in out
+    assert "--TeamIdentityProvider.users" in out and "--HubIdentityProvider.service_name" in out
+
+
+def test_a_config_file_configures_the_server_and_the_command_line_wins(tmp_path):
+    import requests
+
+    other = tmp_path / "not-this-registry"
+    roles = tmp_path / "roles.toml"
+    roles.write_text('default = ["reader"]\n[roles]\nreader = ["read"]\nboss = ["*"]\n[users]\nbob = ["boss"]\n')
+    config = tmp_path / "team_config.py"
+    config.write_text(f"c.NBRegistry.roles_file = {str(roles)!r}\nc.NBRegistry.root = {str(other)!r}\n")
+    users = {"alice": "alice-cfg-token", "bob": "bob-cfg-token"}
+    proc, url = start_server(tmp_path / "registry", users=users, log_path=tmp_path / "server.log",
+                             extra_args=["--config", str(config)])
+    try:
+        def whoami(user):
+            return requests.get(f"{url}/nbregistry/api/whoami", timeout=30,
+                                headers={"Authorization": f"token {users[user]}"}).json()
+
+        assert whoami("alice")["roles"] == ["reader"] and whoami("alice")["can"]["register"] is False
+        assert whoami("bob")["can"]["admin"] is True
+        r = requests.post(f"{url}/nbregistry/api/comments", json={"ref": "churn:1", "body": "x"}, timeout=30,
+                          headers={"Authorization": f"token {users['alice']}"})
+        assert r.status_code == 403 and r.json()["action"] == "comment" and "'boss'" in r.json()["message"]
+    finally:
+        stop_server(proc)
+    assert (tmp_path / "registry" / "registry.db").exists() and not other.exists()  # --root won
+
+
+def test_jupyter_nbregistry_help_all_lists_the_extension_options():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "from nbregistry.server.app import main; main(['--help-all'])"],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "--NBRegistry.roles_file=" in out and "--NBRegistry.jupyterhub=" in out and "--ServerApp.port=" in out

@@ -1,8 +1,14 @@
-"""``nbregistry server``: a standalone registry server for a team.
+"""The extension app and ``nbregistry server``, a standalone registry server for a team.
 
-It is jupyter-server with the nbregistry extension and nothing else: no kernels, terminals,
+:class:`NBRegistryApp` is the jupyter-server extension (an ``ExtensionApp``): enabled in any Jupyter
+server by ``pip install`` (``jupyter-config/``), configured with ``c.NBRegistry.*`` (:class:`NBRegistry`).
+It serves the REST API from a registry folder or, with ``NBRegistry.registry_url``, forwards it to a
+team registry server (so the JupyterLab panel shows the team registry; server/proxy.py).
+
+``nbregistry server`` is jupyter-server with this extension and nothing else: no kernels, terminals,
 contents, files or notebook UI are served, so a token holder can use the registry but cannot run
-code or read files on the machine. See docs/server.md.
+code or read files on the machine. It reads ``jupyter_server_config.py`` (the Jupyter config path, or
+``--config FILE``); options given on the command line win over the file. See docs/server.md, docs/team.md.
 """
 
 from __future__ import annotations
@@ -10,9 +16,39 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+from traitlets import default
 from traitlets.config import Config
+
+from . import API_PREFIX, NBRegistry, _version
+from .identity import HubIdentityProvider, TeamIdentityProvider
+
+
+class NBRegistryApp(ExtensionApp):
+    """The nbregistry jupyter-server extension: the registry's REST API under <base_url>/nbregistry/api."""
+
+    name = "nbregistry"
+    description = "nbregistry: a model registry inside Jupyter (REST API for the panel, RemoteRegistry, CLI)"
+    classes = [*ExtensionApp.classes, NBRegistry, TeamIdentityProvider, HubIdentityProvider]
+    open_browser = False
+
+    def initialize_handlers(self):
+        settings = NBRegistry(parent=self)
+        web_app = self.serverapp.web_app
+        if settings.registry_url:
+            from .proxy import setup_proxy
+
+            setup_proxy(web_app, settings)
+            self.log.info("nbregistry %s: REST API at %s%s/ forwarded to the team registry %s", _version(),
+                          self.serverapp.base_url, API_PREFIX, settings.registry_url)
+            return
+        from .routes import setup_handlers
+
+        service = setup_handlers(web_app, settings)
+        self.log.info("nbregistry %s: registry at %s, REST API at %s%s/ (%s)", _version(), service.registry.root,
+                      self.serverapp.base_url, API_PREFIX, service.roles.source or "roles: open")
 
 
 class NoFilesContentsManager(AsyncLargeFileManager):
@@ -26,25 +62,41 @@ class RegistryServerApp(ServerApp):
     """A ServerApp serving only the registry's REST API (plus login and ``/api/status``)."""
 
     name = "nbregistry-server"
-    description = "A standalone nbregistry registry server (jupyter-server with only the nbregistry extension)."
+    description = ("nbregistry server: a standalone registry server (jupyter-server with only the nbregistry "
+                   "extension). Every option below can go in jupyter_server_config.py (--config FILE).")
     default_services = ("api", "auth")
+    classes = [*ServerApp.classes, NBRegistry, TeamIdentityProvider, HubIdentityProvider]
+    explicit = Config()  # the command line's options: they win over config files (set by run())
+
+    @default("config_file_name")
+    def _config_file_name_default(self):
+        return "jupyter_server_config"
+
+    def parse_command_line(self, argv=None):
+        super().parse_command_line(argv)
+        self.cli_config.merge(self.explicit)
+        self.update_config(self.cli_config)
 
     def find_server_extensions(self) -> None:
         # Only this extension, whatever other packages enabled in the Jupyter config folders.
         self.jpserver_extensions = {"nbregistry": True}
 
 
-def server_config(root: str | Path, *, ip: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-                  users: dict | None = None, base_url: str = "/", allow_root: bool = False,
-                  max_upload_bytes: int | None = None) -> Config:
-    """The configuration ``nbregistry server`` runs with (also used by the tests and the load test)."""
-    Path(root).mkdir(parents=True, exist_ok=True)
+def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port: int | None = 8765,
+                  token: str | None = None, users: dict | None = None, base_url: str | None = "/",
+                  allow_root: bool = False, max_upload_bytes: int | None = None, roles_file: str | None = None,
+                  jupyterhub: bool = False) -> Config:
+    """The configuration ``nbregistry server`` runs with (also used by the tests and the load test).
+    ``None`` leaves an option to the config file (or the default)."""
     c = Config()
-    c.ServerApp.ip = ip
-    c.ServerApp.port = port
+    if root is not None:
+        Path(root).mkdir(parents=True, exist_ok=True)
+        c.NBRegistry.root = str(root)
+    for key, value in (("ip", ip), ("port", port), ("base_url", base_url)):
+        if value is not None:
+            c.ServerApp[key] = value
     c.ServerApp.port_retries = 0
     c.ServerApp.open_browser = False
-    c.ServerApp.base_url = base_url
     # Nothing is served from disk (no contents/files services, no /files/ handler); the notebook
     # root is still an empty folder of its own, never the registry.
     c.ServerApp.root_dir = tempfile.mkdtemp(prefix="nbregistry-server-")
@@ -52,18 +104,51 @@ def server_config(root: str | Path, *, ip: str = "127.0.0.1", port: int = 8765, 
     c.ServerApp.allow_root = allow_root
     c.ServerApp.allow_unauthenticated_access = False
     c.ServerApp.jpserver_extensions = {"nbregistry": True}
-    c.NBRegistry.root = str(root)
+    c.NBRegistry.registry_url = ""  # a server serves a folder, never forwards
+    c.NBRegistry.shared_token_identity = "shared"  # one token for a team: a single-identity server
     if max_upload_bytes is not None:
         c.NBRegistry.max_upload_bytes = max_upload_bytes
+    if roles_file:
+        c.NBRegistry.roles_file = str(roles_file)
     if token is not None:
         c.IdentityProvider.token = token
     if users:
         c.ServerApp.identity_provider_class = "nbregistry.server.identity.TeamIdentityProvider"
         c.TeamIdentityProvider.users = dict(users)
+        c.TeamIdentityProvider.token = ""  # personal tokens only: no shared token
+    if jupyterhub:
+        hub_config(c)
     return c
 
 
-def run(config: Config) -> None:
-    app = RegistryServerApp.instance(config=config)
-    app.initialize(argv=[])
+def hub_config(c: Config) -> Config:
+    """Run as a JupyterHub service: the Hub authenticates; served under the service's URL prefix."""
+    import os
+
+    c.ServerApp.identity_provider_class = "nbregistry.server.identity.HubIdentityProvider"
+    c.NBRegistry.jupyterhub = True
+    c.HubIdentityProvider.token = ""
+    if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+        c.ServerApp.base_url = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
+    if os.environ.get("JUPYTERHUB_SERVICE_URL"):  # managed service: listen where the Hub said
+        from urllib.parse import urlparse
+
+        url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+        c.ServerApp.ip = url.hostname or "127.0.0.1"
+        if url.port:
+            c.ServerApp.port = url.port
+    c.ServerApp.disable_check_xsrf = False
+    return c
+
+
+def run(config: Config, argv: list | tuple = (), *, defaults: Config | None = None) -> None:
+    """Start the server: ``config`` wins over config files, which win over ``defaults``."""
+    RegistryServerApp.explicit = config
+    app = RegistryServerApp.instance(config=defaults or Config())
+    app.initialize(argv=list(argv))
     app.start()
+
+
+# ``jupyter nbregistry``: a Jupyter server with this extension (and the others installed);
+# ``jupyter nbregistry --help-all`` lists every NBRegistry option with the server's own.
+main = launch_new_instance = NBRegistryApp.launch_instance

@@ -15,12 +15,14 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..core.entities import to_jsonable
-from ..core.errors import RegistryError, ValidationError
+from ..core.errors import PermissionDenied, RegistryError, ValidationError
+from ..core.identity import LOCAL, SHARED, VERIFIED
 from ..core.limits import MAX_INT, loads_json, parse_int
 
 MODELS = "nbregistry:models"
 COMMENTS = "nbregistry:comments"
 PROMOTIONS = "nbregistry:promotions"
+POLICIES = "nbregistry:policies"
 ADMIN = "nbregistry:admin"
 CHUNK = 1 << 20
 
@@ -39,6 +41,7 @@ class RegistryService:
 
     def __init__(self, settings):
         from ..core.identity import default_author, default_root
+        from ..core.permissions import HUB_DEFAULT, OPEN, load_roles
         from ..core.registry import Registry
 
         self.settings = settings
@@ -50,17 +53,61 @@ class RegistryService:
         if getattr(settings, "webhook_networks", None):
             self.registry.webhook_networks = settings.webhook_networks
         self.anonymous_author = settings.anonymous_author or default_author()
+        self.roles = load_roles(settings.roles_file) if settings.roles_file else \
+            HUB_DEFAULT if settings.jupyterhub else OPEN
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
 
-    def author_for(self, user, claimed: str | None) -> str:
-        """The author recorded for a request: the Jupyter identity's username; for an anonymous
-        identity (one shared token) the name the client claims, else the configured default."""
+    def identify(self, handler) -> "Identity":
+        """Who is acting on this request, and how that was established (docs/team.md):
+
+        - personal tokens (``--users``) or JupyterHub: the token's owner, verified; nothing the client
+          sends changes it (the header ``X-NBRegistry-Author`` is ignored);
+        - another named Jupyter identity (a Hub single-user server's own login): verified;
+        - an anonymous identity (one shared token): a single-identity server. The author is the
+          server's user; a name the client claims is kept as ``claimed_by`` only. The identity is
+          ``local`` (a person's own Jupyter server, ``NBRegistry.shared_token_identity``) or ``shared``
+          (``nbregistry server --token``) -- and any claim of another name makes it ``shared``."""
+        from .identity import HubIdentityProvider, TeamIdentityProvider
+
+        user = handler.current_user
+        provider = handler.identity_provider
+        if isinstance(provider, HubIdentityProvider):
+            model = provider.hub_model(handler) or {}
+            return Identity(user.username, VERIFIED, None, "jupyterhub", tuple(model.get("groups") or ()),
+                            tuple(model.get("scopes") or ()))
+        if isinstance(provider, TeamIdentityProvider):
+            return Identity(user.username, VERIFIED, None, "token", tuple(provider.groups_of(user.username)))
         if not _is_anonymous(user):
-            return user.username
-        if claimed and self.settings.trust_client_author and AUTHOR_RE.fullmatch(claimed.strip()):
-            return claimed.strip()
-        return self.anonymous_author
+            return Identity(user.username, VERIFIED, None, "jupyter")
+        claimed = (handler.request.headers.get("X-NBRegistry-Author") or "").strip()
+        identity = self.settings.shared_token_identity
+        claim = None
+        if claimed and claimed != self.anonymous_author and self.settings.trust_client_author:
+            if not AUTHOR_RE.fullmatch(claimed):
+                claimed = ""
+            claim, identity = (claimed or None), (SHARED if claimed else identity)
+        auth = "local" if identity == LOCAL else "shared-token"
+        return Identity(self.anonymous_author, identity, claim, auth)
+
+    def caller(self, ident: "Identity"):
+        from ..core.permissions import Caller
+
+        return Caller.of(self.roles, ident.user, ident.groups, ident.scopes, hub=ident.auth == "jupyterhub")
+
+
+class Identity(tuple):
+    """``(user, identity, claimed_by, auth, groups, scopes)`` of one request."""
+
+    def __new__(cls, user, identity, claimed_by, auth, groups=(), scopes=()):
+        return super().__new__(cls, (user, identity, claimed_by, auth, tuple(groups), tuple(scopes)))
+
+    user = property(lambda self: self[0])
+    identity = property(lambda self: self[1])
+    claimed_by = property(lambda self: self[2])
+    auth = property(lambda self: self[3])
+    groups = property(lambda self: self[4])
+    scopes = property(lambda self: self[5])
 
 
 def _is_anonymous(user) -> bool:
@@ -70,7 +117,7 @@ def _is_anonymous(user) -> bool:
 
 def error_reply(exc: RegistryError) -> tuple[int, dict]:
     """``(status, JSON body)`` for a core error: the one place codes become HTTP."""
-    body = {"message": str(exc), "code": exc.code, "type": type(exc).__name__}
+    body = {"message": str(exc), "code": exc.code, "type": type(exc).__name__, **getattr(exc, "details", {})}
     report = getattr(exc, "report", None)
     if report is not None:
         body["report"] = report.to_dict() if hasattr(report, "to_dict") else report
@@ -82,16 +129,29 @@ def error_reply(exc: RegistryError) -> tuple[int, dict]:
 class RegistryHandler(APIHandler):
     """Parsing helpers, off-loop execution and the error translation shared by every route."""
 
-    auth_resource = MODELS
     _view = None
+    route = ""
+
+    def initialize(self, route: str = "", **kwargs):
+        self.route = route  # the ROUTES path this handler serves (actions.ACTIONS is keyed by it)
+        super().initialize(**kwargs)
 
     @property
     def service(self) -> RegistryService:
         return self.settings["nbregistry"]
 
+    _ident = None
+
+    @property
+    def ident(self) -> Identity:
+        """Who is acting on this request (:meth:`RegistryService.identify`)."""
+        if self._ident is None:
+            self._ident = self.service.identify(self)
+        return self._ident
+
     @property
     def author(self) -> str:
-        return self.service.author_for(self.current_user, self.request.headers.get("X-NBRegistry-Author"))
+        return self.ident.user
 
     @property
     def reg(self):
@@ -99,8 +159,48 @@ class RegistryHandler(APIHandler):
         if self._view is None:
             # events say "remote" for RemoteRegistry clients, "server" for the panel and other callers
             origin = "remote" if self.request.headers.get("X-NBRegistry-Origin") == "remote" else "server"
-            self._view = self.service.registry.as_author(self.author, origin=origin)
+            ident = self.ident
+            self._view = self.service.registry.as_author(ident.user, origin=origin, identity=ident.identity,
+                                                         claimed_by=ident.claimed_by)
         return self._view
+
+    # -- permissions: THE route -> action table is actions.ACTIONS ----------------------------
+    @property
+    def auth_resource(self) -> str:  # what an operator's Authorizer sees (jupyter_server's @authorized)
+        from .actions import resource_for
+
+        return resource_for(self)
+
+    _authorized = False
+
+    def check_roles(self) -> None:
+        """Refuse the request unless the caller's roles allow its action (actions.action_for). A body
+        not read yet (a streamed one) leaves the model and the alias open, so this may pass early;
+        :meth:`authorize` runs it again with the body before any core call."""
+        from .actions import SIGNED_IN, action_for
+
+        action, model, alias = action_for(self)
+        if action != SIGNED_IN:
+            self.require(action, model, alias)
+
+    def authorize(self) -> None:
+        """THE role check with the whole request in hand; run by read(), change() and reply(), so no
+        core call and no answer happens without it."""
+        if not self._authorized:
+            self.check_roles()
+            self._authorized = True
+
+    def require(self, action: str, model: str | None = None, alias: str | None = None) -> None:
+        """Refuse (403 naming the action and the role that would allow it) unless the caller may."""
+        caller = self.service.caller(self.ident)
+        if caller.may(action, model, alias):
+            return
+        what = action + (f" to {alias!r}" if alias and action == "promote" else "")
+        where = f" on {model!r}" if model else ""
+        reason = caller.reason(self.service.roles, action, model, alias)
+        exc = PermissionDenied(f"{self.ident.user} may not {what}{where}: {reason}")
+        exc.details = {"action": action, "alias": alias, "model": model, "reason": reason}
+        raise exc
 
     async def prepare(self):
         try:
@@ -113,6 +213,7 @@ class RegistryHandler(APIHandler):
         if not self.current_user:
             raise web.HTTPError(401, "authentication required: send 'Authorization: token <token>'")
         self.limit_body()
+        self.check_roles()  # early, with what is known before the body; authorize() decides
 
     def limit_body(self) -> None:
         """Refuse a declared body over ``NBRegistry.max_body_bytes`` before reading it; stop reading an
@@ -135,15 +236,18 @@ class RegistryHandler(APIHandler):
     # -- running core calls off the event loop -------------------------------------------------
     async def read(self, fn: Callable) -> Any:
         """Run ``fn(registry)`` on the read pool."""
+        self.authorize()
         reg = self.reg
         return await asyncio.get_running_loop().run_in_executor(self.service.readers, fn, reg)
 
     async def change(self, fn: Callable) -> Any:
         """Run ``fn(registry)`` on the single writer thread."""
+        self.authorize()
         reg = self.reg
         return await asyncio.get_running_loop().run_in_executor(self.service.writer, fn, reg)
 
     def reply(self, data: Any, status: int = 200) -> None:
+        self.authorize()
         self.set_status(status)
         self.finish(json.dumps(to_jsonable(data), default=str))
 
@@ -164,6 +268,10 @@ class RegistryHandler(APIHandler):
             body = {"message": "internal server error (see the server log)", "code": "error"}
         if status_code == 401:
             self.set_header("WWW-Authenticate", "token")
+        if getattr(self.request.connection, "_read_finished", True) is False:
+            # Refused before its (streamed) body was read: tornado closes the connection after this
+            # answer. Say so, or a keep-alive proxy (JupyterHub's) reuses the socket and answers 503.
+            self.set_header("Connection", "close")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 

@@ -11,44 +11,79 @@ from pathlib import Path
 def add_server_parser(sub):
     p = sub.add_parser("server", help="run a standalone registry server for a team (REST API only)",
                        description="Serve the registry folder (--root) over the REST API: jupyter-server "
-                                   "with only the nbregistry extension (no kernels, terminals or files).")
-    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+                                   "with only the nbregistry extension (no kernels, terminals or files). Reads "
+                                   "jupyter_server_config.py (the Jupyter config path, or --config FILE); "
+                                   "options given here win over the file. --help-all lists every option.")
+    p.add_argument("--ip", default=None, help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8765)")
     p.add_argument("--token", default=None,
-                   help="shared token clients send as 'Authorization: token ...' (default: generated and logged)")
+                   help="shared token clients send as 'Authorization: token ...' (default: generated and "
+                        "logged). One token for everybody: a single-identity server (docs/team.md)")
     p.add_argument("--users", metavar="FILE", default=None,
-                   help='JSON file {"alice": "<token>", ...}: a personal token per person, so authors are names')
-    p.add_argument("--base-url", default="/", help="URL prefix (default /)")
+                   help='JSON file {"alice": "<token>", "bob": {"token": "...", "groups": ["release"]}}: a '
+                        "personal token per person, so authors are verified names; the shared token is off")
+    p.add_argument("--jupyterhub", action="store_true",
+                   help="run as a JupyterHub service: the Hub authenticates (OAuth for browsers, "
+                        "JUPYTERHUB_API_TOKEN for kernels); groups and custom:nbregistry:* scopes grant rights")
+    p.add_argument("--roles", metavar="FILE", default=None,
+                   help="role file (YAML or TOML) saying who may do what (docs/team.md)")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="a jupyter_server_config.py-style file (c.NBRegistry.*, c.ServerApp.*, ...)")
+    p.add_argument("--base-url", default=None, help="URL prefix (default /)")
     p.add_argument("--max-upload", type=int, default=None, metavar="BYTES",
                    help="largest registration upload accepted (default 2 GiB)")
     p.add_argument("--allow-root", action="store_true", help="allow running as root (not recommended)")
     p.add_argument("--no-auth", action="store_true",
                    help="serve WITHOUT authentication (anyone who reaches the port acts on the registry); "
                         "loopback addresses only. An empty --token is refused without it.")
+    p.add_argument("--help-all", action="store_true", help="list every configurable option and exit")
 
 
 def cmd_server(reg, args):
     from ..core.errors import ValidationError
 
+    if args.help_all:
+        from .app import RegistryServerApp
+
+        reg.close()
+        RegistryServerApp().print_help(classes=True)
+        return 0
     root = getattr(reg, "root", None)
     if root is None:
         raise ValidationError("nbregistry server serves a registry folder: pass --root (NBREGISTRY_URL is set)")
+    if args.users and args.token is not None:
+        raise ValidationError("--users and --token exclude each other: with personal tokens the shared token is off")
+    if args.jupyterhub and (args.users or args.token is not None):
+        raise ValidationError("--jupyterhub takes no --users or --token: the Hub authenticates")
     users = None
     if args.users:
+        from .identity import parse_users
+
         try:
             users = json.loads(Path(args.users).read_text())
+            parse_users(users)
         except (OSError, ValueError) as exc:
-            raise ValidationError(f"cannot read --users {args.users}: {exc}") from None
-        if not isinstance(users, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                                  for k, v in users.items()):
-            raise ValidationError('--users must hold a JSON object {"username": "token", ...}')
+            raise ValidationError(f"cannot use --users {args.users}: {exc}") from None
+    if args.roles:
+        from ..core.permissions import load_roles
+
+        load_roles(args.roles)  # a mistake in the file is a usage error now, not a crash at start
+    if args.config and not Path(args.config).is_file():
+        raise ValidationError(f"--config {args.config}: no such file")
     args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
     reg.close()
-    sys.stderr.write(f"nbregistry server: registry {root} on http://{args.ip}:{args.port}{args.base_url}\n")
+    explicit_root = root if getattr(args, "root", None) is not None or not args.config else None
+    where = f"http://{args.ip or '127.0.0.1'}:{args.port or 8765}{args.base_url or '/'}"
+    sys.stderr.write(f"nbregistry server: registry {root} on {where}\n")
+    from traitlets.config import Config
+
     from .app import run, server_config
 
-    run(server_config(root, ip=args.ip, port=args.port, token=args.token, users=users, base_url=args.base_url,
-                      allow_root=args.allow_root, max_upload_bytes=args.max_upload))
+    explicit = server_config(explicit_root, ip=args.ip, port=args.port, token=args.token, users=users,
+                             base_url=args.base_url, allow_root=args.allow_root, max_upload_bytes=args.max_upload,
+                             roles_file=args.roles, jupyterhub=args.jupyterhub)
+    defaults = Config({"ServerApp": {"ip": "127.0.0.1", "port": 8765}, "NBRegistry": {"root": str(root)}})
+    run(explicit, ["--config", args.config] if args.config else [], defaults=defaults)
     return 0
 
 

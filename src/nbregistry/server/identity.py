@@ -1,45 +1,213 @@
-"""A token per person for a team registry server, so authors are real names, not "anonymous".
+"""Who a request is from, verified: personal tokens for a small team, JupyterHub for an organisation.
+
+``nbregistry server --users users.json`` (a personal token per person)::
 
     c.ServerApp.identity_provider_class = "nbregistry.server.identity.TeamIdentityProvider"
-    c.TeamIdentityProvider.users = {"alice": "<alice's token>", "bob": "<bob's token>"}
+    c.TeamIdentityProvider.users = {"alice": "<alice's token>", "bob": {"token": "<bob's>", "groups": ["release"]}}
 
-``nbregistry server --users users.json`` sets both. A request carrying one of these tokens
-(``Authorization: token …``, or the login form) is that user; the server's own token, if any,
-still works and gives an anonymous identity. Tokens are compared in constant time. This is a
-simple scheme for a small trusted team: for more, run behind JupyterHub (see docs/server.md).
+A request carrying one of these tokens (``Authorization: token …``, or the login form) is that user,
+verified; nothing the client sends can change who it is. The server's shared token is off: with
+personal tokens there is no anonymous identity. Tokens are compared in constant time.
+
+``nbregistry server --jupyterhub`` (a JupyterHub service): :class:`HubIdentityProvider` asks the Hub
+who a token or the OAuth cookie belongs to (``jupyterhub.services.auth.HubOAuth``); the Hub user,
+their groups and the token's ``custom:nbregistry:*`` scopes are the identity. See docs/team.md.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import IdentityProvider, User
-from traitlets import Dict, Unicode
+from tornado import web
+from traitlets import Bool, Dict, Unicode, Union, default
+
+
+def parse_users(data: object) -> tuple[dict, dict]:
+    """``{name: token}`` and ``{name: [groups]}`` from a users mapping whose values are a token or
+    ``{"token": ..., "groups": [...]}``; ValueError names what is wrong."""
+    if not isinstance(data, dict) or not data:
+        raise ValueError('expected a JSON object {"username": "token", ...} '
+                         'or {"username": {"token": "...", "groups": [...]}}')
+    tokens, groups = {}, {}
+    for name, value in data.items():
+        if isinstance(value, dict):
+            token, member_of = value.get("token"), value.get("groups", [])
+        else:
+            token, member_of = value, []
+        if not isinstance(name, str) or not name or not isinstance(token, str) or not token:
+            raise ValueError(f"user {name!r} needs a non-empty token string")
+        if not isinstance(member_of, list) or not all(isinstance(g, str) for g in member_of):
+            raise ValueError(f"groups of {name!r} must be a list of names")
+        tokens[name], groups[name] = token, list(member_of)
+    seen = {}
+    for name, token in tokens.items():
+        if token in seen:
+            raise ValueError(f"{seen[token]!r} and {name!r} have the same token: each person needs their own")
+        seen[token] = name
+    return tokens, groups
 
 
 class TeamIdentityProvider(IdentityProvider):
-    """Identifies users by personal tokens (``users``: username -> token)."""
+    """Identifies users by personal tokens (``users``: username -> token or {token, groups})."""
 
-    users = Dict(key_trait=Unicode(), value_trait=Unicode(), help="username -> personal token").tag(config=True)
+    users = Dict(key_trait=Unicode(), value_trait=Union([Unicode(), Dict()]),
+                 help='username -> personal token, or -> {"token": ..., "groups": [...]}').tag(config=True)
+
+    @property
+    def _tokens(self) -> dict:
+        return parse_users(self.users)[0] if self.users else {}
+
+    def groups_of(self, username: str) -> list[str]:
+        return parse_users(self.users)[1].get(username, []) if self.users else []
 
     def _user_for(self, token: str | None) -> User | None:
         if not token:
             return None
-        for name, expected in self.users.items():
-            if expected and hmac.compare_digest(token.encode(), expected.encode()):
-                return User(username=name)
-        return None
+        found = None
+        for name, expected in self._tokens.items():
+            if hmac.compare_digest(token.encode(), expected.encode()):
+                found = name  # no early exit: every comparison is made
+        return User(username=found) if found else None
 
     async def get_user_token(self, handler):
-        user = self._user_for(self.get_token(handler))
-        if user is not None:
-            return user
-        return await super().get_user_token(handler)
+        # Only personal tokens: the server's shared token gives nobody an identity here.
+        return self._user_for(self.get_token(handler))
 
     def process_login_form(self, handler):
-        user = self._user_for(handler.get_argument("password", default=""))
-        return user if user is not None else super().process_login_form(handler)
+        return self._user_for(handler.get_argument("password", default=""))
 
     @property
     def auth_enabled(self) -> bool:
         return True
+
+    @property
+    def login_available(self) -> bool:
+        return True
+
+
+class HubIdentityProvider(IdentityProvider):
+    """The JupyterHub user of a request: a Hub API token (a kernel's ``JUPYTERHUB_API_TOKEN``) or the
+    OAuth cookie a browser got through the Hub's login. Configured from the environment a managed
+    service gets (``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_SERVICE_PREFIX``,
+    ``JUPYTERHUB_CLIENT_ID``, …) or, for an external service, from ``c.HubOAuth.*``."""
+
+    require_access_scope = Bool(True, help="Accept only tokens carrying access:services!service=<this "
+                                           "service> (JupyterHub's own rule for services).").tag(config=True)
+    service_name = Unicode(help="The service's name in the Hub (default: JUPYTERHUB_SERVICE_NAME)").tag(config=True)
+
+    @default("service_name")
+    def _service_name(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_NAME", "nbregistry")
+
+    _hub_auth = None
+
+    @property
+    def hub_auth(self):
+        if self._hub_auth is None:
+            from jupyterhub.services.auth import HubOAuth
+
+            self._hub_auth = HubOAuth(parent=self, cache_max_age=60)
+        return self._hub_auth
+
+    async def get_user(self, handler):
+        if getattr(handler, "_nbregistry_hub_checked", False):
+            model = getattr(handler, "_nbregistry_hub_model", None)
+        else:
+            handler._nbregistry_hub_checked = True
+            model = await self._hub_user(handler)
+            if model and (model.get("kind", "user") != "user" or not self._has_access(model)):
+                self.log.warning("nbregistry: Hub %s %r has no access:services!service=%s; refused",
+                                 model.get("kind", "user"), model.get("name"), self.service_name)
+                model = None
+            handler._nbregistry_hub_model = model
+        if not model:
+            return None
+        return User(username=model["name"], name=model["name"])
+
+    async def _hub_user(self, handler) -> dict | None:
+        # Not HubAuth.get_user: it patches jupyter_server's handler classes with JupyterHub's own XSRF
+        # check, which then runs before authentication and refuses token-authenticated uploads.
+        auth = self.hub_auth
+        token = auth.get_token(handler, in_cookie=False)
+        if token:
+            model = await auth.user_for_token(token, session_id=auth.get_session_id(handler), sync=False)
+            if model:
+                handler._token_authenticated = True
+            return model
+        return await auth._get_user_cookie(handler)  # the OAuth cookie of a browser
+
+    def _has_access(self, model: dict) -> bool:
+        if not self.require_access_scope:
+            return True
+        scopes = set(model.get("scopes") or ())
+        return bool({"access:services", f"access:services!service={self.service_name}"} & scopes)
+
+    def hub_model(self, handler) -> dict | None:
+        return getattr(handler, "_nbregistry_hub_model", None)
+
+    def is_token_authenticated(self, handler) -> bool:
+        return bool(getattr(handler, "_token_authenticated", False))
+
+    def get_handlers(self) -> list:
+        from jupyter_server.auth.decorator import allow_unauthenticated
+        from jupyterhub.services.auth import HubOAuthCallbackHandler
+
+        class OAuthCallbackHandler(HubOAuthCallbackHandler):
+            """The end of the Hub's OAuth login (sets the service's cookie); anyone may reach it."""
+
+            @property
+            def hub_auth(self):
+                return self.settings["identity_provider"].hub_auth
+
+            @allow_unauthenticated
+            async def get(self):
+                return await super().get()
+
+        return [("/oauth_callback", OAuthCallbackHandler), ("/login", HubLoginHandler),
+                ("/logout", HubLogoutHandler)]
+
+    @property
+    def auth_enabled(self) -> bool:
+        return True
+
+    @property
+    def login_available(self) -> bool:
+        return True
+
+    def validate_security(self, app, ssl_options=None):
+        pass  # no shared token or password: the Hub authenticates
+
+
+class HubLoginHandler(web.RequestHandler):
+    """``/login``: send the browser through the Hub's OAuth login, then back to ``?next=``."""
+
+    @property
+    def hub_auth(self):
+        return self.settings["identity_provider"].hub_auth
+
+    @allow_unauthenticated
+    async def get(self):
+        next_url = self.get_argument("next", self.settings.get("base_url", "/"))
+        if not next_url.startswith("/") or next_url.startswith("//"):
+            next_url = self.settings.get("base_url", "/")
+        if await self.settings["identity_provider"]._hub_user(self):
+            self.redirect(next_url)
+            return
+        from tornado.httputil import url_concat
+
+        auth, params, verifier = self.hub_auth, {}, None
+        if auth.pkce_enabled:
+            verifier, params["code_challenge"], params["code_challenge_method"] = auth.generate_pkce_code_challenge()
+        params["state"] = auth.set_state_cookie(self, next_url=next_url, code_verifier=verifier)
+        self.redirect(url_concat(auth.login_url, params))
+
+
+class HubLogoutHandler(web.RequestHandler):
+    @allow_unauthenticated
+    def get(self):
+        ip = self.settings["identity_provider"]
+        ip.hub_auth.clear_cookie(self)
+        self.redirect(ip.hub_auth.hub_host + ip.hub_auth.hub_prefix + "logout")

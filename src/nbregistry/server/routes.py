@@ -19,7 +19,7 @@ from tornado import web
 from .._version import __version__
 from ..core.errors import ValidationError
 from . import API_PREFIX
-from .base import ADMIN, CHUNK, COMMENTS, PROMOTIONS, RegistryHandler, RegistryService
+from .base import CHUNK, RegistryHandler, RegistryService
 from .routes_versioning import VERSIONING_ROUTES
 from .upload import UploadHandler
 
@@ -35,6 +35,35 @@ class VersionInfoHandler(RegistryHandler):
     async def get(self):
         self.reply({"version": __version__, "api": API_VERSION, "author": self.author,
                     "max_upload_bytes": self.service.settings.max_upload_bytes})
+
+
+class WhoAmIHandler(RegistryHandler):
+    """Who the server says the caller is and what they may do (docs/team.md, contracts: /whoami)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        model = self.arg("model")
+        ident, service = self.ident, self.service
+        caller = service.caller(ident)
+        known = list(REPORTED_ALIASES)  # the usual ones, so the panel has a reason for each
+        if model:
+            known += await self.read(lambda r: _alias_names(r, model))
+        self.reply({"user": ident.user, "identity": ident.identity, "auth": ident.auth,
+                    "claimed_by": ident.claimed_by, "groups": list(ident.groups), "roles": list(caller.roles),
+                    **caller.summary(service.roles, model, known)})
+
+
+REPORTED_ALIASES = ("production", "staging")
+
+
+def _alias_names(reg, model: str) -> list[str]:
+    from ..core.errors import RegistryError
+
+    try:
+        return sorted(reg.get_model(model).aliases)
+    except RegistryError:
+        return []
 
 
 class ModelsHandler(RegistryHandler):
@@ -224,7 +253,6 @@ class ActivityHandler(RegistryHandler):
 
 # ==================================================================== comments and reviews
 class CommentsHandler(RegistryHandler):
-    auth_resource = COMMENTS
 
     @web.authenticated
     @authorized
@@ -241,7 +269,6 @@ class CommentsHandler(RegistryHandler):
 
 
 class CommentHandler(RegistryHandler):
-    auth_resource = COMMENTS
 
     @web.authenticated
     @authorized
@@ -256,7 +283,6 @@ class CommentHandler(RegistryHandler):
 
 
 class CommentHistoryHandler(RegistryHandler):
-    auth_resource = COMMENTS
 
     @web.authenticated
     @authorized
@@ -265,7 +291,6 @@ class CommentHistoryHandler(RegistryHandler):
 
 
 class ReviewStateHandler(RegistryHandler):
-    auth_resource = COMMENTS
 
     @web.authenticated
     @authorized
@@ -275,7 +300,6 @@ class ReviewStateHandler(RegistryHandler):
 
 
 class ReviewsHandler(RegistryHandler):
-    auth_resource = COMMENTS
 
     @web.authenticated
     @authorized
@@ -286,7 +310,6 @@ class ReviewsHandler(RegistryHandler):
 
 # ==================================================================== promotions
 class CheckHandler(RegistryHandler):
-    auth_resource = PROMOTIONS
 
     @web.authenticated
     @authorized("read")  # asks, changes nothing
@@ -296,7 +319,6 @@ class CheckHandler(RegistryHandler):
 
 
 class PromoteHandler(RegistryHandler):
-    auth_resource = PROMOTIONS
 
     @web.authenticated
     @authorized
@@ -307,7 +329,6 @@ class PromoteHandler(RegistryHandler):
 
 
 class RollbackHandler(RegistryHandler):
-    auth_resource = PROMOTIONS
 
     @web.authenticated
     @authorized
@@ -317,7 +338,6 @@ class RollbackHandler(RegistryHandler):
 
 
 class PolicyHandler(RegistryHandler):
-    auth_resource = PROMOTIONS
 
     @web.authenticated
     @authorized
@@ -333,7 +353,6 @@ class PolicyHandler(RegistryHandler):
 
 # ==================================================================== maintenance
 class VerifyHandler(RegistryHandler):
-    auth_resource = ADMIN
 
     @web.authenticated
     @authorized
@@ -343,7 +362,6 @@ class VerifyHandler(RegistryHandler):
 
 
 class GCHandler(RegistryHandler):
-    auth_resource = ADMIN
 
     @web.authenticated
     @authorized
@@ -361,6 +379,7 @@ ALIAS = r"(?P<alias>[^/]+)"
 # (path under <base_url>/nbregistry/api, handler). docs/rest-api.md and openapi.yaml list the same.
 ROUTES = [
     (r"/version", VersionInfoHandler),
+    (r"/whoami", WhoAmIHandler),
     (r"/models", ModelsHandler),
     (rf"/models/{NAME}", ModelHandler),
     (rf"/models/{NAME}/versions", ModelVersionsHandler),
@@ -396,6 +415,12 @@ ROUTES += VERSIONING_ROUTES  # revert, rename/delete a model, cards, evaluations
 class UnknownRouteHandler(RegistryHandler):
     """Anything else under the API prefix: a JSON 404 (after authentication), not Jupyter's HTML page."""
 
+    def check_roles(self) -> None:
+        pass  # no action to check: the answer is 404 for everyone signed in
+
+    def authorize(self) -> None:
+        pass
+
     def _unknown(self, *args):
         raise web.HTTPError(404, f"no such route: {self.request.method} {self.request.path}")
 
@@ -407,6 +432,6 @@ def setup_handlers(web_app, settings) -> RegistryService:
     service = RegistryService(settings)
     web_app.settings["nbregistry"] = service
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
-    web_app.add_handlers(".*$", [(base + path, handler) for path, handler in ROUTES])
+    web_app.add_handlers(".*$", [(base + path, handler, {"route": path}) for path, handler in ROUTES])
     web_app.add_handlers(".*$", [(base + r"(/.*)?", UnknownRouteHandler)])  # last: only what nothing else matched
     return service

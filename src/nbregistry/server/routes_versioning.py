@@ -9,7 +9,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from .base import ADMIN, PROMOTIONS, RegistryHandler
+from .base import RegistryHandler
 
 NAME = r"(?P<name>[^/]+)"
 REF = r"(?P<ref>[^/]+)"
@@ -25,7 +25,6 @@ class RevertHandler(RegistryHandler):
 
 
 class RenameModelHandler(RegistryHandler):
-    auth_resource = PROMOTIONS  # it moves what name@alias names, like a promotion
 
     @web.authenticated
     @authorized
@@ -36,7 +35,6 @@ class RenameModelHandler(RegistryHandler):
 
 
 class DeleteModelHandler(RegistryHandler):
-    auth_resource = ADMIN
 
     @web.authenticated
     @authorized
@@ -47,7 +45,6 @@ class DeleteModelHandler(RegistryHandler):
 
 
 class RetiredNameHandler(RegistryHandler):
-    auth_resource = ADMIN
 
     @web.authenticated
     @authorized

@@ -107,6 +107,7 @@ class UploadHandler(RegistryHandler):
         try:
             depth = self.service.registry.limits.json_depth
             meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging, depth)
+            self.require("register", meta["name"])  # the model-name globs of the caller's roles
             # Blob bytes are hashed and stored on the read pool, outside the single writer; the
             # writer only runs the short metadata transaction, so a 1 GB upload holds up nobody.
             staged = await self.read(lambda r: r.stage_saved(
