@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._version import __version__
 
 __all__ = ["__version__", "Registry", "RemoteRegistry", "register", "load", "get", "compare", "search",
-           "default_registry"]
+           "default_registry", "CustomModel"]
 
 _default = None
 
@@ -27,6 +27,10 @@ def __getattr__(name: str):
         from .remote import RemoteRegistry
 
         return RemoteRegistry
+    if name == "CustomModel":
+        from .core.flavors.custom import CustomModel
+
+        return CustomModel
     if name in ("RegistryError", "NotFound", "ValidationError", "TrustRequired", "Conflict"):
         from .core import errors
 
