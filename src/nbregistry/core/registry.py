@@ -230,7 +230,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 example = json.loads(input_example_json)
             except (TypeError, ValueError):
                 example = None
-            if not isinstance(example, dict) or example.get("type") not in ("dataframe", "tensor"):
+            if not isinstance(example, dict) or example.get("type") not in ("dataframe", "tensor", "tensors"):
                 raise ValidationError("input example must be the JSON written by nbregistry (dataframe or tensor)")
         metrics = clean_metrics(metrics or {})
         params = clean_strings("param", params or {})

@@ -121,8 +121,11 @@ class TransformersFlavor(Flavor):
     def load(self, folder: Path, meta: dict, *, trusted: bool) -> Any:
         import transformers
 
+        # ``trusted`` is also true when no trust was needed; code may run only when it was needed AND given
+        trusted = trusted and self.needs_trust(meta)
         if not trusted and _auto_map(folder):  # metadata may lie: the files decide too
-            raise ValidationError("this checkpoint's config names custom code (auto_map); load it with trust=True")
+            raise ValidationError("this checkpoint's config names custom code (auto_map) that its metadata "
+                                  "does not declare; refusing to load it")
         options = {"local_files_only": True, "trust_remote_code": trusted}
         parts = {}
         for key, class_name in (meta.get("classes") or {"model": "AutoModel"}).items():
