@@ -20,7 +20,7 @@ from .errors import TrustRequired, ValidationError
 from .flavors import detect_flavor, get_flavor
 from .objects import safe_relpath
 from .refs import validate_name
-from .signature import example_to_json, infer_signature
+from .signature import example_from_data, example_to_json, infer_signature
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 5000
@@ -60,6 +60,8 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
 
         notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
+    if input_example is None:
+        input_example = example_from_data(data)
     return PreparedRegistration(
         flavor=get_flavor(flavor) if flavor else detect_flavor(obj),
         metrics=clean_metrics(metrics if metrics is not None else _picked_metrics(obj)),
