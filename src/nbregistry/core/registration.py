@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import lineage as lineage_mod
+from . import sources
 from .entities import ModelVersion
 from .errors import TrustRequired, ValidationError
 from .flavors import detect_flavor, get_flavor
@@ -40,11 +41,15 @@ class PreparedRegistration:
     data_lineage: dict  # data fingerprints, taken before anything is stored (bad data refuses early)
     notebook: dict | None
     pending_git: Callable[[], dict | None]
+    source: dict | None = None  # registering from a URI: where from (filled in further by serialize)
 
     def lineage(self) -> dict:
         """The complete lineage record; waits for the git state started in prepare_registration."""
-        return {**lineage_mod.environment(), "git": self.pending_git(), "data": self.data_lineage,
-                "notebook": self.notebook}
+        record = {**lineage_mod.environment(), "git": self.pending_git(), "data": self.data_lineage,
+                  "notebook": self.notebook}
+        if self.source is not None:
+            record["source"] = self.source
+        return record
 
 
 def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: dict | None, tags: dict | None,
@@ -71,13 +76,25 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         example_json=example_to_json(input_example) if input_example is not None else None,
         warnings=list((notebook or {}).get("warnings") or []),
         data_lineage=lineage_mod.fingerprints(data), notebook=notebook,
-        pending_git=lineage_mod.start_git())
+        pending_git=lineage_mod.start_git(), source=sources.describe(obj) if sources.is_uri(obj) else None)
 
 
-def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tuple[list, dict]:
+def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, objects=None,
+              source: dict | None = None) -> tuple[list, dict]:
     """Save ``obj`` with ``flavor`` into ``staging`` (a file or folder is used where it is) and
-    return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``."""
-    if flavor.name == "file":
+    return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``.
+
+    A URI (``https://``, ``s3://``, ``models:/``, ...) is fetched: straight into ``objects`` (an
+    object store; the entries then hold stored blobs) when given, else into ``staging``; what the
+    fetch learnt (ETag, version id) is added to ``source``, the lineage record of the URI."""
+    if sources.is_uri(obj):
+        if flavor.name != "file":
+            raise ValidationError(f"a URI is registered as the files it names (flavor 'file'), not as {flavor.name!r}")
+        sink = sources.store_sink(objects) if objects is not None else sources.staging_sink(staging / "fetched")
+        entries, meta, details = sources.fetch(obj, sink, staging)
+        if source is not None:
+            source.update(details)
+    elif flavor.name == "file":
         entries, meta = file_entries(obj)
     else:
         meta = flavor.save(obj, staging)

@@ -183,7 +183,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                  tags: dict | None = None, description: str = "", data: Any = None, input_example: Any = None,
                  flavor: str | None = None, files: dict | None = None, notebook: dict | None = None,
                  progress: Progress | None = None) -> ModelVersion:
-        """Store ``obj`` (a model object, or a path to a file or folder) as the next version of ``name``.
+        """Store ``obj`` (a model object, a path to a file or folder, or a URI: ``https://``, ``s3://``,
+        ``gs://``, ``hf://``, MLflow's ``models:/`` and ``runs:/``) as the next version of ``name``.
 
         Metrics must be finite numbers; params and tags are stored as text. When metrics or params
         are not given they are picked up from the model (``get_params()``, ``best_score_``, ...).
@@ -195,7 +196,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                                         flavor=flavor, notebook=notebook)
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
-            entries, meta = serialize(obj, prepared.flavor, staging, files)
+            entries, meta = serialize(obj, prepared.flavor, staging, files, objects=self.objects,
+                                      source=prepared.source)
             version = self._store_version(name, entries, flavor=prepared.flavor.name, meta=meta,
                                           metrics=prepared.metrics, params=prepared.params, tags=prepared.tags,
                                           description=description, signature=prepared.signature,
