@@ -89,3 +89,22 @@ def _jupyter_server_extension_points():
 
 def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "nbregistry"}]
+
+
+def _watch_fits_in_a_kernel() -> None:
+    """Inside IPython, fingerprint the data of ``fit`` calls from now on (see notebook/fit_watch.py),
+    so that a later registration can say when that data changed. Imports nothing heavy."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from .notebook.provenance import running_shell
+
+    shell = running_shell()
+    if shell is not None:
+        from .notebook import fit_watch
+
+        fit_watch.watch(shell)
+
+
+_watch_fits_in_a_kernel()

@@ -67,6 +67,10 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
     if input_example is None:
         input_example = example_from_data(data)
+    data_lineage = lineage_mod.fingerprints(data)
+    warnings = list((notebook or {}).get("warnings") or []) + changed_since_fit(data_lineage, notebook)
+    if notebook is not None and warnings:
+        notebook = {**notebook, "warnings": warnings}
     return PreparedRegistration(
         flavor=get_flavor(flavor) if flavor else detect_flavor(obj),
         metrics=clean_metrics(metrics if metrics is not None else _picked_metrics(obj)),
@@ -74,9 +78,23 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         tags=clean_strings("tag", tags or {}),
         signature=infer_signature(input_example),
         example_json=example_to_json(input_example) if input_example is not None else None,
-        warnings=list((notebook or {}).get("warnings") or []),
-        data_lineage=lineage_mod.fingerprints(data), notebook=notebook,
+        warnings=warnings, data_lineage=data_lineage, notebook=notebook,
         pending_git=lineage_mod.start_git(), source=sources.describe(obj) if sources.is_uri(obj) else None)
+
+
+def changed_since_fit(data_lineage: dict, notebook: dict | None) -> list[str]:
+    """Warnings for datasets whose fingerprint now differs from the one taken when the model was fit
+    (``notebook["fit_data"]``, recorded by the notebook face's fit hook): the data changed after the
+    model saw it, so the lineage describes other data than it was trained on."""
+    out = []
+    for label, fit in ((notebook or {}).get("fit_data") or {}).items():
+        now = data_lineage.get(label)
+        if now and isinstance(fit, dict) and fit.get("sha256") and now.get("sha256") != fit["sha256"]:
+            model = f"{fit['model']}" if fit.get("model") else "the model"
+            out.append(f"{fit.get('variable', label)} changed after {model} was fit on it in In "
+                       f"[{fit.get('execution_count')}]: the data fingerprint describes the current data "
+                       f"(shape {now.get('shape')}), not what the model saw (shape {fit.get('shape')})")
+    return out
 
 
 def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, objects=None,

@@ -432,6 +432,7 @@ def _literal(raw: str, *, numeric: bool) -> Any:
 def load_ipython_extension(ipython) -> None:
     magics = RegistryMagics(ipython)
     ipython.register_magics(magics)
+    provenance.fit_watch.watch(ipython)  # data fingerprints at fit time (see notebook/fit_watch.py)
 
 
 def unload_ipython_extension(ipython) -> None:
