@@ -67,3 +67,23 @@ def test_missing_artifact_is_refused_with_its_name(local_reg):
     with pytest.raises(Exception, match="weights.json"):
         local_reg.register(ThresholdScorer(weights_path="/no/such/file.json"), "broken")
     assert local_reg.list_models().total == 0
+
+
+def test_own_flavors_match_the_entry_points_declared_in_pyproject():
+    import tomllib
+    from pathlib import Path
+
+    from nbregistry.core.flavors import OWN_FLAVORS
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    declared = pyproject["project"]["entry-points"]["nbregistry.flavors"]
+    assert {k: v for k, v in declared.items() if k not in ("sklearn", "pickle", "file")} == OWN_FLAVORS
+
+
+def test_register_detects_each_flavor_from_the_object(scorer, iris_model):
+    from nbregistry.core.flavors import detect_flavor
+
+    assert detect_flavor(scorer).name == "custom"
+    assert detect_flavor(iris_model).name == "sklearn"
+    assert detect_flavor("https://example.org/model.bin").name == "file"
+    assert detect_flavor({"plain": "dict"}).name == "pickle"

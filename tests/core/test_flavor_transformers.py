@@ -136,3 +136,24 @@ def test_detection_does_not_import_transformers():
             "assert 'transformers' in all_flavors() and 'custom' in all_flavors()\n"
             "detect_flavor([1, 2])\nassert 'transformers' not in sys.modules and 'torch' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_served_model_and_tokenizer_scores_texts_over_http(local_reg, tiny):
+    import pandas as pd
+    import requests
+
+    from nbregistry.deploy.serve import serve
+
+    model, tokenizer = tiny
+    local_reg.register({"model": model, "tokenizer": tokenizer}, "bert-served",
+                       input_example=pd.Series(TEXTS, name="text"))
+    expected = logits(model, tokenizer)
+    with serve(Registry(local_reg.root, author="server"), "bert-served", port=0) as srv:
+        r = requests.post(srv.url + "/invocations", json={"inputs": TEXTS}, timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.json()["predictions"] == [["neg", "pos"][i] for i in expected.argmax(axis=1)]
+        r = requests.post(srv.url + "/invocations?method=predict_proba",
+                          json={"dataframe_split": {"columns": ["text"], "data": [[t] for t in TEXTS]}}, timeout=60)
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(r.json()["predictions"],
+                                   np.exp(expected) / np.exp(expected).sum(axis=1, keepdims=True), rtol=1e-5)

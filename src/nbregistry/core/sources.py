@@ -166,6 +166,8 @@ def _fetch_http(uri: str, sink: Sink) -> tuple[list, dict, dict]:
         except (OSError, ValueError) as exc:  # connection dropped mid-body, short read
             raise ValidationError(f"fetching {shown} failed part-way: {exc}") from None
         stored_size = getattr(stored, "size", None)
+        if stored_size is None and isinstance(stored, Path):
+            stored_size = stored.stat().st_size
         if size is not None and stored_size is not None and stored_size != size:
             raise ValidationError(f"fetching {shown} stopped after {stored_size} of {size} bytes")
         details = {"etag": resp.headers.get("ETag"), "last_modified": resp.headers.get("Last-Modified")}
