@@ -176,7 +176,7 @@ def test_other_fsspec_protocols_and_missing_packages(local_reg):
     fs.pipe("/exported/model.onnx", PAYLOAD)
     version = local_reg.register("memory://exported/model.onnx", "from-fsspec")
     assert local_reg.load(version.ref).read_bytes() == PAYLOAD
-    with pytest.raises(ValidationError, match=r"gs:// URIs needs the .*gcsfs"):
+    with pytest.raises(ValidationError, match=r"^registering gs:// URIs needs gcsfs \(pip install gcsfs\)$"):
         local_reg.register("gs://bucket/model.bin", "x")
     with pytest.raises(ValidationError, match="not found"):
         local_reg.register("memory://exported/missing.bin", "x")

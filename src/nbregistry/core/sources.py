@@ -249,10 +249,9 @@ def _fetch_fsspec(uri: str, sink: Sink) -> tuple[list, dict, dict]:
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(uri)
-    except ImportError as exc:
-        missing = getattr(exc, "name", None) or str(exc).split("'")[1:2] or [scheme]
-        raise ValidationError(f"registering {scheme}:// URIs needs the {missing if isinstance(missing, str) else missing[0]} "
-                              f"package (pip install {_package_for(scheme)})") from None
+    except ImportError:
+        package = _package_for(scheme)
+        raise ValidationError(f"registering {scheme}:// URIs needs {package} (pip install {package})") from None
     except (ValueError, OSError) as exc:
         raise ValidationError(f"cannot open {shown}: {exc}") from None
     try:
@@ -280,7 +279,7 @@ def _fetch_fsspec(uri: str, sink: Sink) -> tuple[list, dict, dict]:
 
 def _package_for(scheme: str) -> str:
     return {"gs": "gcsfs", "gcs": "gcsfs", "s3": "s3fs", "s3a": "s3fs", "hf": "huggingface_hub",
-            "az": "adlfs", "abfs": "adlfs"}.get(scheme, f"the fsspec implementation of {scheme}://")
+            "az": "adlfs", "abfs": "adlfs"}.get(scheme, f"the fsspec package for {scheme}://")
 
 
 # ==================================================================== MLflow
