@@ -138,12 +138,30 @@ def edited_cells(recorded: list, notebook_cells: list[str]) -> list[str]:
         src = source.strip()
         if not src or any(src in cell for cell in saved):  # the running cell is recorded cut before register()
             continue
-        ratios = [difflib.SequenceMatcher(None, src, other).ratio() for other in saved]
-        best = max(range(len(ratios)), key=ratios.__getitem__, default=None)
-        if best is not None and ratios[best] >= SIMILAR:
+        best, ratio = _most_similar(src, saved)
+        if best is not None and ratio >= SIMILAR:
             out.append(f"In [{count}] was edited in the saved notebook after it ran (notebook cell {best + 1} now "
                        "differs): the recorded source is what produced the model")
         else:
             out.append(f"In [{count}] is not in the saved notebook (deleted, or edited and saved since it ran): "
                        "the recorded source is what produced the model")
     return out
+
+
+def _most_similar(src: str, saved: list[str]) -> tuple[int | None, float]:
+    """The index of the saved cell most like ``src`` and how alike (0..1). ``quick_ratio`` (an upper
+    bound, cheap) picks three candidates; only those pay for the exact ``ratio``."""
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(src)
+    rough = []
+    for i, other in enumerate(saved):
+        matcher.set_seq1(other)
+        if matcher.real_quick_ratio() >= SIMILAR:
+            rough.append((matcher.quick_ratio(), i))
+    best, ratio = None, 0.0
+    for _, i in sorted(rough, reverse=True)[:3]:
+        matcher.set_seq1(saved[i])
+        exact = matcher.ratio()
+        if exact > ratio:
+            best, ratio = i, exact
+    return best, ratio
