@@ -177,6 +177,9 @@ def test_ls(run, churn, files):
 
 
 def test_ls_empty_and_bad_limit(run, root):
+    from nbregistry import Registry
+
+    Registry(root).close()
     code, out, _ = run("ls")
     assert code == 0 and "no models" in out
     assert_error(run("ls", "--limit", "0"), 2, r"limit must be an integer from 1 to 10000")

@@ -610,6 +610,7 @@ VERBS: dict[str, Any] = {
     "export": "nbregistry.deploy.cli",
     "import": "nbregistry.deploy.cli",
     "webhooks": "nbregistry.deploy.cli",
+    "cache": "nbregistry.cli_cache",
 }
 
 
@@ -660,7 +661,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="nbregistry", parents=[common],
                      description="A model registry that lives inside Jupyter. Refs: churn, churn:3, churn@production.",
                      epilog="Exit codes: 0 ok, 1 refused / not found / failed check, 2 bad input.")
-    parser.add_argument("--version", action="version", version=f"nbregistry {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"nbregistry {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     original = sub.add_parser
 
@@ -681,11 +682,27 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Verbs that only read: they never create a registry where there is none (they say where they looked).
+READ_ONLY_VERBS = frozenset({"ls", "show", "versions", "search", "compare", "diff", "history", "verify",
+                             "comments", "activity", "check", "export", "serve", "cache"})
+# Verbs that work without opening a registry at all.
+NO_REGISTRY_VERBS = frozenset({"cache"})
+
+
 def open_registry(args):
+    from .core.errors import NotFound
     from .core.registry import Registry
 
+    if args.verb in NO_REGISTRY_VERBS:
+        return None
     root = getattr(args, "root", None)
-    return Registry(root, origin="cli")
+    try:
+        return Registry(root, origin="cli", create=args.verb not in READ_ONLY_VERBS)
+    except NotFound as exc:
+        where = ("--root" if root is not None else
+                 "NBREGISTRY_ROOT" if os.environ.get("NBREGISTRY_ROOT") else
+                 "the default location; pass --root or set NBREGISTRY_ROOT or NBREGISTRY_URL")
+        raise NotFound(f"{exc} (looked at {where}); `nbregistry {args.verb}` does not create one") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -693,8 +710,9 @@ def main(argv: list[str] | None = None) -> int:
     from .core.errors import RegistryError
 
     reg = None
+    argv = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in argv
     try:
-        argv = sys.argv[1:] if argv is None else argv
         parser = build_parser(argv)
         args, extras = parser.parse_known_args(argv)
         if extras:
@@ -707,14 +725,14 @@ def main(argv: list[str] | None = None) -> int:
         code = args._cmd(reg, args)
         return EXIT_OK if code is None else code
     except UsageError as exc:
-        return _fail(exc, EXIT_USAGE)
+        return _fail(exc, EXIT_USAGE, as_json)
     except RegistryError as exc:
-        return _fail(exc, EXIT_USAGE if getattr(exc, "code", None) in USAGE_CODES else EXIT_REFUSED)
+        return _fail(exc, EXIT_USAGE if getattr(exc, "code", None) in USAGE_CODES else EXIT_REFUSED, as_json)
     except OSError as exc:  # unreadable root, full disk, ...
         if isinstance(exc, BrokenPipeError):  # `nbregistry ls | head`
             _silence_stdout()
             return EXIT_OK
-        return _fail(exc, EXIT_REFUSED)
+        return _fail(exc, EXIT_REFUSED, as_json)
     except KeyboardInterrupt:
         sys.stderr.write("\nnbregistry: interrupted\n")
         return 130
@@ -733,9 +751,19 @@ def _take_trailing_positionals(parser, args, extras: list[str]) -> None:
     getattr(args, name).extend(extras)
 
 
-def _fail(exc: BaseException, code: int) -> int:
-    message = str(exc) or type(exc).__name__
-    sys.stderr.write(f"nbregistry: error: {' '.join(message.split())}\n")
+def _fail(exc: BaseException, code: int, as_json: bool = False) -> int:
+    """Report an error in one line on stderr, or with ``--json`` as a JSON object on stdout
+    (``{"error": {"code", "type", "message"}, "exit_code"}``); the exit code is the same either way."""
+    message = " ".join((str(exc) or type(exc).__name__).split())
+    if as_json:
+        error = {"code": getattr(exc, "code", None) or ("bad_request" if code == EXIT_USAGE else "error"),
+                 "type": type(exc).__name__, "message": message}
+        report = getattr(exc, "report", None)
+        if report is not None:  # a refused promotion: which gates failed
+            error["report"] = to_jsonable(report)
+        sys.stdout.write(json.dumps({"error": error, "exit_code": code}) + "\n")
+    else:
+        sys.stderr.write(f"nbregistry: error: {message}\n")
     return code
 
 

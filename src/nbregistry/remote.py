@@ -55,7 +55,7 @@ class RemoteRegistry:
     """
 
     def __init__(self, url: str, token: str | None = None, *, author: str | None = None,
-                 tokens: dict | None = None, timeout: float = 300.0):
+                 tokens: dict | None = None, timeout: float = 300.0, retries: int | None = None):
         if not url:
             raise errors.ValidationError("RemoteRegistry needs the server's URL (NBREGISTRY_URL)")
         self.url = url.rstrip("/")
@@ -63,6 +63,9 @@ class RemoteRegistry:
         self.token = token
         self.tokens = dict(tokens or {})
         self.timeout = timeout
+        # Idempotent requests (GET/HEAD) are retried with backoff on connection errors and 502/503/504, so
+        # a team server restart is ridden out; a write is retried only when the connection was never made.
+        self.retries = int(os.environ.get("NBREGISTRY_RETRIES", 5)) if retries is None else retries
         self.origin = "remote"
         self._author = None
         self._identity: str | None = None
@@ -94,8 +97,14 @@ class RemoteRegistry:
             self._identity = self._handshake()["author"]
         return self._identity
 
-    def as_author(self, author: str, *, origin: str | None = None) -> "RemoteRegistry":
-        view = RemoteRegistry(self.url, self.token, tokens=self.tokens, timeout=self.timeout)
+    def as_author(self, author: str, *, origin: str | None = None, identity: str = "verified",
+                  claimed_by: str | None = None) -> "RemoteRegistry":
+        """A client acting under another name. How that name is established is the server's
+        decision (see docs/team.md), so a client cannot pick an identity or a claimed name."""
+        if identity != "verified" or claimed_by is not None:
+            raise ValueError("a remote registry's identity is decided by the server; "
+                             "identity= and claimed_by= apply to a local Registry only")
+        view = RemoteRegistry(self.url, self.token, tokens=self.tokens, timeout=self.timeout, retries=self.retries)
         view.author = author
         return view
 
@@ -114,6 +123,9 @@ class RemoteRegistry:
             except ImportError:
                 raise ServerUnavailable("RemoteRegistry needs the requests package: pip install 'nbregistry[remote]'") from None
             session = self._local.session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(max_retries=_retry_policy(self.retries))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
         return session
 
     def _headers(self) -> dict:
@@ -293,14 +305,15 @@ class RemoteRegistry:
         return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
 
     def _checkout(self, info: dict, progress) -> Path:
-        from .core.identity import jupyter_data_dir
+        from .cache import STAGING_PREFIX, ArtifactCache
 
-        cache = jupyter_data_dir() / "nbregistry-cache"
-        final = cache / info["sha256"]
+        cache = ArtifactCache()
+        final = cache.folder(info["sha256"])
         if final.is_dir() and all(_file_ok(final / f["path"], f, progress) for f in info["files"]):
+            cache.touch(info["sha256"])
             return final
-        cache.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=cache, prefix=".dl-"))
+        cache.path.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache.path, prefix=STAGING_PREFIX))
         try:
             for entry in info["files"]:
                 dest = staging / entry["path"]
@@ -320,6 +333,7 @@ class RemoteRegistry:
             os.replace(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        cache.enforce_cap(keep=frozenset({info["sha256"]}))
         return final
 
     # ================================================================ changing metadata
@@ -619,3 +633,15 @@ def _comment(data: dict):
     from .core.entities import Comment
 
     return Comment.from_dict(data)
+
+
+def _retry_policy(retries: int):
+    """urllib3's Retry for the client: GET/HEAD retried on connection and read errors and on 502/503/504
+    (honouring Retry-After), with exponential backoff up to 8 s; other methods only on errors raised
+    before the request was sent (connection refused, connect timeout), which the server never saw."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                 backoff_factor=0.25, backoff_max=8, status_forcelist=(502, 503, 504),
+                 allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}), raise_on_status=False,
+                 respect_retry_after_header=True)

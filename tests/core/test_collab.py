@@ -183,7 +183,8 @@ def test_review_is_a_comment_with_a_verdict(churn, as_user):
 
 
 def test_review_state_is_derived_latest_verdict_wins_and_self_reviews_do_not_count(churn, as_user):
-    assert churn.review_state("churn:1") == {"approvals": [], "changes_requested": [], "self_reviews_ignored": []}
+    assert churn.review_state("churn:1") == {"approvals": [], "changes_requested": [], "self_reviews_ignored": [],
+                                             "unverified_ignored": []}
     churn.review("churn:1", "approve", "my own work is great")  # alice is the author
     with as_user(churn, "bob"):
         churn.review("churn:1", "approve")
@@ -191,7 +192,7 @@ def test_review_state_is_derived_latest_verdict_wins_and_self_reviews_do_not_cou
         churn.review("churn:1", "approve")
         churn.review("churn:1", "request-changes", "wait, the data leaks")
     assert churn.review_state("churn:1") == {"approvals": ["bob"], "changes_requested": ["carol"],
-                                             "self_reviews_ignored": ["alice"]}
+                                             "self_reviews_ignored": ["alice"], "unverified_ignored": []}
     with as_user(churn, "carol"):
         churn.review("churn:1", "approve", "fixed")
     state_ = churn.review_state("churn:1")

@@ -12,6 +12,7 @@ from typing import Any
 from . import store_collab as sc
 from .entities import ActivityItem, AliasMove, Comment, GateReport, ModelVersion, Policy, Results
 from .errors import Conflict, NotFound, PermissionDenied, PolicyRefused, ValidationError
+from .identity import counts
 from .policy import describe_policy, evaluate, normalize_policy, smoke_test
 from .refs import Ref, parse_ref, validate_alias
 from .store import now_iso
@@ -100,14 +101,22 @@ class CollaborationMixin:
             return self._review_state(conn, model, number)
 
     def _review_state(self, conn, model, number: int) -> dict:
-        author = conn.execute("SELECT author FROM versions WHERE model_id = ? AND version = ?",
-                              (model["id"], number)).fetchone()[0]
+        row = conn.execute("SELECT author, claimed_by FROM versions WHERE model_id = ? AND version = ?",
+                           (model["id"], number)).fetchone()
+        # The author, and whoever claimed to be: an unproven claim can only make review stricter.
+        authors = {row["author"]} | ({row["claimed_by"]} if row["claimed_by"] else set())
         latest: dict[str, str] = {}
+        unverified: set[str] = set()
         for r in sc.review_rows(conn, model["id"], number):
-            latest[r["author"]] = r["verdict"]
-        return {"approvals": sorted(a for a, v in latest.items() if v == "approve" and a != author),
-                "changes_requested": sorted(a for a, v in latest.items() if v == "request-changes" and a != author),
-                "self_reviews_ignored": [author] if author in latest else []}
+            if counts(r["identity"]):
+                latest[r["author"]] = r["verdict"]
+            else:
+                unverified.add(r["claimed_by"] or r["author"])
+        return {"approvals": sorted(a for a, v in latest.items() if v == "approve" and a not in authors),
+                "changes_requested": sorted(a for a, v in latest.items()
+                                            if v == "request-changes" and a not in authors),
+                "self_reviews_ignored": sorted(authors & set(latest)),
+                "unverified_ignored": sorted(unverified)}
 
     def _add_comment(self, ref: str, body: str, *, anchor, reply_to, verdict, allow_empty: bool = False) -> Comment:
         body = _clean_body(body, allow_empty=allow_empty)
@@ -131,7 +140,8 @@ class CollaborationMixin:
                     raise Conflict(f"reply_to: comment {reply_to} was deleted")
             when = now_iso()
             cid = sc.insert_comment(conn, model_id=model["id"], version=number, author=self.author, body=body,
-                                    anchor=anchor, reply_to=reply_to, verdict=verdict, created_at=when)
+                                    anchor=anchor, reply_to=reply_to, verdict=verdict, created_at=when,
+                                    identity=self.identity, claimed_by=self.claimed_by)
             payload = {"id": cid, "anchor": anchor, "reply_to": reply_to}
             if verdict:
                 payload = {"id": cid, "verdict": verdict}
@@ -368,7 +378,8 @@ class _SmokeCache:
 def _comment(row) -> Comment:
     return Comment(id=row["id"], model=row["model"], version=row["version"], author=row["author"], body=row["body"],
                    anchor=row["anchor"], reply_to=row["reply_to"], verdict=row["verdict"],
-                   created_at=row["created_at"], edited_at=row["edited_at"], deleted=bool(row["deleted"]))
+                   created_at=row["created_at"], edited_at=row["edited_at"], deleted=bool(row["deleted"]),
+                   identity=row["identity"], claimed_by=row["claimed_by"])
 
 
 def _thread_order(items: list[Comment]) -> list[Comment]:

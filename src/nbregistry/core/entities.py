@@ -62,6 +62,8 @@ class ModelVersion(_Rich):
     lineage: dict | None = None
     artifact: dict = field(default_factory=dict)
     has_input_example: bool = False
+    identity: str = "local"          # how the author was established (core/identity.py)
+    claimed_by: str | None = None    # a name the client claimed but could not prove (display only)
     # Not part of the JSON shape: set by a registry so that ``.load()`` works.
     registry: Any = field(default=None, repr=False, compare=False)
     flavor_meta: dict = field(default_factory=dict, repr=False, compare=False)
@@ -71,6 +73,13 @@ class ModelVersion(_Rich):
     @property
     def ref(self) -> str:
         return f"{self.name}:{self.version}"
+
+    @property
+    def author_counts(self) -> bool:
+        """Whether the author is a verified (or local) identity: only then is it an author for trust."""
+        from .identity import counts
+
+        return counts(self.identity)
 
     def load(self, *, trust: bool = False):
         """Load this version's object (see :meth:`Registry.load`)."""
@@ -202,6 +211,15 @@ class Comment(_Rich):
     created_at: str = ""
     edited_at: str | None = None
     deleted: bool = False
+    identity: str = "local"
+    claimed_by: str | None = None
+
+    @property
+    def author_counts(self) -> bool:
+        """Whether the author is a verified (or local) identity: only then does a review count."""
+        from .identity import counts
+
+        return counts(self.identity)
 
     @property
     def ref(self) -> str:

@@ -7,6 +7,20 @@ import os
 import sys
 from pathlib import Path
 
+# How an author's name was established. Only counted identities count as approvals, as reviewers and as
+# the author for the trust rule; the others are kept as history and shown for what they are.
+VERIFIED = "verified"  # a personal token, the Jupyter server's identity, JupyterHub
+LOCAL = "local"        # the embedded registry's own process (whoever can write the folder is trusted)
+SHARED = "shared"      # a request on a single-identity server (one shared token): the name is only claimed
+IMPORTED = "imported"  # came from a bundle or another registry: history, not a person acting here
+IDENTITIES = (VERIFIED, LOCAL, SHARED, IMPORTED)
+COUNTED = frozenset({VERIFIED, LOCAL})
+
+
+def counts(identity: str | None) -> bool:
+    """Whether an identity counts for approvals, reviews and trust (verified or local)."""
+    return identity in COUNTED
+
 
 def default_author() -> str:
     """``NBREGISTRY_USER``, then ``JUPYTERHUB_USER``, then the OS user."""

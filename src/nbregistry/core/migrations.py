@@ -80,7 +80,7 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -109,5 +109,14 @@ def build():
         from .store_webhooks import apply_ddl
 
         apply_ddl(db)
+
+    @migrations(name="m004_identity")
+    def m004_identity(db):
+        """How each author was established (core/identity.py): versions and comments (reviews) written
+        before this were made by the embedded registry or a server that could not tell, and count as
+        ``local``; ``claimed_by`` keeps a name a client claimed but could not prove."""
+        for table in ("versions", "comments"):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN identity TEXT NOT NULL DEFAULT 'local'")
+            db.execute(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT")
 
     return migrations

@@ -328,6 +328,8 @@ def _approvals_gate(required: int, reviews: dict, author: str) -> dict:
     detail = f"{count}{' (' + ', '.join(approvals) + ')' if approvals else ''} of {required} required"
     if reviews["self_reviews_ignored"]:
         detail += f"; the author's own review ({author}) does not count"
+    if reviews.get("unverified_ignored"):
+        detail += f"; unverified reviews ({', '.join(reviews['unverified_ignored'])}) do not count"
     if changes:
         detail += f"; changes requested by {', '.join(changes)}"
     return {"name": "approvals", "passed": len(approvals) >= required and not changes, "detail": detail}

@@ -10,6 +10,7 @@ import math
 import numbers
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +26,10 @@ from .signature import example_from_data, example_to_json, infer_signature
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 5000
+
+
+class RegistrationWarning(UserWarning):
+    """Registration went through, but with something the user should know (e.g. a pickle format)."""
 
 
 @dataclass
@@ -116,6 +121,9 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, obj
         entries, meta = file_entries(obj)
     else:
         meta = flavor.save(obj, staging)
+        # A flavor that had to pick a weaker format says so; the warning is loud, not stored.
+        for message in meta.pop("_warnings", ()):
+            warnings.warn(message, RegistrationWarning, stacklevel=4)
         entries = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
     for rel, src in (files or {}).items():
         entries.append(("extra/" + safe_relpath(rel), Path(src)))
@@ -126,9 +134,15 @@ def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, 
     """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
     other than ``reader`` needs ``trust=True``; with ``trust_own=False`` (a shared server) so does the
     reader's own. Returns the ``trusted`` flag for ``flavor.load``."""
-    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (version.author != reader or not trust_own)
+    own = version.author == reader and version.author_counts
+    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (not own or not trust_own)
     if needs_trust and not trust:
-        whose = f"saved by {version.author!r}" if version.author != reader else "saved by you, but this registry trusts no pickles"
+        if version.author != reader:
+            whose = f"saved by {version.author!r}"
+        elif not version.author_counts:
+            whose = f"saved under the unverified name {version.author!r} ({version.identity})"
+        else:
+            whose = "saved by you, but this registry trusts no pickles"
         raise TrustRequired(
             f"{version.ref} was {whose} in a format that runs code when loaded "
             f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "

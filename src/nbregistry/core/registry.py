@@ -15,7 +15,7 @@ from .compare import Comparison, Diff
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
-from .identity import default_author, default_root
+from .identity import IDENTITIES, LOCAL, VERIFIED, counts, default_author, default_root
 from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
@@ -46,14 +46,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api"):
+                 origin: str = "api", create: bool = True):
+        """``create=False`` opens an existing registry only (read-only faces): where there is no
+        ``registry.db`` it raises :class:`NotFound` instead of making a new registry."""
         self.root = Path(root).expanduser() if root is not None else default_root()
+        if not create and not (self.root / "registry.db").is_file():
+            raise NotFound(f"there is no registry at {self.root}")
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
         self.store = Store(self.root / "registry.db")
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
         self.origin = origin
+        self.identity = LOCAL       # how this registry's author was established (core/identity.py)
+        self.claimed_by: str | None = None
         # False in a shared server: then even versions you authored load (or smoke-test) only with
         # trust=True, so nobody who can register runs code inside the server process.
         self.trust_own_pickles = True
@@ -121,7 +127,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 lineage=json.loads(r["lineage"]) if lineage and r["lineage"] else None,
                 artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
                           "files": meta.get("files", [])},
-                has_input_example=r["input_example_sha"] is not None, registry=self, flavor_meta=meta))
+                has_input_example=r["input_example_sha"] is not None, identity=r["identity"],
+                claimed_by=r["claimed_by"], registry=self, flavor_meta=meta))
         return out
 
     def _models(self, rows, conn=None) -> list[Model]:
@@ -273,7 +280,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                         flavor_meta=meta, artifact_sha=manifest_blob.sha256, artifact_size=size,
                         signature=signature, input_example_sha=example_blob.sha256 if example_blob else None,
                         lineage=lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
-                        created_at=created)
+                        created_at=created, identity=self.identity, claimed_by=self.claimed_by)
                     self._event(conn, "version.registered", name, number,
                                 {"flavor": flavor, "sha256": manifest_blob.sha256, "size": size,
                                  "deduplicated": not manifest_blob.new, "metrics": metrics})
@@ -295,7 +302,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         version = self.get(ref)
         trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
-                              trust_own=self.trust_own_pickles)
+                              trust_own=self.trust_own_pickles and counts(self.identity))
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
         return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
 
@@ -305,12 +312,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
                 "meta": version.flavor_meta, **version.artifact}
 
-    def as_author(self, author: str, *, origin: str | None = None) -> "Registry":
+    def as_author(self, author: str, *, origin: str | None = None, identity: str = VERIFIED,
+                  claimed_by: str | None = None) -> "Registry":
         """A view of this registry acting as ``author`` (sharing its store and objects): one per
-        request in a server, so no thread ever changes the author another thread is using."""
+        request in a server, so no thread ever changes the author another thread is using.
+
+        ``identity`` says how the server established ``author`` (see core/identity.py); a name the
+        client claimed without proof goes in ``claimed_by`` and is shown, never counted."""
+        if identity not in IDENTITIES:
+            raise ValueError(f"identity must be one of {', '.join(IDENTITIES)}, not {identity!r}")
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         view._author = author
+        view.identity = identity
+        view.claimed_by = claimed_by
         if origin is not None:
             view.origin = origin
         return view

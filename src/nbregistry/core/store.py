@@ -222,7 +222,8 @@ class Store:
 
     # -- versions ----------------------------------------------------------------------------
     VERSION_COLUMNS = ("v.id, v.model_id, m.name, v.version, v.created_at, v.author, v.description, v.status,"
-                       " v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size, v.signature, v.input_example_sha")
+                       " v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size, v.signature, v.input_example_sha,"
+                       " v.identity, v.claimed_by")
 
     def version_row(self, model_id: int, version: int, *, lineage: bool = True, conn=None) -> sqlite3.Row | None:
         cols = self.VERSION_COLUMNS + (", v.lineage" if lineage else "")
@@ -248,7 +249,7 @@ class Store:
         "aliases"}}``. Values keep full float precision (no JSON aggregation in SQL).
         """
         lineage_col = "v.lineage" if lineage else "NULL"
-        pad = ", ".join(["NULL"] * 14)
+        pad = ", ".join(["NULL"] * 16)
         sql = f"""
             WITH sel AS (
               SELECT v.id AS vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
@@ -256,7 +257,8 @@ class Store:
               WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)
             SELECT 'v' AS part, sel.pos, v.id, v.model_id, m.name, v.version, v.created_at, v.author,
                    v.description, v.status, v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size,
-                   v.signature, v.input_example_sha, {lineage_col} AS lineage, NULL AS key, NULL AS value
+                   v.signature, v.input_example_sha, {lineage_col} AS lineage, v.identity, v.claimed_by,
+                   NULL AS key, NULL AS value
               FROM sel JOIN versions v ON v.id = sel.vid JOIN models m ON m.id = v.model_id
             UNION ALL SELECT 'metrics', NULL, version_id, {pad}, key, value FROM metrics
               WHERE version_id IN (SELECT vid FROM sel)
@@ -276,9 +278,9 @@ class Store:
             else:
                 entry = facts.setdefault(r[2], {"metrics": {}, "params": {}, "tags": {}, "aliases": []})
                 if part == "aliases":
-                    entry["aliases"].append(r[17])
+                    entry["aliases"].append(r[19])
                 else:
-                    entry[part][r[17]] = r[18]
+                    entry[part][r[19]] = r[20]
         rows.sort(key=lambda r: r[1])
         return rows, facts
 
@@ -289,14 +291,17 @@ class Store:
     def insert_version(self, conn, model_id: int, *, author: str, description: str, flavor: str,
                        flavor_meta: dict, artifact_sha: str, artifact_size: int, signature: dict | None,
                        input_example_sha: str | None, lineage: dict, metrics: dict, params: dict,
-                       tags: dict, blobs: Iterable[str], created_at: str) -> tuple[int, int]:
+                       tags: dict, blobs: Iterable[str], created_at: str, identity: str = "local",
+                       claimed_by: str | None = None) -> tuple[int, int]:
         number = conn.execute("UPDATE models SET last_version = last_version + 1 WHERE id = ? RETURNING last_version",
                               (model_id,)).fetchone()[0]
         cur = conn.execute(
             "INSERT INTO versions (model_id, version, created_at, author, description, flavor, flavor_meta,"
-            " artifact_sha, artifact_size, signature, input_example_sha, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " artifact_sha, artifact_size, signature, input_example_sha, lineage, identity, claimed_by)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (model_id, number, created_at, author, description, flavor, dumps(flavor_meta), artifact_sha,
-             artifact_size, None if signature is None else dumps(signature), input_example_sha, dumps(lineage)))
+             artifact_size, None if signature is None else dumps(signature), input_example_sha, dumps(lineage),
+             identity, claimed_by))
         vid = cur.lastrowid
         conn.executemany("INSERT INTO metrics (version_id, key, value) VALUES (?,?,?)",
                          [(vid, k, v) for k, v in metrics.items()])

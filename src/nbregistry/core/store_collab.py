@@ -15,11 +15,12 @@ COMMENT_SELECT = ("SELECT c.*, m.name AS model FROM comments c JOIN models m ON 
 
 # -- comments ----------------------------------------------------------------------------------
 def insert_comment(conn, *, model_id: int, version: int | None, author: str, body: str, anchor: str | None,
-                   reply_to: int | None, verdict: str | None, created_at: str) -> int:
+                   reply_to: int | None, verdict: str | None, created_at: str, identity: str = "local",
+                   claimed_by: str | None = None) -> int:
     cur = conn.execute(
-        "INSERT INTO comments (model_id, version, author, body, anchor, reply_to, verdict, created_at)"
-        " VALUES (?,?,?,?,?,?,?,?)",
-        (model_id, version, author, body, anchor, reply_to, verdict, created_at))
+        "INSERT INTO comments (model_id, version, author, body, anchor, reply_to, verdict, created_at, identity,"
+        " claimed_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (model_id, version, author, body, anchor, reply_to, verdict, created_at, identity, claimed_by))
     return cur.lastrowid
 
 
@@ -39,7 +40,7 @@ def comment_rows(conn, model_id: int, version: int | None) -> list[sqlite3.Row]:
 def review_rows(conn, model_id: int, version: int) -> list[sqlite3.Row]:
     """Live (not deleted) reviews of a version, oldest first."""
     return conn.execute(
-        "SELECT id, author, verdict, created_at FROM comments WHERE model_id = ? AND version = ?"
+        "SELECT id, author, verdict, created_at, identity, claimed_by FROM comments WHERE model_id = ? AND version = ?"
         " AND verdict IS NOT NULL AND deleted = 0 ORDER BY id", (model_id, version)).fetchall()
 
 

@@ -33,20 +33,24 @@ class SklearnFlavor(Flavor):
             import skops.io as sio
         except ImportError:
             sio = None
+        why = "skops is not installed (pip install 'nbregistry[sklearn]')"
         if sio is not None:
             try:
                 (folder / "model.skops").write_bytes(canonical_skops(sio.dumps(obj)))
                 untrusted = sio.get_untrusted_types(file=folder / "model.skops")
                 return {**meta, "format": "skops", "untrusted_types": sorted(untrusted)}
-            except Exception:
+            except Exception as exc:
                 (folder / "model.skops").unlink(missing_ok=True)  # fall back to joblib below
+                why = f"skops cannot save it ({type(exc).__name__}: {exc})"
         import joblib
 
         try:
             joblib.dump(obj, folder / "model.joblib")
         except Exception as exc:
             raise ValidationError(f"cannot serialize {type(obj).__name__}: {exc}") from None
-        return {**meta, "format": "joblib"}
+        return {**meta, "format": "joblib", "_warnings": [
+            f"{type(obj).__name__} was saved with joblib, a pickle, because {why}: anyone else will need "
+            "trust=True to load it"]}
 
     def needs_trust(self, meta: dict) -> bool:
         return meta.get("format") != "skops" or bool(meta.get("untrusted_types"))
