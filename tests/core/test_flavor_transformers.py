@@ -157,3 +157,34 @@ def test_a_served_model_and_tokenizer_scores_texts_over_http(local_reg, tiny):
         assert r.status_code == 200, r.text
         np.testing.assert_allclose(r.json()["predictions"],
                                    np.exp(expected) / np.exp(expected).sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_model_with_a_feature_extractor_round_trips(local_reg):
+    """The processor side: a tiny audio classifier with its feature extractor (numpy only)."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
+
+    config = Wav2Vec2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                            conv_dim=(8, 8), conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=4,
+                            num_conv_pos_embedding_groups=2, num_labels=2, classifier_proj_size=8)
+    torch.manual_seed(0)
+    model = Wav2Vec2ForSequenceClassification(config).eval()
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16000)
+    audio = list(np.random.default_rng(0).normal(size=(2, 400)).astype("float32"))
+
+    def scores(parts):
+        with torch.no_grad():
+            inputs = parts["feature_extractor"](audio, sampling_rate=16000, return_tensors="pt")
+            return parts["model"](**inputs).logits.numpy()
+
+    parts = {"model": model, "feature_extractor": extractor}
+    version = local_reg.register(parts, "audio")
+    assert version.flavor_meta["classes"] == {"model": "Wav2Vec2ForSequenceClassification",
+                                              "feature_extractor": "Wav2Vec2FeatureExtractor"}
+    reader = other_reader(local_reg)
+    try:
+        loaded = reader.load(version.ref)
+    finally:
+        reader.close()
+    assert type(loaded["feature_extractor"]) is Wav2Vec2FeatureExtractor
+    np.testing.assert_array_equal(scores(loaded), scores(parts))
