@@ -188,3 +188,35 @@ def test_model_with_a_feature_extractor_round_trips(local_reg):
         reader.close()
     assert type(loaded["feature_extractor"]) is Wav2Vec2FeatureExtractor
     np.testing.assert_array_equal(scores(loaded), scores(parts))
+
+
+def test_a_checkpoint_registered_from_a_uri_loads_as_transformers(local_reg, tiny, tmp_path):
+    """`register("<uri of a saved checkpoint>", flavor="transformers")`: fetched (fsspec's memory://
+    here, the same path as s3:// or hf://), described from its files, loaded without trust."""
+    import fsspec
+
+    model, tokenizer = tiny
+    model.save_pretrained(tmp_path / "ckpt")
+    tokenizer.save_pretrained(tmp_path / "ckpt")
+    fs = fsspec.filesystem("memory")
+    for f in (tmp_path / "ckpt").iterdir():
+        fs.pipe(f"/hub/bert/{f.name}", f.read_bytes())
+    version = local_reg.register("memory://hub/bert", "bert-from-uri", flavor="transformers")
+    assert version.flavor_meta["classes"] == {"model": "BertForSequenceClassification", "tokenizer": "AutoTokenizer"}
+    assert version.flavor_meta["weights"] == "safetensors" and version.flavor_meta["custom_code"] is False
+    assert local_reg.get(version.ref).lineage["source"]["uri"] == "memory://hub/bert"
+    reader = other_reader(local_reg)
+    try:
+        loaded = reader.load(version.ref)
+        np.testing.assert_array_equal(logits(loaded["model"], loaded["tokenizer"]), logits(model, tokenizer))
+        # the same checkpoint with pickled weights or code beside it needs trust
+        fs.pipe("/hub/bert/pytorch_model.bin", b"not really a pickle")
+        risky = local_reg.register("memory://hub/bert", "bert-risky", flavor="transformers")
+        assert risky.flavor_meta["weights"] == "other"
+        with pytest.raises(TrustRequired):
+            reader.load(risky.ref)
+    finally:
+        reader.close()
+        fs.rm("/hub", recursive=True)
+    with pytest.raises(ValidationError, match="cannot describe"):
+        local_reg.register("memory://hub/x.bin", "x", flavor="sklearn")

@@ -111,10 +111,17 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, obj
     object store; the entries then hold stored blobs) when given, else into ``staging``; what the
     fetch learnt (ETag, version id) is added to ``source``, the lineage record of the URI."""
     if sources.is_uri(obj):
-        if flavor.name != "file":
-            raise ValidationError(f"a URI is registered as the files it names (flavor 'file'), not as {flavor.name!r}")
-        sink = sources.store_sink(objects) if objects is not None else sources.staging_sink(staging / "fetched")
-        entries, meta, details = sources.fetch(obj, sink, staging)
+        describe = getattr(flavor, "describe_saved", None)
+        if flavor.name != "file" and describe is None:
+            raise ValidationError(f"a URI is registered as the files it names (flavor 'file'); the {flavor.name!r} "
+                                  "flavor cannot describe files it did not save")
+        if flavor.name == "file":
+            sink = sources.store_sink(objects) if objects is not None else sources.staging_sink(staging / "fetched")
+            entries, meta, details = sources.fetch(obj, sink, staging)
+        else:  # e.g. a saved transformers checkpoint: fetched into staging, described by its flavor
+            fetched = staging / "fetched"
+            entries, _, details = sources.fetch(obj, sources.staging_sink(fetched), staging)
+            meta = describe(fetched)
         if source is not None:
             source.update(details)
     elif flavor.name == "file":

@@ -114,6 +114,35 @@ class TransformersFlavor(Flavor):
         return {"kind": kind, "task": task, "classes": classes, "weights": "safetensors",
                 "custom_code": custom or _auto_map(folder), "library_version": transformers.__version__}
 
+    def describe_saved(self, folder: Path) -> dict:
+        """The metadata of a checkpoint folder this flavor did not write (registered from a URI such
+        as ``hf://org/model`` or ``s3://bucket/bert/`` with ``flavor="transformers"``): the model class
+        from ``config.json``'s ``architectures``, a tokenizer or processor when their files are there,
+        and honest trust facts — weights other than safetensors, ``auto_map`` or ``.py`` files mean
+        the checkpoint needs trust."""
+        import transformers
+
+        try:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ValidationError("not a transformers checkpoint: no readable config.json") from None
+        architectures = config.get("architectures") or [] if isinstance(config, dict) else []
+        name = architectures[0] if architectures and isinstance(architectures[0], str) else "AutoModel"
+        classes = {"model": name if hasattr(getattr(transformers, name, None), "from_pretrained") else "AutoModel"}
+        if (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file():
+            classes["tokenizer"] = "AutoTokenizer"
+        elif (folder / "processor_config.json").is_file():
+            classes["processor"] = "AutoProcessor"
+        elif (folder / "preprocessor_config.json").is_file():
+            classes["feature_extractor"] = "AutoFeatureExtractor"
+        files = [p.name for p in folder.rglob("*") if p.is_file()]
+        safetensors = any(f.endswith(".safetensors") for f in files)
+        pickled = any(f.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5", ".msgpack")) for f in files)
+        return {"kind": "parts" if len(classes) > 1 else "model", "task": None, "classes": classes,
+                "weights": "safetensors" if safetensors and not pickled else "other",
+                "custom_code": _auto_map(folder) or any(f.endswith(".py") for f in files),
+                "library_version": config.get("transformers_version")}
+
     def needs_trust(self, meta: dict) -> bool:
         return bool(meta.get("custom_code")) or meta.get("weights") != "safetensors" \
             or any(":" in str(c) for c in (meta.get("classes") or {}).values())
