@@ -224,3 +224,9 @@ def test_register_from_mlflow_runs_and_models_uris(local_reg, mlflow_store):
     assert source["uri"] == "models:/churn/1" and source["scheme"] == "models"
     with pytest.raises(ValidationError, match="cannot fetch models:/churn/9 from MLflow"):
         local_reg.register("models:/churn/9", "x")
+
+
+def test_progress_is_reported_while_a_url_streams_in(local_reg, web):
+    seen = []
+    local_reg.register(f"{web}/models/model.bin", "progress", progress=seen.append)
+    assert sum(seen) >= len(PAYLOAD)

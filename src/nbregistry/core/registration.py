@@ -103,7 +103,7 @@ def changed_since_fit(data_lineage: dict, notebook: dict | None) -> list[str]:
 
 
 def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, objects=None,
-              source: dict | None = None) -> tuple[list, dict]:
+              source: dict | None = None, progress: Callable[[int], None] | None = None) -> tuple[list, dict]:
     """Save ``obj`` with ``flavor`` into ``staging`` (a file or folder is used where it is) and
     return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``.
 
@@ -116,7 +116,7 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, obj
             raise ValidationError(f"a URI is registered as the files it names (flavor 'file'); the {flavor.name!r} "
                                   "flavor cannot describe files it did not save")
         if flavor.name == "file":
-            sink = sources.store_sink(objects) if objects is not None else sources.staging_sink(staging / "fetched")
+            sink = sources.store_sink(objects, progress) if objects is not None else sources.staging_sink(staging / "fetched")
             entries, meta, details = sources.fetch(obj, sink, staging)
         else:  # e.g. a saved transformers checkpoint: fetched into staging, described by its flavor
             fetched = staging / "fetched"

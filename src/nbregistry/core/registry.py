@@ -204,7 +204,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
             entries, meta = serialize(obj, prepared.flavor, staging, files, objects=self.objects,
-                                      source=prepared.source)
+                                      source=prepared.source, progress=progress)
             version = self._store_version(name, entries, flavor=prepared.flavor.name, meta=meta,
                                           metrics=prepared.metrics, params=prepared.params, tags=prepared.tags,
                                           description=description, signature=prepared.signature,

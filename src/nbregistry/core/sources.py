@@ -328,6 +328,6 @@ def staging_sink(folder: Path) -> Sink:
     return sink
 
 
-def store_sink(objects) -> Sink:
+def store_sink(objects, progress=None) -> Sink:
     """A sink streaming each file into an object store, hashed on the way in (``put_stream``)."""
-    return lambda rel, stream, size: objects.put_stream(stream, size_hint=size)
+    return lambda rel, stream, size: objects.put_stream(stream, size_hint=size, progress=progress)
