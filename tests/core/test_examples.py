@@ -81,3 +81,19 @@ def test_bad_examples_are_refused_in_one_line():
         infer_signature(object())
     with pytest.raises(ValidationError, match="do not form a table"):
         infer_signature({"a": [1, 2], "b": [1]})
+
+
+def test_a_named_tensor_signature_exports_to_mlflow(local_reg, iris_model, tmp_path):
+    import json
+
+    import yaml
+
+    example = {"input_ids": np.array([[2, 5, 3]]), "attention_mask": np.array([[1, 1, 1]])}
+    local_reg.register(iris_model, "multi", input_example=example)
+    local_reg.export("multi:1", tmp_path / "out", format="mlflow")
+    mlmodel = yaml.safe_load((tmp_path / "out" / "MLmodel").read_text())
+    inputs = json.loads(mlmodel["signature"]["inputs"])
+    assert [i["name"] for i in inputs] == ["input_ids", "attention_mask"]
+    assert inputs[0]["tensor-spec"] == {"dtype": "int64", "shape": [-1, 3]}
+    saved = json.loads((tmp_path / "out" / "input_example.json").read_text())
+    assert saved == {"inputs": {"input_ids": [[2, 5, 3]], "attention_mask": [[1, 1, 1]]}}
