@@ -97,3 +97,12 @@ def test_a_named_tensor_signature_exports_to_mlflow(local_reg, iris_model, tmp_p
     assert inputs[0]["tensor-spec"] == {"dtype": "int64", "shape": [-1, 3]}
     saved = json.loads((tmp_path / "out" / "input_example.json").read_text())
     assert saved == {"inputs": {"input_ids": [[2, 5, 3]], "attention_mask": [[1, 1, 1]]}}
+
+
+def test_data_lacking_columns_the_model_was_fit_on_is_warned(reg, iris, iris_model):
+    X, y = iris
+    fine = reg.register(iris_model, "iris", data={"X": X, "y": y, "lookup": pd.DataFrame({"k": [1]})})
+    assert not any("lacks column" in w for w in fine.warnings)
+    changed = reg.register(iris_model, "iris", data={"X": X.drop(columns=["petal width (cm)"]), "y": y})
+    assert any("data 'X' lacks column(s) petal width (cm) that LogisticRegression was fit on" in w
+               for w in changed.warnings), changed.warnings

@@ -73,7 +73,8 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
     if input_example is None:
         input_example = example_from_data(data)
     data_lineage = lineage_mod.fingerprints(data)
-    warnings = list((notebook or {}).get("warnings") or []) + changed_since_fit(data_lineage, notebook)
+    warnings = list((notebook or {}).get("warnings") or []) + changed_since_fit(data_lineage, notebook) \
+        + columns_not_fit_on(obj, data_lineage)
     if notebook is not None and warnings:
         notebook = {**notebook, "warnings": warnings}
     return PreparedRegistration(
@@ -99,6 +100,26 @@ def changed_since_fit(data_lineage: dict, notebook: dict | None) -> list[str]:
             out.append(f"{fit.get('variable', label)} changed after {model} was fit on it in In "
                        f"[{fit.get('execution_count')}]: the data fingerprint describes the current data "
                        f"(shape {now.get('shape')}), not what the model saw (shape {fit.get('shape')})")
+    return out
+
+
+def columns_not_fit_on(obj: Any, data_lineage: dict) -> list[str]:
+    """Warnings for tables in ``data=`` that lack some of the columns the model was fit on
+    (scikit-learn's ``feature_names_in_``): such data cannot be what the model saw. Works without a
+    notebook; tables sharing no column with the model (a lookup table, say) are left alone."""
+    try:
+        names = getattr(obj, "feature_names_in_", None)
+        features = [] if names is None else [str(n) for n in names]
+    except Exception:  # noqa: BLE001 - an attribute of an arbitrary object
+        return []
+    out = []
+    for label, fp in data_lineage.items():
+        columns = set(fp.get("columns") or []) if fp.get("kind") == "dataframe" else set()
+        missing = [f for f in features if f not in columns]
+        if columns and missing and len(missing) < len(features):
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            out.append(f"data {label!r} lacks column(s) {shown} that {type(obj).__name__} was fit on: "
+                       "its fingerprint describes other data than the model saw")
     return out
 
 
