@@ -61,6 +61,14 @@ class Receiver:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def loopback_receivers_allowed(monkeypatch):
+    """These receivers listen on 127.0.0.1, which webhooks refuse unless the registry's setting
+    allows it (see tests/security/test_webhooks_ssrf.py): every registry here, and the
+    ``nbregistry webhooks run`` process, opts in through NBREGISTRY_WEBHOOK_ALLOW."""
+    monkeypatch.setenv("NBREGISTRY_WEBHOOK_ALLOW", "127.0.0.0/8")
+
+
 @pytest.fixture
 def fast_retries(monkeypatch):
     monkeypatch.setattr(webhooks, "BACKOFF_SECONDS", 0.05)
@@ -92,7 +100,7 @@ def wait_status(reg, status: str, n: int = 1, timeout: float = 20.0):
 
 
 def test_signed_delivery_of_matching_events_only(local_reg, iris_model, receiver, fast_retries):
-    hook = local_reg.add_webhook("http://placeholder.invalid/", events="alias.*")
+    hook = local_reg.add_webhook("http://127.0.0.1:9/placeholder", events="alias.*")
     local_reg.remove_webhook(hook.id)
     rec = receiver(secret="s" * 32)
     hook = local_reg.add_webhook(rec.url, events="alias.*", secret="s" * 32, description="deploy bot")

@@ -7,6 +7,8 @@ sqlite-utils, and a database written by a newer nbregistry is recognised and ref
 
 from __future__ import annotations
 
+from pathlib import Path
+
 INITIAL_DDL = """
 CREATE TABLE models (
   id INTEGER PRIMARY KEY,
@@ -80,7 +82,7 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity", "m007_webhook_secrets"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -118,5 +120,14 @@ def build():
         for table in ("versions", "comments"):
             db.execute(f"ALTER TABLE {table} ADD COLUMN identity TEXT NOT NULL DEFAULT 'local'")
             db.execute(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT")
+
+    @migrations(name="m007_webhook_secrets")
+    def m007_webhook_secrets(db):
+        """Webhook secrets encrypted with the registry's key file; webhook URLs out of event payloads."""
+        from .store_webhooks import seal_stored_secrets, scrub_event_urls
+
+        file = next((r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+        seal_stored_secrets(db.conn, Path(file).parent)
+        scrub_event_urls(db.conn)
 
     return migrations

@@ -20,6 +20,7 @@ from . import sources
 from .entities import ModelVersion
 from .errors import TrustRequired, ValidationError
 from .flavors import detect_flavor, get_flavor
+from .limits import DEFAULT_LIMITS, Limits, check_json, check_text, json_size
 from .objects import safe_relpath
 from .refs import validate_name
 from .signature import example_from_data, example_to_json, infer_signature
@@ -59,13 +60,12 @@ class PreparedRegistration:
 
 def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: dict | None, tags: dict | None,
                          description: str, data: Any, input_example: Any, flavor: str | None,
-                         notebook: dict | None) -> PreparedRegistration:
+                         notebook: dict | None, limits: Limits = DEFAULT_LIMITS) -> PreparedRegistration:
     """Validate a registration and collect what it records: cleaned metrics/params/tags (picked up
     from the model when not given), flavor, signature, input example and lineage (with the notebook
     cells when called from a kernel)."""
     validate_name(name)
-    if not isinstance(description, str):
-        raise ValidationError("description must be a string")
+    check_text(description, "description", max_chars=limits.description_chars)
     if notebook is None and "IPython" in sys.modules:  # from a kernel, without %register
         from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
 
@@ -178,10 +178,35 @@ def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, 
     return trust or not needs_trust
 
 
+def check_record(limits: Limits, *, description: str, metrics: dict, params: dict, tags: dict,
+                 lineage: dict | None = None, flavor_meta: dict | None = None, signature: dict | None = None) -> None:
+    """The registry's size rules for one version, checked before anything is stored (``Registry``
+    stores every version through here, whether registered in a kernel, from the CLI or uploaded)."""
+    check_text(description, "description", max_chars=limits.description_chars)
+    for kind, values, most in (("metric", metrics, limits.metrics), ("param", params, limits.params),
+                               ("tag", tags, limits.tags)):
+        if len(values) > most:
+            raise ValidationError(f"a version holds at most {most} {kind}s, this one has {len(values)}")
+    if lineage is not None:
+        json_size(lineage, "lineage", max_bytes=limits.lineage_bytes)
+    for what, value in (("flavor metadata", flavor_meta), ("signature", signature)):
+        if value is not None:
+            check_json(value, what, max_depth=limits.json_depth, strict=False)
+
+
+def check_edit(limits: Limits, *, description: str | None, tags: dict | None) -> None:
+    """The size rules for editing a model's or a version's description and tags."""
+    if description is not None:
+        check_text(description, "description", max_chars=limits.description_chars)
+    if tags and len(tags) > limits.tags:
+        raise ValidationError(f"at most {limits.tags} tags at a time, not {len(tags)}")
+
+
 def _check_key(kind: str, key: Any) -> str:
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
-        raise ValidationError(f"{kind} name {key!r} must be a non-empty string of at most {MAX_KEY} characters")
-    return key
+        shown = key if not isinstance(key, str) or len(key) <= 80 else f"{key[:80]}…"
+        raise ValidationError(f"{kind} name {shown!r} must be a non-empty string of at most {MAX_KEY} characters")
+    return check_text(key, f"{kind} name")
 
 
 def clean_metrics(metrics: dict) -> dict:
@@ -192,7 +217,10 @@ def clean_metrics(metrics: dict) -> dict:
         _check_key("metric", key)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValidationError(f"metric {key!r} must be a number, not {type(value).__name__} {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValidationError(f"metric {key!r} is too large to be a number ({len(str(value))} digits)") from None
         if not math.isfinite(value):
             raise ValidationError(f"metric {key!r} is {value}: metrics must be finite numbers")
         out[key] = value
@@ -208,10 +236,13 @@ def clean_strings(kind: str, values: dict, *, allow_none: bool = False) -> dict:
         if value is None and allow_none:
             out[key] = None
             continue
-        text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else str(value)
+        try:
+            text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else str(value)
+        except (ValueError, RecursionError) as exc:  # a 5000-digit int, a dict nested 10,000 deep
+            raise ValidationError(f"{kind} {key!r} cannot be stored as text ({str(exc)[:80]})") from None
         if len(text) > MAX_PARAM_VALUE:
             text = text[:MAX_PARAM_VALUE - 1] + "…"
-        out[key] = text
+        out[key] = check_text(text, f"{kind} {key!r}")
     return out
 
 

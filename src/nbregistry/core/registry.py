@@ -21,6 +21,8 @@ from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
 from .registration import (check_trust, clean_metrics, clean_strings, file_entries, prepare_registration,
                            serialize)
+from .limits import Limits, check_int
+from .registration import check_edit, check_record
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -63,6 +65,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         # False in a shared server: then even versions you authored load (or smoke-test) only with
         # trust=True, so nobody who can register runs code inside the server process.
         self.trust_own_pickles = True
+        # How much one registration, edit or comparison may hold (core/limits.py; a server sets its own).
+        self.limits = Limits()
 
     def __repr__(self) -> str:
         return f"<Registry {self.root}>"
@@ -135,9 +139,14 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ids = [r["id"] for r in rows]
         tags = self.store.model_tags(ids, conn)
         aliases = self.store.model_aliases(ids, conn)
-        return [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
-                      created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
-                      version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+        models = [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
+                        created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
+                        version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+        for model, r in zip(models, rows):  # list_models adds these columns
+            keys = r.keys()
+            model.updated_at = r["updated_at"] if "updated_at" in keys else ""
+            model.latest_metric = r["latest_metric"] if "latest_metric" in keys else None
+        return models
 
     # ================================================================ reading
     def get(self, ref: str) -> ModelVersion:
@@ -150,10 +159,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             return self._models([self._model_row(name, conn, counts=True)], conn)[0]
 
     def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100,
-                    offset: int = 0) -> Results:
-        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches."""
+                    offset: int = 0, order: str = "name", metric: str | None = None) -> Results:
+        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches.
+
+        ``order`` sorts by one of name, latest, versions, updated, owner, aliases, metric (``-`` in front:
+        descending); ``metric`` names the metric of each latest version to report (``latest_metric``)
+        and to sort by with ``order="metric"``."""
         _check_page(limit, offset)
-        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset)
+        if order.lstrip("-") not in self.store.MODEL_ORDER:
+            raise ValidationError(f"order must be one of {', '.join(self.store.MODEL_ORDER)} (with - for descending),"
+                                  f" not {order!r}")
+        if order.lstrip("-") == "metric" and not metric:
+            raise ValidationError("order=metric needs the metric to sort by (metric=NAME)")
+        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset,
+                                                 order=order, metric=metric)
         return Results(self._models(rows), title="models", total=total)
 
     def list_versions(self, name: str, *, limit: int = 100, offset: int = 0, archived: bool = True) -> Results:
@@ -182,8 +201,14 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
         """Audit events with id greater than ``since`` (cheap polling), oldest first."""
         _check_page(limit, 0)
+        check_int(since, "since")
         rows = self.store.events(since=since, model=model, limit=limit)
         return Results([_event(r) for r in rows], title="events")
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 for none): a live feed that starts "from now" polls after it."""
+        with self.store.read() as conn:
+            return self.store.last_event_id(conn)
 
     # ================================================================ registering
     def register(self, obj: Any, name: str, *, metrics: dict | None = None, params: dict | None = None,
@@ -200,7 +225,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         prepared = prepare_registration(obj, name, metrics=metrics, params=params, tags=tags,
                                         description=description, data=data, input_example=input_example,
-                                        flavor=flavor, notebook=notebook)
+                                        flavor=flavor, notebook=notebook, limits=self.limits)
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
             entries, meta = serialize(obj, prepared.flavor, staging, files, objects=self.objects,
@@ -255,6 +280,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                        tags: dict, description: str, signature: dict | None, example_json: bytes | None,
                        lineage: dict, progress: Progress | None) -> ModelVersion:
         """Store the files (``[(relative path, source path)]``) and record the next version of ``name``."""
+        check_record(self.limits, description=description, metrics=metrics, params=params, tags=tags,
+                     lineage=lineage, flavor_meta=meta, signature=signature)
         manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
         example_blob = self.objects.put_bytes(example_json) if example_json is not None else None
         meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
@@ -349,6 +376,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def update_model(self, name: str, *, description: str | None = None, tags: dict | None = None,
                      archived: bool | None = None) -> Model:
         """Describe, tag (``{key: value}``; ``None`` removes a key), archive or restore a model."""
+        check_edit(self.limits, description=description, tags=tags)
         tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model = self._model_row(name, conn)
@@ -364,6 +392,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def update_version(self, ref: str, *, description: str | None = None, tags: dict | None = None,
                        archived: bool | None = None) -> ModelVersion:
         """Describe, tag, archive or restore a version. Its artifacts, metrics and params never change."""
+        check_edit(self.limits, description=description, tags=tags)
         tags = clean_strings("tag", tags or {}, allow_none=True)
         with self.store.write() as conn:
             model, number = self._resolve(ref, conn)
@@ -470,6 +499,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ``refs_or_model`` is a model name (its active versions, newest first) or a list of refs.
         ``goals`` overrides the inferred goal per metric (``{"auc": "max", "latency": "min"}``).
         """
+        _check_page(limit, 0)
         if isinstance(refs_or_model, str) and parse_ref(refs_or_model) == Ref(parse_ref(refs_or_model).name):
             versions = self._versions("m.name = ? AND v.status = 'active'", [refs_or_model], limit=limit)
             name = versions[0].name if versions else self._model_row(refs_or_model)["name"]
@@ -477,6 +507,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         refs = [refs_or_model] if isinstance(refs_or_model, str) else list(refs_or_model)
         if not refs:
             raise ValidationError("compare needs a model name or at least one ref")
+        if len(refs) > self.limits.compare_refs:
+            raise ValidationError(f"compare takes at most {self.limits.compare_refs} refs, not {len(refs)}")
         versions = self._fetch_refs(refs)
         names = {v.name for v in versions}
         return Comparison.build(names.pop() if len(names) == 1 else None, versions, goals)
@@ -549,6 +581,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     def gc(self, *, grace: float = GC_GRACE_SECONDS, dry_run: bool = False) -> GCReport:
         """Remove blobs no version references, once older than ``grace`` seconds, and stale tmp files."""
+        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not 0 <= grace <= 10**12:
+            raise ValidationError("grace must be a number of seconds from 0 to 10**12")
         report = GCReport(dry_run=dry_run)
         cutoff = time.time() - grace
         with self.store.write() as conn:  # registrations check their blobs under this same lock
@@ -583,8 +617,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")
-    if not isinstance(offset, int) or offset < 0:
-        raise ValidationError(f"offset must be a non-negative integer, not {offset!r}")
+    check_int(offset, "offset")
 
 
 def _event(row) -> Event:

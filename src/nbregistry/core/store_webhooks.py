@@ -148,3 +148,33 @@ def attempt_rows(conn, delivery_ids: list[int]) -> dict[int, list[sqlite3.Row]]:
                               " ORDER BY id", chunk):
             out[r["delivery_id"]].append(r)
     return out
+
+
+# -- m007: secrets at rest, URLs out of the audit trail -------------------------------------------
+def seal_stored_secrets(conn, root) -> int:
+    """Encrypt every secret still stored in plain text (registries from before m007)."""
+    from . import secret_box
+
+    rows = conn.execute("SELECT id, secret FROM webhooks").fetchall()
+    plain = [(r[0], r[1]) for r in rows if not str(r[1]).startswith(secret_box.PREFIX)]
+    for hook_id, secret in plain:
+        conn.execute("UPDATE webhooks SET secret = ? WHERE id = ?", (secret_box.seal(root, secret), hook_id))
+    return len(plain)
+
+
+def scrub_event_urls(conn) -> int:
+    """Drop the ``url`` that webhook events (and test pings) recorded before m007."""
+    import json
+
+    changed = 0
+    for table, column, action_col in (("events", "payload", "action"), ("webhook_deliveries", "body", "action")):
+        for row_id, text in conn.execute(
+                f"SELECT id, {column} FROM {table} WHERE {action_col} LIKE 'webhook.%'").fetchall():
+            data = json.loads(text)
+            payload = data if table == "events" else (data.get("event") or {}).get("payload") or {}
+            if isinstance(payload, dict) and "url" in payload:
+                payload.pop("url")
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                             (json.dumps(data, sort_keys=True, separators=(",", ":")), row_id))
+                changed += 1
+    return changed

@@ -61,29 +61,47 @@ class DeployMixin:
         return import_mlflow(self, uri, models=models)
 
     # ================================================================ webhooks
+    @property
+    def webhook_networks(self) -> tuple:
+        """Non-public networks (CIDRs) webhooks may reach from this registry; by default none, or
+        those in ``NBREGISTRY_WEBHOOK_ALLOW`` (comma-separated). Public addresses are always allowed.
+        Checked when a webhook is added and before every delivery (see deploy/webhook_urls.py)."""
+        from .webhook_urls import default_networks
+
+        if "_webhook_networks" not in self.__dict__:
+            self.__dict__["_webhook_networks"] = default_networks()
+        return self.__dict__["_webhook_networks"]
+
+    @webhook_networks.setter
+    def webhook_networks(self, networks) -> None:
+        from .webhook_urls import parse_networks
+
+        self.__dict__["_webhook_networks"] = parse_networks(networks)
+
     def add_webhook(self, url: str, *, events: str = "*", model: str | None = None, secret: str | None = None,
                     description: str = ""):
         """Subscribe ``url`` to events whose action matches ``events`` (comma-separated globs such as
         ``alias.*,version.registered``), optionally of one ``model`` (a glob). Returns the
-        :class:`Webhook` with its ``secret`` (generated when not given): the only time it is shown."""
-        from urllib.parse import urlparse
-
+        :class:`Webhook` with its ``secret`` (generated when not given): the only time it is shown.
+        The URL must reach public addresses only, unless :attr:`webhook_networks` allows more. The
+        secret is stored encrypted (core/secret_box.py); events record neither it nor the URL."""
+        from ..core import secret_box
         from ..core import store_webhooks as sql
         from ..core.errors import ValidationError
         from ..core.store import now_iso
+        from .webhook_urls import check_url
 
-        parsed = urlparse(url) if isinstance(url, str) else None
-        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValidationError(f"webhook url must be an http(s) URL, not {url!r}")
+        check_url(url, self.webhook_networks)
         if not isinstance(events, str) or not events.strip():
             raise ValidationError("events must be a non-empty filter such as '*' or 'alias.*,version.registered'")
         secret = secret or _secrets.token_hex(32)
         if not isinstance(secret, str) or len(secret) < 16:
             raise ValidationError("a webhook secret must be a string of at least 16 characters")
+        sealed = secret_box.seal(self.store.path.parent, secret)
         with self.store.write() as conn:
-            hook_id = sql.insert_webhook(conn, url=url, events=events, model=model, secret=secret, created_at=now_iso(),
+            hook_id = sql.insert_webhook(conn, url=url, events=events, model=model, secret=sealed, created_at=now_iso(),
                                          created_by=self.author, description=description)
-            event_id = self._event(conn, "webhook.added", None, payload={"id": hook_id, "url": url, "events": events,
+            event_id = self._event(conn, "webhook.added", None, payload={"id": hook_id, "events": events,
                                                                          "model": model})
             sql.start_after(conn, hook_id, event_id)  # a new subscription hears what happens from now on
         hook = self.get_webhook(hook_id)
@@ -121,7 +139,7 @@ class DeployMixin:
             if row is None:
                 raise NotFound(f"no webhook #{webhook_id}")
             sql.delete_webhook(conn, webhook_id)
-            self._event(conn, "webhook.removed", None, payload={"id": webhook_id, "url": row["url"]})
+            self._event(conn, "webhook.removed", None, payload={"id": webhook_id})
         return webhook_id
 
     def test_webhook(self, webhook_id: int):
@@ -141,7 +159,7 @@ class DeployMixin:
             if row is None:
                 raise NotFound(f"no webhook #{webhook_id}")
             event = {"id": None, "time": when, "actor": self.author, "origin": self.origin, "action": "webhook.test",
-                     "model": None, "version": None, "ref": None, "payload": {"url": row["url"]}}
+                     "model": None, "version": None, "ref": None, "payload": {"id": webhook_id}}
             body = json.dumps({"webhook": webhook_id, "event": event}, sort_keys=True, separators=(",", ":"))
             delivery_id = sql.insert_delivery(conn, webhook_id=webhook_id, event_id=None, action="webhook.test",
                                               body=body, next_attempt_at=time.time(), created_at=when)
@@ -149,7 +167,7 @@ class DeployMixin:
                                    " ON w.id = d.webhook_id WHERE d.id = ?", (delivery_id,)).fetchone()
             conn.execute("UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ?",
                          (time.time() + webhooks.CLAIM_SECONDS, delivery_id))
-        webhooks.attempt(self.store, claimed)
+        webhooks.attempt(self.store, claimed, allowed=self.webhook_networks)
         return self.webhook_deliveries(webhook_id, limit=1)[0]
 
     def webhook_deliveries(self, webhook_id: int | None = None, *, limit: int = 100):
@@ -173,7 +191,7 @@ class DeployMixin:
         """One dispatching pass in the caller's thread: fan out new events, send what is due."""
         from . import webhooks
 
-        created, sent = webhooks.run_once(self.store)
+        created, sent = webhooks.run_once(self.store, allowed=self.webhook_networks)
         return {"created": created, "attempts": sent}
 
     def _events_committed(self) -> None:
@@ -185,6 +203,6 @@ class DeployMixin:
             if sql.any_active(self.store.conn):
                 from . import webhooks
 
-                webhooks.wake(self.store.path)
+                webhooks.wake(self.store.path, self.webhook_networks)
         except Exception as exc:  # noqa: BLE001 - webhooks must never fail the operation that caused them
             log.warning("could not wake the webhook dispatcher: %s", exc)

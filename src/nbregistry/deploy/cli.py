@@ -185,7 +185,7 @@ def cmd_webhooks(reg, args):
 
         sys.stderr.write(f"nbregistry webhooks: delivering for {reg.root}; Ctrl-C stops\n")
         try:
-            run_forever(reg.store, poll=args.poll)
+            run_forever(reg.store, poll=args.poll, allowed=reg.webhook_networks)
         except KeyboardInterrupt:
             pass
         return 0

@@ -16,6 +16,10 @@ Two steps, each in a write transaction so several processes can dispatch for one
 The request: ``POST <url>`` with a JSON body ``{"webhook": id, "delivery": id, "event": Event}`` and
 headers ``X-Nbregistry-Event`` (the action), ``X-Nbregistry-Delivery`` (the delivery id) and
 ``X-Nbregistry-Signature: sha256=<hex HMAC-SHA256 of the body with the subscription's secret>``.
+
+Every attempt first checks the URL again (``webhook_urls.py``: public addresses only, unless the
+registry's ``webhook_networks`` allow more) and connects only to the addresses it checked; a refused
+URL fails the delivery for good. Secrets are stored encrypted (``core/secret_box.py``).
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from ..core import secret_box
 from ..core import store_webhooks as sql
+from ..core.errors import RegistryError
 from ..core.store import Store, now_iso
+from . import webhook_urls
 
 log = logging.getLogger("nbregistry.webhooks")
 
@@ -98,42 +103,42 @@ def fan_out(store: Store) -> int:
                 return created
 
 
-def send_due(store: Store, *, limit: int = 100) -> int:
-    """Send every due, unclaimed delivery once; returns how many attempts were made."""
+def send_due(store: Store, *, limit: int = 100, allowed: tuple = ()) -> int:
+    """Send every due, unclaimed delivery once; returns how many attempts were made. ``allowed``:
+    the non-public networks the registry's ``webhook_networks`` setting allows."""
     sent = 0
     while True:
         now = time.time()
         with store.write() as conn:
             rows = sql.claim_due(conn, now, now + CLAIM_SECONDS, limit)
         for row in rows:
-            attempt(store, row)
+            attempt(store, row, allowed=allowed)
             sent += 1
         if len(rows) < limit:
             return sent
 
 
-def attempt(store: Store, row) -> dict:
-    """POST one claimed delivery and record the attempt. Returns the attempt's log entry."""
+def attempt(store: Store, row, *, allowed: tuple = ()) -> dict:
+    """Check the URL, POST one claimed delivery and record the attempt. Returns the attempt's log entry."""
     number = row["attempts"] + 1
     body = _with_delivery_id(row["body"], row["id"])
-    request = urllib.request.Request(row["url"], data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "nbregistry-webhooks",
-        "X-Nbregistry-Event": row["action"], "X-Nbregistry-Delivery": str(row["id"]),
-        SIGNATURE_HEADER: sign(row["secret"], body)})
     started = time.monotonic()
-    status_code, error = None, None
+    status_code, error, final = None, None, False
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            status_code = response.status
-            response.read(65536)
-    except urllib.error.HTTPError as exc:
-        status_code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+        headers = {"Content-Type": "application/json", "User-Agent": "nbregistry-webhooks",
+                   "X-Nbregistry-Event": row["action"], "X-Nbregistry-Delivery": str(row["id"]),
+                   SIGNATURE_HEADER: sign(secret_box.unseal(store.path.parent, row["secret"]), body)}
+        status_code, reason = webhook_urls.post(row["url"], body, headers, allowed=allowed, timeout=TIMEOUT_SECONDS)
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code} {reason}"
+    except RegistryError as exc:  # the URL is refused, or the secret cannot be opened: no retry helps
+        error, final = f"refused: {exc}", True
     except Exception as exc:  # refused, timeout, DNS, TLS...
         error = f"{type(exc).__name__}: {exc}"
     duration_ms = (time.monotonic() - started) * 1000
     if status_code is not None and 200 <= status_code < 300:
         status, next_at, error = "delivered", None, None
-    elif (status_code is not None and 400 <= status_code < 500 and status_code not in RETRYABLE_4XX) \
+    elif final or (status_code is not None and 400 <= status_code < 500 and status_code not in RETRYABLE_4XX) \
             or number >= MAX_ATTEMPTS:
         status, next_at = "failed", None
     else:
@@ -149,9 +154,9 @@ def attempt(store: Store, row) -> dict:
             "duration_ms": duration_ms}
 
 
-def run_once(store: Store) -> tuple[int, int]:
+def run_once(store: Store, *, allowed: tuple = ()) -> tuple[int, int]:
     """Fan out new events, then send what is due: ``(deliveries created, attempts made)``."""
-    return fan_out(store), send_due(store)
+    return fan_out(store), send_due(store, allowed=allowed)
 
 
 def seconds_until_due(store: Store) -> float | None:
@@ -166,8 +171,9 @@ class Dispatcher:
     It exits after ``IDLE_EXIT_SECONDS`` with nothing to do; the next wake-up starts it again.
     """
 
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, allowed: tuple = ()):
         self.db_path = Path(db_path)
+        self.allowed = tuple(allowed)
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -189,7 +195,7 @@ class Dispatcher:
         while True:
             self._wake.clear()
             try:
-                created, sent = run_once(self.store)
+                created, sent = run_once(self.store, allowed=self.allowed)
                 wait = seconds_until_due(self.store)
                 self.last_error = None
             except Exception as exc:  # a locked or vanished database must not kill the process
@@ -206,27 +212,29 @@ class Dispatcher:
             self._wake.wait(timeout=min(wait if wait is not None else IDLE_EXIT_SECONDS, 5.0))
 
 
-_DISPATCHERS: dict[str, Dispatcher] = {}
+_DISPATCHERS: dict[tuple, Dispatcher] = {}
 _DISPATCHERS_LOCK = threading.Lock()
 
 
-def wake(db_path: Path) -> Dispatcher:
-    """Start (or nudge) this process's dispatcher for the registry database at ``db_path``."""
-    key = str(Path(db_path).resolve())
+def wake(db_path: Path, allowed: tuple = ()) -> Dispatcher:
+    """Start (or nudge) this process's dispatcher for the registry database at ``db_path`` delivering
+    with the ``allowed`` networks (registries with different settings get different dispatchers)."""
+    key = (str(Path(db_path).resolve()), tuple(allowed))
     with _DISPATCHERS_LOCK:
         dispatcher = _DISPATCHERS.get(key)
         if dispatcher is None:
-            dispatcher = _DISPATCHERS[key] = Dispatcher(Path(db_path))
+            dispatcher = _DISPATCHERS[key] = Dispatcher(Path(db_path), allowed)
     dispatcher.wake()
     return dispatcher
 
 
-def run_forever(store: Store, *, poll: float = 1.0, stop: threading.Event | None = None) -> None:
+def run_forever(store: Store, *, poll: float = 1.0, stop: threading.Event | None = None,
+                allowed: tuple = ()) -> None:
     """``nbregistry webhooks run``: poll the events table and deliver until ``stop`` is set."""
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
-            run_once(store)
+            run_once(store, allowed=allowed)
         except Exception as exc:
             log.warning("webhook dispatcher: %s", exc)
         due = seconds_until_due(store)
@@ -234,14 +242,6 @@ def run_forever(store: Store, *, poll: float = 1.0, stop: threading.Event | None
 
 
 # ==================================================================== helpers
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a redirect is reported as the 3xx it is
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def _event_dict(row) -> dict:
     return {"id": row["id"], "time": row["time"], "actor": row["actor"], "origin": row["origin"],
             "action": row["action"], "model": row["model"], "version": row["version"], "ref": row["ref"],

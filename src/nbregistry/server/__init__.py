@@ -11,7 +11,7 @@ Handlers live in :mod:`nbregistry.server.routes`; operator documentation in docs
 
 from __future__ import annotations
 
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 API_PREFIX = "nbregistry/api"
@@ -33,6 +33,32 @@ class NBRegistry(LoggingConfigurable):
     trust_client_author = Bool(
         True, help="For anonymous identities only (a shared token): record the author name the client "
                    "sends in the X-NBRegistry-Author header. Named identities always win.").tag(config=True)
+
+    # Input limits (docs/server.md "Limits"): refused with a 4xx naming the limit. The registry rules
+    # among them (descriptions, lineage, counts, refs per comparison) are the core's Registry.limits.
+    max_body_bytes = Int(2 * 1024**2, help="Largest JSON request body, in bytes (413 beyond; uploads: "
+                                           "max_upload_bytes).").tag(config=True)
+    max_json_depth = Int(64, help="Deepest nesting accepted in JSON bodies, upload metadata and lineage.").tag(
+        config=True)
+    max_description_chars = Int(65_536, help="Longest model or version description, in characters.").tag(config=True)
+    max_lineage_bytes = Int(8 * 1024**2, help="Largest lineage record of a version, as JSON bytes.").tag(config=True)
+    max_metrics = Int(10_000, help="Most metrics one version may hold.").tag(config=True)
+    max_params = Int(10_000, help="Most params one version may hold.").tag(config=True)
+    max_tags = Int(1_000, help="Most tags one model or version may hold (or one edit may set).").tag(config=True)
+    max_compare_refs = Int(1_000, help="Most refs in one comparison (GET /compare?refs=...).").tag(config=True)
+
+    webhook_networks = List(Unicode(), help="Non-public networks (CIDRs such as 10.0.0.0/8) that webhooks sent by "
+                                            "this server may reach. Empty: NBREGISTRY_WEBHOOK_ALLOW, else public "
+                                            "addresses only.").tag(config=True)
+
+    def limits(self):
+        """The core ``Limits`` these settings describe."""
+        from ..core.limits import Limits
+
+        return Limits(description_chars=self.max_description_chars, lineage_bytes=self.max_lineage_bytes,
+                      metrics=self.max_metrics, params=self.max_params, tags=self.max_tags,
+                      compare_refs=self.max_compare_refs, json_depth=self.max_json_depth,
+                      body_bytes=self.max_body_bytes)
 
 
 def _jupyter_server_extension_points():

@@ -16,6 +16,7 @@ from tornado import web
 
 from ..core.entities import to_jsonable
 from ..core.errors import RegistryError, ValidationError
+from ..core.limits import MAX_INT, loads_json, parse_int
 
 MODELS = "nbregistry:models"
 COMMENTS = "nbregistry:comments"
@@ -44,6 +45,9 @@ class RegistryService:
         root = settings.root or default_root()  # never NBREGISTRY_URL: a server serves a folder
         self.registry = Registry(root, origin="server")
         self.registry.trust_own_pickles = False  # no user's pickle runs inside the shared server
+        self.registry.limits = settings.limits() if hasattr(settings, "limits") else self.registry.limits
+        if getattr(settings, "webhook_networks", None):
+            self.registry.webhook_networks = settings.webhook_networks
         self.anonymous_author = settings.anonymous_author or default_author()
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
@@ -73,6 +77,7 @@ def error_reply(exc: RegistryError) -> tuple[int, dict]:
 
 
 # ==================================================================== base handler
+@web.stream_request_body  # bodies are read here, at most NBRegistry.max_body_bytes of them (413 beyond)
 class RegistryHandler(APIHandler):
     """Parsing helpers, off-loop execution and the error translation shared by every route."""
 
@@ -106,6 +111,25 @@ class RegistryHandler(APIHandler):
             raise
         if not self.current_user:
             raise web.HTTPError(401, "authentication required: send 'Authorization: token <token>'")
+        self.limit_body()
+
+    def limit_body(self) -> None:
+        """Refuse a declared body over ``NBRegistry.max_body_bytes`` before reading it; stop reading an
+        undeclared one there. (The upload route overrides this with its own, larger limit.)"""
+        limit = self.service.registry.limits.body_bytes
+        self._body = bytearray()
+        length = self.request.headers.get("Content-Length")
+        if length is not None and not (length.isascii() and length.isdigit()):
+            raise web.HTTPError(400, f"bad Content-Length {length[:40]!r}")
+        if length is not None and int(length) > limit:
+            raise web.HTTPError(413, f"a request body of {int(length)} bytes is larger than the limit of {limit} bytes")
+        self.request.connection.set_max_body_size(limit)
+
+    def data_received(self, chunk: bytes) -> None:
+        # Every JSON route reads its (size-limited) body here; the upload route overrides this.
+        # One growing buffer (linear in the body's size), which is the request's body from now on.
+        self._body.extend(chunk)
+        self.request.body = self._body
 
     # -- running core calls off the event loop -------------------------------------------------
     async def read(self, fn: Callable) -> Any:
@@ -157,30 +181,31 @@ class RegistryHandler(APIHandler):
             return default
         return value
 
-    def arg_int(self, name: str, default: int | None) -> int | None:
+    def arg_int(self, name: str, default: int | None, *, minimum: int = 0) -> int | None:
         value = self.arg(name)
         if value is None:
             return default
-        try:
-            return int(value)
-        except ValueError:
-            raise ValidationError(f"?{name}= must be an integer, not {value!r}") from None
+        return parse_int(value, f"?{name}=", minimum=minimum)
+
+    @staticmethod
+    def path_int(value: str, what: str) -> int:
+        """An integer taken from the URL path (``/comments/<id>``): ASCII digits within 64 bits."""
+        return parse_int(value, what, minimum=0, maximum=MAX_INT)
 
     def arg_bool(self, name: str, default: bool = False) -> bool:
         value = self.arg(name)
         if value is None:
             return default
-        if value.lower() in ("1", "true", "yes"):
+        if value in ("1", "true", "yes"):
             return True
-        if value.lower() in ("0", "false", "no"):
+        if value in ("0", "false", "no"):
             return False
-        raise ValidationError(f"?{name}= must be 1 or 0, not {value!r}")
+        raise ValidationError(f"?{name}= must be 1 or 0 (or true/false, yes/no), not {value[:40]!r}")
 
     def json_body(self) -> Any:
-        try:
-            return json.loads(self.request.body or b"null")
-        except ValueError:
-            raise ValidationError("the request body must be JSON") from None
+        """The body as JSON, checked (core/limits.py): depth, 64-bit integers, finite numbers, no lone surrogates."""
+        return loads_json(self.request.body or b"null", "the request body",
+                          max_depth=self.service.registry.limits.json_depth)
 
     def body(self, required: tuple = (), optional: dict | None = None) -> dict:
         """The JSON object body with exactly the ``required`` keys plus any of ``optional``

@@ -22,6 +22,9 @@ def add_server_parser(sub):
     p.add_argument("--max-upload", type=int, default=None, metavar="BYTES",
                    help="largest registration upload accepted (default 2 GiB)")
     p.add_argument("--allow-root", action="store_true", help="allow running as root (not recommended)")
+    p.add_argument("--no-auth", action="store_true",
+                   help="serve WITHOUT authentication (anyone who reaches the port acts on the registry); "
+                        "loopback addresses only. An empty --token is refused without it.")
 
 
 def cmd_server(reg, args):
@@ -39,6 +42,7 @@ def cmd_server(reg, args):
         if not isinstance(users, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
                                                   for k, v in users.items()):
             raise ValidationError('--users must hold a JSON object {"username": "token", ...}')
+    args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
     reg.close()
     sys.stderr.write(f"nbregistry server: registry {root} on http://{args.ip}:{args.port}{args.base_url}\n")
     from .app import run, server_config
@@ -46,3 +50,35 @@ def cmd_server(reg, args):
     run(server_config(root, ip=args.ip, port=args.port, token=args.token, users=users, base_url=args.base_url,
                       allow_root=args.allow_root, max_upload_bytes=args.max_upload))
     return 0
+
+
+def _check_auth(args, users) -> str | None:
+    """The shared token to run with. An empty one means no authentication at all: refused unless
+    ``--no-auth`` says so, and then only on a loopback address (with a warning)."""
+    from ..core.errors import ValidationError
+
+    no_auth = getattr(args, "no_auth", False)
+    if not no_auth:
+        if args.token is not None and not args.token.strip() and not users:
+            raise ValidationError("--token '' would serve the registry without authentication; give a token, "
+                                  "--users FILE, or --no-auth (loopback only)")
+        return args.token
+    if users or args.token or getattr(args, "jupyterhub", False):
+        raise ValidationError("--no-auth cannot be combined with --token, --users or --jupyterhub")
+    ip = args.ip or "127.0.0.1"
+    if not _is_loopback(ip):
+        raise ValidationError(f"--no-auth serves only a loopback address (127.0.0.1, ::1, localhost), not {ip!r}")
+    sys.stderr.write("nbregistry server: WARNING: serving without authentication: anyone who can connect to "
+                     f"{ip}:{args.port or 8765} (every local user and process) can read and change the registry\n")
+    return ""
+
+
+def _is_loopback(ip: str) -> bool:
+    import ipaddress
+
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip.strip("[]")).is_loopback
+    except ValueError:
+        return False

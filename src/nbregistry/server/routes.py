@@ -42,7 +42,9 @@ class ModelsHandler(RegistryHandler):
     async def get(self):
         q, archived = self.arg("q"), self.arg_bool("archived")
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
-        found = await self.read(lambda r: r.list_models(q, archived=archived, limit=limit, offset=offset))
+        order, metric = self.arg("order", "name"), self.arg("metric")
+        found = await self.read(lambda r: r.list_models(q, archived=archived, limit=limit, offset=offset,
+                                                        order=order, metric=metric))
         self.reply({"models": found, "total": found.total})
 
 
@@ -201,6 +203,9 @@ class EventsHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self):
+        if self.arg("since") == "latest":  # a live feed starting from now: only the newest id, no history
+            self.reply({"events": [], "last_id": await self.read(lambda r: r.last_event_id())})
+            return
         since, model, limit = self.arg_int("since", 0), self.arg("model"), self.arg_int("limit", 1000)
         found = await self.read(lambda r: r.events(since, model=model, limit=limit))
         self.reply({"events": found, "last_id": found[-1].id if found else since})
@@ -211,8 +216,8 @@ class ActivityHandler(RegistryHandler):
     @authorized
     async def get(self):
         model, since, limit = self.arg("model"), self.arg("since"), self.arg_int("limit", 100)
-        if since is not None and since.isdigit():
-            since = int(since)
+        if since is not None and since.isascii() and since.isdigit():
+            since = self.path_int(since, "?since=")
         self.reply({"items": await self.read(lambda r: r.activity(model, since=since, limit=limit))})
 
 
@@ -241,12 +246,12 @@ class CommentHandler(RegistryHandler):
     @authorized
     async def patch(self, id):
         d = self.body(("body",))
-        self.reply(await self.change(lambda r: r.edit_comment(int(id), d["body"])))
+        self.reply(await self.change(lambda r: r.edit_comment(self.path_int(id, "comment id"), d["body"])))
 
     @web.authenticated
     @authorized
     async def delete(self, id):
-        self.reply(await self.change(lambda r: r.delete_comment(int(id))))
+        self.reply(await self.change(lambda r: r.delete_comment(self.path_int(id, "comment id"))))
 
 
 class CommentHistoryHandler(RegistryHandler):
@@ -255,7 +260,7 @@ class CommentHistoryHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self, id):
-        self.reply({"edits": await self.read(lambda r: r.comment_history(int(id)))})
+        self.reply({"edits": await self.read(lambda r: r.comment_history(self.path_int(id, "comment id")))})
 
 
 class ReviewStateHandler(RegistryHandler):
@@ -386,10 +391,20 @@ ROUTES = [
 ]
 
 
+class UnknownRouteHandler(RegistryHandler):
+    """Anything else under the API prefix: a JSON 404 (after authentication), not Jupyter's HTML page."""
+
+    def _unknown(self, *args):
+        raise web.HTTPError(404, f"no such route: {self.request.method} {self.request.path}")
+
+    get = post = put = patch = delete = head = _unknown
+
+
 def setup_handlers(web_app, settings) -> RegistryService:
     """Open the registry and register every route under ``<base_url>/nbregistry/api``."""
     service = RegistryService(settings)
     web_app.settings["nbregistry"] = service
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(base + path, handler) for path, handler in ROUTES])
+    web_app.add_handlers(".*$", [(base + r"(/.*)?", UnknownRouteHandler)])  # last: only what nothing else matched
     return service

@@ -27,6 +27,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..core.errors import ValidationError
+from ..core.limits import loads_json
 from ..core.objects import safe_relpath
 from .base import MODELS, RegistryHandler
 
@@ -43,6 +44,9 @@ class UploadHandler(RegistryHandler):
     auth_resource = MODELS
     _spool = None
 
+    def limit_body(self) -> None:
+        pass  # prepare() applies max_upload_bytes instead of the JSON body limit
+
     async def prepare(self):
         await super().prepare()  # authentication, XSRF
         if self.request.method != "POST":
@@ -53,7 +57,7 @@ class UploadHandler(RegistryHandler):
         length = self.request.headers.get("Content-Length")
         if length is None:
             raise web.HTTPError(411, "uploads must declare Content-Length")
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):
             raise web.HTTPError(400, "bad Content-Length")
         if int(length) > limit:
             raise web.HTTPError(413, f"upload of {int(length)} bytes is larger than the limit of {limit} bytes")
@@ -101,7 +105,8 @@ class UploadHandler(RegistryHandler):
             raise ValidationError(f"upload corrupted: its sha256 is {digest.hexdigest()}, the client sent {claimed}")
         staging = Path(tempfile.mkdtemp(dir=self.service.registry.objects.tmp, prefix="upload-files-"))
         try:
-            meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging)
+            depth = self.service.registry.limits.json_depth
+            meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging, depth)
             version = await self.change(lambda r: r.register_saved(
                 staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
                 metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
@@ -116,13 +121,15 @@ class UploadHandler(RegistryHandler):
         self.reply(data, 201)
 
 
-def unpack(archive: Path, staging: Path) -> dict:
+def unpack(archive: Path, staging: Path, max_depth: int = 64) -> dict:
     """Check an upload and extract its files into ``staging``; return its metadata.
 
-    Only regular files are accepted, each under ``files/`` with a safe relative path, each once.
+    Only regular files are accepted, each under ``files/`` with a safe relative path, each once, and
+    no path both a file and a folder (``a`` and ``a/b``).
     """
     meta = None
-    seen = set()
+    seen: set[str] = set()
+    folders: set[str] = set()
     try:
         with tarfile.open(archive, mode="r:") as tar:
             for count, member in enumerate(tar, 1):
@@ -135,14 +142,19 @@ def unpack(archive: Path, staging: Path) -> dict:
                 if member.name == METADATA_MEMBER:
                     if member.size > MAX_METADATA_BYTES:
                         raise ValidationError("upload metadata is too large")
-                    meta = _metadata(tar.extractfile(member).read())
+                    meta = _metadata(tar.extractfile(member).read(), max_depth)
                     continue
                 if not member.name.startswith(FILES_PREFIX):
                     raise ValidationError(f"unexpected upload entry {member.name!r}: files go under {FILES_PREFIX}")
                 rel = safe_relpath(member.name[len(FILES_PREFIX):])
                 if rel in seen:
                     raise ValidationError(f"upload holds {rel!r} twice")
+                parents = [rel.rsplit("/", n)[0] for n in range(1, rel.count("/") + 1)]
+                clash = rel if rel in folders else next((p for p in parents if p in seen), None)
+                if clash is not None:
+                    raise ValidationError(f"upload holds {clash!r} both as a file and as a folder")
                 seen.add(rel)
+                folders.update(parents)
                 dest = staging / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(member) as src, open(dest, "wb") as dst:
@@ -158,11 +170,8 @@ def unpack(archive: Path, staging: Path) -> dict:
     return meta
 
 
-def _metadata(raw: bytes) -> dict:
-    try:
-        meta = json.loads(raw)
-    except ValueError:
-        raise ValidationError(f"{METADATA_MEMBER} is not JSON") from None
+def _metadata(raw: bytes, max_depth: int) -> dict:
+    meta = loads_json(raw, METADATA_MEMBER, max_depth=max_depth)
     if not isinstance(meta, dict):
         raise ValidationError(f"{METADATA_MEMBER} must be a JSON object")
     unknown = sorted(set(meta) - set(METADATA_FIELDS))
