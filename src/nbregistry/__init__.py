@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._version import __version__
 
 __all__ = ["__version__", "Registry", "RemoteRegistry", "register", "load", "get", "compare", "search",
-           "default_registry"]
+           "default_registry", "CustomModel"]
 
 _default = None
 
@@ -27,6 +27,10 @@ def __getattr__(name: str):
         from .remote import RemoteRegistry
 
         return RemoteRegistry
+    if name == "CustomModel":
+        from .core.flavors.custom import CustomModel
+
+        return CustomModel
     if name in ("RegistryError", "NotFound", "ValidationError", "TrustRequired", "Conflict"):
         from .core import errors
 
@@ -87,3 +91,22 @@ def _jupyter_server_extension_points():
 
 def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "nbregistry"}]
+
+
+def _watch_fits_in_a_kernel() -> None:
+    """Inside IPython, fingerprint the data of ``fit`` calls from now on (see notebook/fit_watch.py),
+    so that a later registration can say when that data changed. Imports nothing heavy."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from .notebook.provenance import running_shell
+
+    shell = running_shell()
+    if shell is not None:
+        from .notebook import fit_watch
+
+        fit_watch.watch(shell)
+
+
+_watch_fits_in_a_kernel()

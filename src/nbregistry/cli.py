@@ -527,8 +527,8 @@ def cmd_delete(reg, args):
 
 
 def add_register_parser(sub):
-    p = sub.add_parser("register", help="register a file or folder as the next version of a model")
-    p.add_argument("path", help="a file or a folder")
+    p = sub.add_parser("register", help="register a file, folder or URI as the next version of a model")
+    p.add_argument("path", help="a file, a folder or a URI (https://, s3://, models:/, ...)")
     p.add_argument("name", help="model name")
     p.add_argument("--metric", action="append", metavar="KEY=NUMBER", help="a metric (repeatable)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="a parameter (repeatable)")

@@ -283,7 +283,8 @@ class RemoteRegistry:
                 "input_example": None if prepared.example_json is None else json.loads(prepared.example_json)}
         staging = Path(tempfile.mkdtemp(prefix="nbregistry-upload-"))
         try:
-            entries, meta["flavor_meta"] = core.serialize(obj, prepared.flavor, staging, files)
+            entries, meta["flavor_meta"] = core.serialize(obj, prepared.flavor, staging, files,
+                                                          source=prepared.source)
             meta["lineage"] = prepared.lineage()
             version = self._upload(entries, meta, progress)
         finally:

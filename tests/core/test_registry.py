@@ -225,12 +225,13 @@ def test_compare_keeps_full_float_precision(reg, iris_model):
 def test_diff_lists_what_changed(reg, iris, iris_model):
     X, y = iris
     reg.register(iris_model, "iris", metrics={"acc": 0.9}, params={"C": 1}, data=X, input_example=X.head())
-    reg.register(iris_model, "iris", metrics={"acc": 0.95}, params={"C": 1}, data=X.iloc[:100])
+    # without input_example the signature comes from the first rows of data= (here: two columns)
+    reg.register(iris_model, "iris", metrics={"acc": 0.95}, params={"C": 1}, data=X.iloc[:100, :2])
     diff = reg.diff("iris:1", "iris:2")
     assert diff.changes["metrics"] == [{"key": "acc", "a": 0.9, "b": 0.95}]
     assert "params" not in diff.changes
     assert diff.changes["data"][0]["key"] == "data"
-    assert diff.changes["signature"][0]["b"] is None
+    assert len(diff.changes["signature"][0]["b"]["columns"]) == 2
     assert not reg.diff("iris:1", "iris:1")
 
 

@@ -25,8 +25,9 @@ def test_names_read_and_written_by_each_kind_of_statement():
         "preds = model.predict(X_test)\n"
         "squares = [k * k for k in rng if k > limit]\n"
         "if (n := count()) > 2:\n    pass\n")
-    assert {"np", "t", "i", "a", "b", "total", "fh", "text", "junk", "frame", "obj", "model", "preds",
+    assert {"np", "t", "i", "a", "b", "total", "fh", "text", "frame", "obj", "model", "preds",
             "squares", "n"} <= names.writes
+    assert "junk" not in names.writes  # del unbinds: the cell does not produce junk
     assert {"pairs", "total", "path", "frame", "obj", "model", "X", "y", "X_test", "rng", "limit", "count"} <= names.reads
     assert "k" not in names.reads and "k" not in names.writes  # comprehension variable stays inside
     assert "X_test" not in names.writes  # predict() does not mutate its argument, nor model... (see below)

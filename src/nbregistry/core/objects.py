@@ -129,7 +129,8 @@ class ObjectStore:
         return Blob(sha, size, new=True)
 
     def put_tree(self, entries: Iterable[tuple[str, Path]], *, progress: Progress | None = None) -> tuple[Blob, dict]:
-        """Store files given as ``(relative path, source path)`` and a manifest listing them.
+        """Store files given as ``(relative path, source path or a Blob already in this store)`` and a
+        manifest listing them.
 
         Returns the manifest blob and the manifest itself.
         """
@@ -138,6 +139,9 @@ class ObjectStore:
             rel = safe_relpath(rel)
             if rel in files:
                 raise ValidationError(f"artifact path {rel!r} given twice")
+            if isinstance(src, Blob):  # already streamed into this store (registering from a URI)
+                files[rel] = {"path": rel, "sha256": src.sha256, "size": src.size, "mode": 0o644}
+                continue
             src = Path(src)
             if src.is_symlink() or not src.is_file():
                 raise ValidationError(f"artifact {rel!r}: {src} is not a regular file (symlinks are refused)")

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import lineage as lineage_mod
+from . import sources
 from .errors import ValidationError
 from .flavors import detect_flavor, get_flavor
 from .limits import DEFAULT_LIMITS, Limits, check_json, check_text, json_size
 from .objects import safe_relpath
 from .refs import validate_name
 from .scoring import with_outputs
-from .signature import example_to_json, infer_signature
+from .signature import example_from_data, example_to_json, infer_signature
 from .trust import check_trust  # noqa: F401 - re-exported: the rule lives in core/trust.py
 
 MAX_KEY = 250
@@ -48,11 +49,15 @@ class PreparedRegistration:
     data_lineage: dict  # data fingerprints, taken before anything is stored (bad data refuses early)
     notebook: dict | None
     pending_git: Callable[[], dict | None]
+    source: dict | None = None  # registering from a URI: where from (filled in further by serialize)
 
     def lineage(self) -> dict:
         """The complete lineage record; waits for the git state started in prepare_registration."""
-        return {**lineage_mod.environment(), "git": self.pending_git(), "data": self.data_lineage,
-                "notebook": self.notebook}
+        record = {**lineage_mod.environment(), "git": self.pending_git(), "data": self.data_lineage,
+                  "notebook": self.notebook}
+        if self.source is not None:
+            record["source"] = self.source
+        return record
 
 
 @dataclass
@@ -92,6 +97,13 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
 
         notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
+    if input_example is None:
+        input_example = example_from_data(data)
+    data_lineage = lineage_mod.fingerprints(data)
+    warnings = list((notebook or {}).get("warnings") or []) + changed_since_fit(data_lineage, notebook) \
+        + columns_not_fit_on(obj, data_lineage)
+    if notebook is not None and warnings:
+        notebook = {**notebook, "warnings": warnings}
     chosen = get_flavor(flavor) if flavor else detect_flavor(obj)
     return PreparedRegistration(
         flavor=chosen,
@@ -100,15 +112,68 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
         tags=clean_strings("tag", tags or {}),
         signature=with_outputs(infer_signature(input_example), obj, chosen.name, input_example),
         example_json=example_to_json(input_example) if input_example is not None else None,
-        warnings=list((notebook or {}).get("warnings") or []),
-        data_lineage=lineage_mod.fingerprints(data), notebook=notebook,
-        pending_git=lineage_mod.start_git())
+        warnings=warnings, data_lineage=data_lineage, notebook=notebook,
+        pending_git=lineage_mod.start_git(), source=sources.describe(obj) if sources.is_uri(obj) else None)
 
 
-def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tuple[list, dict]:
+def changed_since_fit(data_lineage: dict, notebook: dict | None) -> list[str]:
+    """Warnings for datasets whose fingerprint now differs from the one taken when the model was fit
+    (``notebook["fit_data"]``, recorded by the notebook face's fit hook): the data changed after the
+    model saw it, so the lineage describes other data than it was trained on."""
+    out = []
+    for label, fit in ((notebook or {}).get("fit_data") or {}).items():
+        now = data_lineage.get(label)
+        if now and isinstance(fit, dict) and fit.get("sha256") and now.get("sha256") != fit["sha256"]:
+            model = f"{fit['model']}" if fit.get("model") else "the model"
+            out.append(f"{fit.get('variable', label)} changed after {model} was fit on it in In "
+                       f"[{fit.get('execution_count')}]: the data fingerprint describes the current data "
+                       f"(shape {now.get('shape')}), not what the model saw (shape {fit.get('shape')})")
+    return out
+
+
+def columns_not_fit_on(obj: Any, data_lineage: dict) -> list[str]:
+    """Warnings for tables in ``data=`` that lack some of the columns the model was fit on
+    (scikit-learn's ``feature_names_in_``): such data cannot be what the model saw. Works without a
+    notebook; tables sharing no column with the model (a lookup table, say) are left alone."""
+    try:
+        names = getattr(obj, "feature_names_in_", None)
+        features = [] if names is None else [str(n) for n in names]
+    except Exception:  # noqa: BLE001 - an attribute of an arbitrary object
+        return []
+    out = []
+    for label, fp in data_lineage.items():
+        columns = set(fp.get("columns") or []) if fp.get("kind") == "dataframe" else set()
+        missing = [f for f in features if f not in columns]
+        if columns and missing and len(missing) < len(features):
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            out.append(f"data {label!r} lacks column(s) {shown} that {type(obj).__name__} was fit on: "
+                       "its fingerprint describes other data than the model saw")
+    return out
+
+
+def serialize(obj: Any, flavor, staging: Path, files: dict | None = None, *, objects=None,
+              source: dict | None = None, progress: Callable[[int], None] | None = None) -> tuple[list, dict]:
     """Save ``obj`` with ``flavor`` into ``staging`` (a file or folder is used where it is) and
-    return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``."""
-    if flavor.name == "file":
+    return ``([(relative path, source path)], flavor metadata)``; ``files`` are added under ``extra/``.
+
+    A URI (``https://``, ``s3://``, ``models:/``, ...) is fetched: straight into ``objects`` (an
+    object store; the entries then hold stored blobs) when given, else into ``staging``; what the
+    fetch learnt (ETag, version id) is added to ``source``, the lineage record of the URI."""
+    if sources.is_uri(obj):
+        describe = getattr(flavor, "describe_saved", None)
+        if flavor.name != "file" and describe is None:
+            raise ValidationError(f"a URI is registered as the files it names (flavor 'file'); the {flavor.name!r} "
+                                  "flavor cannot describe files it did not save")
+        if flavor.name == "file":
+            sink = sources.store_sink(objects, progress) if objects is not None else sources.staging_sink(staging / "fetched")
+            entries, meta, details = sources.fetch(obj, sink, staging)
+        else:  # e.g. a saved transformers checkpoint: fetched into staging, described by its flavor
+            fetched = staging / "fetched"
+            entries, _, details = sources.fetch(obj, sources.staging_sink(fetched), staging)
+            meta = describe(fetched)
+        if source is not None:
+            source.update(details)
+    elif flavor.name == "file":
         entries, meta = file_entries(obj)
     else:
         with lineage_mod.own_imports():  # what the flavor imports is not the user's doing

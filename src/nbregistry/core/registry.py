@@ -242,7 +242,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                  tags: dict | None = None, description: str = "", data: Any = None, input_example: Any = None,
                  flavor: str | None = None, files: dict | None = None, notebook: dict | None = None,
                  progress: Progress | None = None) -> ModelVersion:
-        """Store ``obj`` (a model object, or a path to a file or folder) as the next version of ``name``.
+        """Store ``obj`` (a model object, a path to a file or folder, or a URI: ``https://``, ``s3://``,
+        ``gs://``, ``hf://``, MLflow's ``models:/`` and ``runs:/``) as the next version of ``name``.
 
         Metrics must be finite numbers; params and tags are stored as text. When metrics or params
         are not given they are picked up from the model (``get_params()``, ``best_score_``, ...).
@@ -254,7 +255,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                                         flavor=flavor, notebook=notebook, limits=self.limits)
         staging = Path(tempfile.mkdtemp(dir=self.objects.tmp, prefix="reg-"))
         try:
-            entries, meta = serialize(obj, prepared.flavor, staging, files)
+            entries, meta = serialize(obj, prepared.flavor, staging, files, objects=self.objects,
+                                      source=prepared.source, progress=progress)
             version = self._store_version(name, entries, flavor=prepared.flavor.name, meta=meta,
                                           metrics=prepared.metrics, params=prepared.params, tags=prepared.tags,
                                           description=description, signature=prepared.signature,
@@ -304,7 +306,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                 example = json.loads(input_example_json)
             except (TypeError, ValueError):
                 example = None
-            if not isinstance(example, dict) or example.get("type") not in ("dataframe", "tensor"):
+            if not isinstance(example, dict) or example.get("type") not in ("dataframe", "tensor", "tensors"):
                 raise ValidationError("input example must be the JSON written by nbregistry (dataframe or tensor)")
         metrics = clean_metrics(metrics or {})
         params = clean_strings("param", params or {})

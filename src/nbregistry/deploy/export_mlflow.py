@@ -250,6 +250,9 @@ def _mlflow_schema(signature: dict, *, output: bool = False) -> list:
                 kind = "datetime" if col["dtype"].startswith("datetime") else "string"
             out.append({"type": kind, "name": col["name"], "required": True})
         return out
+    if signature["type"] == "tensors":  # named inputs (a dict-of-arrays example)
+        return [{"type": "tensor", "name": i["name"], "tensor-spec": {"dtype": i["dtype"], "shape": i["shape"]}}
+                for i in signature["inputs"]]
     return [{"type": "tensor", "tensor-spec": {"dtype": signature["dtype"], "shape": signature["shape"]}}]
 
 
@@ -261,6 +264,12 @@ def _write_example(example, signature: dict | None, folder: Path) -> dict:
         (folder / "serving_input_example.json").write_text(json.dumps({"dataframe_split": data}, indent=2))
         return {"artifact_path": "input_example.json", "serving_input_path": "serving_input_example.json",
                 "type": "dataframe", "pandas_orient": "split"}
+    if isinstance(example, dict):  # named tensors
+        data = {"inputs": {k: v.tolist() for k, v in example.items()}}
+        (folder / "input_example.json").write_text(json.dumps(data))
+        (folder / "serving_input_example.json").write_text(json.dumps(data, indent=2))
+        return {"artifact_path": "input_example.json", "serving_input_path": "serving_input_example.json",
+                "type": "ndarray"}
     data = example.tolist()  # MLflow 3: the array itself; the serving example wraps it in "inputs"
     (folder / "input_example.json").write_text(json.dumps(data))
     (folder / "serving_input_example.json").write_text(json.dumps({"inputs": data}, indent=2))

@@ -1,11 +1,22 @@
 """Which names a notebook cell reads and which it writes, by static analysis with :mod:`ast`.
 
-Writes: assignments (plain, augmented, annotated, walrus), ``import``, ``def``/``class``, ``for`` and
-``with ... as`` targets, ``del``, and mutation through a name — ``model.fit(X)``, ``df["a"] = 1``,
-``obj.attr = 2`` — which counts as both reading and writing ``model``/``df``/``obj`` (methods known not
-to mutate, such as ``predict`` or ``head``, are excluded). Function and class bodies contribute their
-free names as reads; a name the cell assigned before reading it is not read from outside. Code inside
-``%time``/``%timeit``/``%%capture`` is analysed, and ``%registry load REF as VAR`` writes ``VAR``.
+The analysis follows execution order inside the cell: a name is *read* when it is loaded before the
+cell has bound it (so it must come from an earlier cell), and *written* when the cell leaves it
+bound. Concretely:
+
+- assignments bind after their right-hand side is evaluated (``x = x + 1`` reads ``x``); augmented
+  assignment reads then writes; ``for`` and ``with ... as`` targets, ``except ... as`` names, walrus
+  targets, imports, ``def`` and ``class`` bind; ``except`` names are unbound again after the handler;
+- ``del x`` unbinds ``x`` (the cell does not produce it); ``del df["a"]`` mutates ``df``;
+- comprehension variables stay inside the comprehension (only its first iterable and walrus
+  targets touch the cell's names);
+- mutation through a name — ``model.fit(X)``, ``df["a"] = 1``, ``obj.attr = 2`` — reads and writes
+  it (methods known not to mutate, such as ``predict`` or ``head``, are excluded);
+- function and lambda bodies run later: their free names count as reads unless the cell binds them;
+  names a function declares ``global`` and assigns are writes of the cell; class bodies run at once;
+- code inside ``%time``/``%timeit``/``%%capture`` is analysed, and ``%registry load REF as VAR``
+  writes ``VAR``.
+
 Pure Python: nothing here imports IPython.
 """
 
@@ -15,7 +26,6 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
 
 # Methods that only read their object: calling them does not count as writing the name.
 READ_ONLY_METHODS = frozenset("""
@@ -38,120 +48,246 @@ class CellNames:
     parsed: bool = True
 
 
-class _Names(ast.NodeVisitor):
-    def __init__(self):
-        self.reads: set[str] = set()
-        self.writes: set[str] = set()
+class _Flow:
+    """One scope walked in execution order: ``bound`` is what it has bound so far."""
 
-    # --- plain names
-    def visit_Name(self, node: ast.Name):
-        if isinstance(node.ctx, ast.Load):
-            self.reads.add(node.id)
+    def __init__(self, *, function: bool = False):
+        self.function = function
+        self.bound: set[str] = set()
+        self.ever_bound: set[str] = set()
+        self.reads: set[str] = set()          # loaded before this scope bound them
+        self.deferred: set[str] = set()       # free names of bodies that run later (def, lambda)
+        self.global_writes: set[str] = set()  # assigned by (nested) functions declaring them global
+        self.declared: set[str] = set()       # ``global``/``nonlocal`` names of this function scope
+
+    # --- names
+    def read(self, name: str, local: frozenset = frozenset()):
+        if name not in local and name not in self.bound:
+            self.reads.add(name)
+
+    def bind(self, name: str, local: frozenset = frozenset()):
+        if name in local:
+            return
+        self.bound.add(name)
+        self.ever_bound.add(name)
+
+    def unbind(self, name: str):
+        self.bound.discard(name)
+
+    # --- statements
+    def body(self, stmts):
+        for stmt in stmts:
+            self.stmt(stmt)
+
+    def stmt(self, node):  # noqa: C901 - one branch per statement kind
+        if isinstance(node, ast.Assign):
+            self.expr(node.value)
+            for target in node.targets:
+                self.target(target)
+        elif isinstance(node, ast.AugAssign):
+            if isinstance(node.target, ast.Name):
+                self.read(node.target.id)
+                self.expr(node.value)
+                self.bind(node.target.id)
+            else:
+                self.expr(node.value)
+                self.target(node.target)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.expr(node.value)
+                self.target(node.target)
+            if not self.function:
+                self.expr(node.annotation)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self.expr(node.iter)
+            self.target(node.target)
+            self.body(node.body)
+            self.body(node.orelse)
+        elif isinstance(node, ast.While):
+            self.expr(node.test)
+            self.body(node.body)
+            self.body(node.orelse)
+        elif isinstance(node, ast.If):
+            self.expr(node.test)
+            self.body(node.body)
+            self.body(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.target(item.optional_vars)
+            self.body(node.body)
+        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            self.body(node.body)
+            for handler in node.handlers:
+                if handler.type is not None:
+                    self.expr(handler.type)
+                if handler.name:
+                    self.bind(handler.name)
+                self.body(handler.body)
+                if handler.name:  # Python deletes the name when the handler ends
+                    self.unbind(handler.name)
+                    self.ever_bound.discard(handler.name)
+            self.body(node.orelse)
+            self.body(node.finalbody)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                self.delete(target)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                self.bind(alias.asname or alias.name.partition(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    self.bind(alias.asname or alias.name)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                self.expr(dec)
+            self._arguments(node.args)
+            if node.returns is not None and not self.function:
+                self.expr(node.returns)
+            self._function(node.args, node.body)
+            self.bind(node.name)
+        elif isinstance(node, ast.ClassDef):
+            for part in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+                self.expr(part)
+            inner = _Flow()
+            inner.body(node.body)  # a class body runs now; its names stay in the class
+            for name in inner.reads:
+                self.read(name)
+            self.deferred |= inner.deferred
+            self.global_writes |= inner.global_writes
+            self.bind(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            if self.function:
+                self.declared.update(node.names)
+        elif isinstance(node, getattr(ast, "Match", ())):
+            self.expr(node.subject)
+            for case in node.cases:
+                self._pattern(case.pattern)
+                if case.guard is not None:
+                    self.expr(case.guard)
+                self.body(case.body)
+        else:  # Expr, Return, Raise, Assert, ...: their expressions, in order
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+                elif isinstance(child, ast.stmt):
+                    self.stmt(child)
+
+    def target(self, node, local: frozenset = frozenset()):
+        if isinstance(node, ast.Name):
+            self.bind(node.id, local)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                self.target(elt, local)
+        elif isinstance(node, ast.Starred):
+            self.target(node.value, local)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Subscript):
+                self.expr(node.slice, local)
+            self.expr(node.value, local)
+            self._mutated(node, local)
+
+    def delete(self, node):
+        if isinstance(node, ast.Name):
+            self.unbind(node.id)
+            self.ever_bound.discard(node.id)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                self.delete(elt)
         else:
-            self.writes.add(node.id)
+            self.target(node)
 
-    # --- mutation through a name: x.attr = ..., x[i] = ..., del x[i], x.method(...)
-    def _mutated(self, target):
-        base = target
+    def _mutated(self, node, local: frozenset = frozenset()):
+        """``x.attr = ...``, ``x[i] = ...``, ``x.method(...)``: reads and writes ``x``."""
+        base = node
         while isinstance(base, (ast.Attribute, ast.Subscript)):
             base = base.value
-        if isinstance(base, ast.Name):
-            self.reads.add(base.id)
-            self.writes.add(base.id)
+        if isinstance(base, ast.Name) and base.id not in local:
+            self.read(base.id)
+            self.bind(base.id)
 
-    def visit_Attribute(self, node: ast.Attribute):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._mutated(node)
-        self.visit(node.value)
+    def _arguments(self, args: ast.arguments):
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            self.expr(default)
 
-    def visit_Subscript(self, node: ast.Subscript):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._mutated(node)
-        self.visit(node.value)
-        self.visit(node.slice)
-
-    def visit_Call(self, node: ast.Call):
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr not in READ_ONLY_METHODS:
-            self._mutated(func.value) if isinstance(func.value, (ast.Name, ast.Attribute, ast.Subscript)) else None
-        magic = _magic_code(node)
-        if magic is not None:
-            inner = analyze(magic)
-            self.reads |= inner.reads
-            self.writes |= inner.writes
-        loaded = _registry_load_target(node)
-        if loaded:
-            self.writes.add(loaded)
-        self.generic_visit(node)
-
-    def visit_AugAssign(self, node: ast.AugAssign):
-        if isinstance(node.target, ast.Name):
-            self.reads.add(node.target.id)
-            self.writes.add(node.target.id)
+    def _function(self, args: ast.arguments, body):
+        """A function or lambda body: its free names are read when it runs (later)."""
+        params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        params |= {a.arg for a in (args.vararg, args.kwarg) if a}
+        inner = _Flow(function=True)
+        inner.bound |= params
+        if isinstance(body, list):
+            inner.body(body)
         else:
-            self._mutated(node.target)
-            self.visit(node.target)
-        self.visit(node.value)
+            inner.expr(body)
+        local = (inner.ever_bound | params) - inner.declared
+        self.deferred |= (inner.reads | inner.deferred) - local
+        self.global_writes |= (inner.ever_bound & inner.declared) | inner.global_writes
 
-    # --- imports
-    def visit_Import(self, node: ast.Import):
-        for alias in node.names:
-            self.writes.add(alias.asname or alias.name.partition(".")[0])
+    def _pattern(self, pattern):
+        for node in ast.walk(pattern):
+            name = getattr(node, "name", None) if isinstance(node, (ast.MatchAs, ast.MatchStar)) else None
+            if isinstance(node, ast.MatchMapping):
+                name = node.rest
+            if isinstance(node, ast.MatchValue):
+                self.expr(node.value)
+            if isinstance(node, ast.MatchClass):
+                self.expr(node.cls)
+            if name:
+                self.bind(name)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom):
-        for alias in node.names:
-            if alias.name != "*":
-                self.writes.add(alias.asname or alias.name)
+    # --- expressions
+    def expr(self, node, local: frozenset = frozenset()):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                self.read(node.id, local)
+            else:
+                self.bind(node.id, local)
+        elif isinstance(node, ast.NamedExpr):
+            self.expr(node.value, local)
+            self.bind(node.target.id)  # a walrus binds in the enclosing scope, even in a comprehension
+        elif isinstance(node, ast.Lambda):
+            self._arguments(node.args)
+            self._function(node.args, node.body)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            self._comprehension(node, local)
+        elif isinstance(node, ast.Call):
+            self.expr(node.func, local)
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self.expr(arg, local)
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr not in READ_ONLY_METHODS:
+                self._mutated(func.value, local)
+            magic = _magic_code(node)
+            if magic is not None:
+                inner = analyze(magic)
+                for name in inner.reads:
+                    self.read(name, local)
+                for name in inner.writes:
+                    self.bind(name, local)
+            loaded = _registry_load_target(node)
+            if loaded:
+                self.bind(loaded, local)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child, local)
+                elif isinstance(child, ast.comprehension):  # not reached: comprehensions are above
+                    pass
 
-    # --- scopes: a def/class writes its name; its body contributes free names as reads
-    def _scope(self, node, params: Iterable[str] = ()):
-        inner = _Names()
-        for child in node.body:
-            inner.visit(child)
-        declared_global = {n for child in ast.walk(node) if isinstance(child, ast.Global) for n in child.names}
-        local = (inner.writes | set(params)) - declared_global
-        self.reads |= inner.reads - local
-        self.writes |= inner.writes & declared_global
-        for dec in getattr(node, "decorator_list", []):
-            self.visit(dec)
-
-    def visit_FunctionDef(self, node):
-        self.writes.add(node.name)
-        args = node.args
-        params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-        params += [a.arg for a in (args.vararg, args.kwarg) if a]
-        for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
-            self.visit(default)
-        self._scope(node, params)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef):
-        self.writes.add(node.name)
-        for base in node.bases:
-            self.visit(base)
-        self._scope(node)
-
-    def visit_Lambda(self, node: ast.Lambda):
-        inner = _Names()
-        inner.visit(node.body)
-        params = {a.arg for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
-        self.reads |= inner.reads - params
-
-    def _comprehension(self, node):
-        inner = _Names()
-        for gen in node.generators:
-            inner.visit(gen)
+    def _comprehension(self, node, local: frozenset):
+        inner_local = set(local)
+        for i, gen in enumerate(node.generators):
+            self.expr(gen.iter, frozenset(inner_local) if i else local)  # the first runs in the enclosing scope
+            inner_local |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+            for cond in gen.ifs:
+                self.expr(cond, frozenset(inner_local))
+        frozen = frozenset(inner_local)
         for part in ("elt", "key", "value"):
             if getattr(node, part, None) is not None:
-                inner.visit(getattr(node, part))
-        targets = set()
-        for gen in node.generators:
-            targets |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
-        self.reads |= inner.reads - targets
-        self.writes |= inner.writes - targets  # walrus inside a comprehension leaks
-
-    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+                self.expr(getattr(node, part), frozen)
 
 
 def _magic_code(node: ast.Call) -> str | None:
@@ -187,10 +323,7 @@ def analyze(source: str) -> CellNames:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return CellNames(parsed=False)
-    reads, writes = set(), set()
-    for stmt in tree.body:  # a name the cell assigned before reading it is not read from outside
-        visitor = _Names()
-        visitor.visit(stmt)
-        reads |= visitor.reads - writes
-        writes |= visitor.writes
-    return CellNames(reads=reads, writes=writes)
+    flow = _Flow()
+    flow.body(tree.body)
+    reads = flow.reads | (flow.deferred - flow.ever_bound)
+    return CellNames(reads=reads, writes=flow.bound | flow.global_writes)

@@ -17,7 +17,6 @@ import keyword
 import os
 import re
 import shlex
-import sys
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -26,12 +25,11 @@ from IPython.display import display
 from traitlets import Unicode, observe
 
 from ..core.errors import PolicyRefused, RegistryError, TrustRequired
+from ..core.signature import MAX_EXAMPLE_ROWS as EXAMPLE_ROWS
 from . import display as views
 from . import provenance
 from .magics_versioning import VersioningVerbs, add_versioning_verbs
 from .progress import ByteProgress
-
-EXAMPLE_ROWS = 5
 
 
 # ==================================================================== argparse that never exits
@@ -259,7 +257,7 @@ class RegistryMagics(VersioningVerbs, Magics):
             if not sep or not key:
                 raise UsageError(f"--tag {token!r}: write KEY=VALUE")
             tags[key] = value
-        example = self._var(args.example, "input example") if args.example else _head(next(iter(data.values()), None))
+        example = self._var(args.example, "input example") if args.example else None  # else: from --data, in the core
         try:
             notebook = provenance.capture(self.shell, model_var=args.variable, data_vars=data_vars,
                                           metrics_var=metrics_var, params_var=params_var)
@@ -433,22 +431,11 @@ def _literal(raw: str, *, numeric: bool) -> Any:
         raise UsageError(f"metric value {raw!r} is not a number") from None
 
 
-def _head(data: Any) -> Any:
-    """The first rows of a dataset, used as the input example when none was given."""
-    if data is None:
-        return None
-    if hasattr(data, "iloc") and getattr(data, "ndim", 1) == 2:
-        return data.head(EXAMPLE_ROWS)
-    np = sys.modules.get("numpy")
-    if np is not None and isinstance(data, np.ndarray) and data.ndim == 2:
-        return data[:EXAMPLE_ROWS]
-    return None
-
-
 # ==================================================================== extension entry points
 def load_ipython_extension(ipython) -> None:
     magics = RegistryMagics(ipython)
     ipython.register_magics(magics)
+    provenance.fit_watch.watch(ipython)  # data fingerprints at fit time (see notebook/fit_watch.py)
 
 
 def unload_ipython_extension(ipython) -> None:

@@ -24,13 +24,12 @@ Warnings (stored with the slice, shown in the card)
 from __future__ import annotations
 
 import ast
-import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import fit_watch, notebook_file
 from .cellnames import BUILTINS, CellNames, analyze
 
 __all__ = ["slice_history", "capture", "capture_for_call", "analyze", "CellNames", "Slice"]
@@ -180,27 +179,23 @@ def running_shell():
 
 
 def notebook_path(shell) -> str | None:
-    """The notebook's path when Jupyter provides it (``__session__`` or ``JPY_SESSION_NAME``)."""
-    for value in (shell.user_ns.get("__session__"), os.environ.get("JPY_SESSION_NAME")):
-        if isinstance(value, str) and value.endswith(".ipynb"):
-            return value
-    return None
+    """The notebook's path (see :func:`.notebook_file.locate` for how it is found), or ``None``."""
+    return locate_notebook(shell)["path"]
+
+
+def locate_notebook(shell) -> dict:
+    ns = shell.user_ns
+    session = ns.get("__session__") or ns.get("__vsc_ipynb_file__")
+    return notebook_file.locate(session, [raw for _, raw, _ in shell_history(shell)])
 
 
 def _notebook_code_cells(path: str | None) -> list[str] | None:
     if not path:
         return None
     for candidate in (Path(path), Path.cwd() / Path(path).name):
-        try:
-            nb = json.loads(candidate.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        cells = []
-        for cell in nb.get("cells", []):
-            if cell.get("cell_type") == "code":
-                src = cell.get("source", "")
-                cells.append("".join(src) if isinstance(src, list) else src)
-        return cells
+        cells = notebook_file.code_cells(notebook_file.read_notebook(candidate))
+        if cells is not None:
+            return cells
     return None
 
 
@@ -264,11 +259,19 @@ def capture(shell, *, model_var: str | None, data_vars: dict | Iterable[str] = (
         history[-1] = (count, trimmed if trimmed != code else raw, trimmed)
     data_map = dict(data_vars) if isinstance(data_vars, dict) else {v: v for v in data_vars}
     targets = [n for n in [model_var, *data_map.values(), metrics_var, params_var] if n]
-    path = notebook_path(shell)
+    located = locate_notebook(shell)
+    saved_cells = _notebook_code_cells(located["path"])
     result = slice_history(history, targets, data_names=list(data_map.values()), model_name=model_var,
-                           notebook_cells=_notebook_code_cells(path))
-    return {"path": path, **result.to_dict(),
-            "variables": {"model": model_var, "data": data_map, "metrics": metrics_var, "params": params_var}}
+                           notebook_cells=saved_cells)
+    record = {**located, **result.to_dict(),
+              "variables": {"model": model_var, "data": data_map, "metrics": metrics_var, "params": params_var}}
+    if saved_cells is not None:
+        record["warnings"] += notebook_file.edited_cells(
+            [(c.execution_count, c.source) for c in result.cells], saved_cells)
+    fit_data = fit_watch.fit_data(data_map, model_var, shell.user_ns.get(model_var) if model_var else None)
+    if fit_data:  # compared with the data's fingerprint at registration by the core
+        record["fit_data"] = fit_data
+    return record
 
 
 def capture_for_call(obj: Any, *, metrics: Any = None, params: Any = None, data: Any = None) -> dict | None:

@@ -16,8 +16,12 @@ the author. A flavor given a false ``trusted`` must refuse anything that unpickl
 class named in ``meta`` only when ``trusted.allows_class(path)``. File names read from ``meta``
 go through ``safe_relpath`` (see :func:`artifact_file`): metadata is never a path by itself.
 
-Third-party flavors are found through the ``nbregistry.flavors`` entry-point group; the built-in
-ones (sklearn, pickle, file) are always present. Detection asks flavors in decreasing ``priority``.
+Third-party flavors are found through the ``nbregistry.flavors`` entry-point group. nbregistry's own
+flavors are declared there too (pyproject.toml) and also listed in :data:`OWN_FLAVORS`, so they are
+present even when the installed package metadata is older than the code (an editable install made
+before a flavor was added). Detection asks flavors in decreasing ``priority``: ``register(model)``
+picks transformers for models, pipelines and ``{"model": m, "tokenizer": t}`` dicts, custom for
+:class:`~nbregistry.core.flavors.custom.CustomModel` subclasses, and so on down to pickle.
 """
 
 from __future__ import annotations
@@ -68,6 +72,17 @@ def refuse_untrusted(meta: dict, what: str) -> None:
 
 _FLAVORS: dict[str, Flavor] | None = None
 
+# nbregistry's own flavors, as in pyproject.toml's [project.entry-points."nbregistry.flavors"]
+OWN_FLAVORS = {
+    "xgboost": "nbregistry.core.flavors.xgboost:XGBoostFlavor",
+    "lightgbm": "nbregistry.core.flavors.lightgbm:LightGBMFlavor",
+    "torch": "nbregistry.core.flavors.torch:TorchFlavor",
+    "onnx": "nbregistry.core.flavors.onnx:OnnxFlavor",
+    "keras": "nbregistry.core.flavors.keras:KerasFlavor",
+    "transformers": "nbregistry.core.flavors.transformers:TransformersFlavor",
+    "custom": "nbregistry.core.flavors.custom:CustomFlavor",
+}
+
 
 def all_flavors() -> dict[str, Flavor]:
     global _FLAVORS
@@ -79,9 +94,10 @@ def all_flavors() -> dict[str, Flavor]:
 
         found: dict[str, Flavor] = {f.name: f for f in (FileFlavor(), SklearnFlavor(), PickleFlavor(),
                                                         MlflowPyfuncFlavor())}
-        from importlib.metadata import entry_points
+        from importlib.metadata import EntryPoint, entry_points
 
-        for ep in entry_points(group="nbregistry.flavors"):
+        own = [EntryPoint(name, value, "nbregistry.flavors") for name, value in OWN_FLAVORS.items()]
+        for ep in [*entry_points(group="nbregistry.flavors"), *own]:
             if ep.name in found:
                 continue
             try:
