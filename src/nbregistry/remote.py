@@ -107,7 +107,13 @@ class RemoteRegistry:
             self._identity = self._handshake()["author"]
         return self._identity
 
-    def identity(self) -> dict:
+    @property
+    def identity(self) -> str | None:
+        """How the server established this client's name (verified, local, shared), as on a local
+        ``Registry``; the whole answer is :meth:`server_identity`."""
+        return self.server_identity().get("identity")
+
+    def server_identity(self) -> dict:
         """What the server says about this client (``GET /whoami``): user, identity (verified, local,
         shared), auth, groups, roles and what it may do. Servers older than the route: from /version,
         as an unverified identity."""
@@ -120,7 +126,7 @@ class RemoteRegistry:
 
     def _require_verified(self, what: str) -> None:
         """Refuse an operation whose meaning depends on who acts when the server did not verify us."""
-        me = self.identity()
+        me = self.server_identity()
         if me.get("identity") not in ("verified", "local"):
             raise errors.PermissionDenied(
                 f"cannot {what}: the server at {self.url} did not verify who you are (identity "
@@ -360,7 +366,7 @@ class RemoteRegistry:
         # A server that does not say how the author was established (older servers): counted for nobody.
         stub = ModelVersion(name=parsed.name, version=parsed.version, author=info["author"], flavor=info["flavor"],
                             identity=info.get("identity", "imported"))
-        me = self.identity()  # how the server established who this client is
+        me = self.server_identity()  # how the server established who this client is
         trusted = trust_rule.decide(stub, get_flavor(info["flavor"]), info["meta"], reader=me.get("user") or "",
                                     reader_identity=me.get("identity"), trust=trust,
                                     classes=trust_rule.allowed_classes(self.trusted_classes),

@@ -53,7 +53,7 @@ def test_demo_workspace_opens_the_panel_jupyterlab_registers(tmp_path):
 
     assert main(["workspace", str(tmp_path)]) == 0
     layout = WorkspacesManager(str(tmp_path)).load("default")["data"]["layout-restorer:data"]
-    panel_source = (Path(__file__).resolve().parents[2] / "labextension" / "src" / "panel.tsx").read_text()
+    panel_source = (Path(__file__).resolve().parents[2] / "labextension" / "src" / "navigator.tsx").read_text()
     panel_id = re.search(r"this\.id = '([^']+)'", panel_source).group(1)
     assert layout["left"]["current"] == panel_id and panel_id in layout["left"]["widgets"]
     assert layout["left"]["collapsed"] is False

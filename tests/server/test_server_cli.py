@@ -38,7 +38,7 @@ def test_a_shared_token_server_keeps_claimed_names_but_never_counts_them(tmp_pat
         monkeypatch.setenv("NBREGISTRY_USER", "quinn")  # the documented default claim
         quinn = RemoteRegistry(url, "shared-secret")
         assert quinn.comment("churn:1", "as configured").claimed_by == "quinn"
-        assert quinn.identity()["claimed_by"] == "quinn"
+        assert quinn.server_identity()["claimed_by"] == "quinn"
         # review/approve depend on who acts: the client refuses rather than file an uncounted review
         with pytest.raises(PermissionDenied, match="did not verify who you are"):
             yan.review("churn:1", "approve")
