@@ -11,7 +11,8 @@ import shutil
 import pytest
 
 PANEL_TAB = '.jp-SideBar .lm-TabBar-tab[data-id="nbregistry-panel"]'
-PANEL = "#nbregistry-panel"
+PANEL = "#nbregistry-panel"  # the sidebar navigator
+APP = ".jp-MainAreaWidget.nbr-AppTab:not(.lm-mod-hidden) .nbr-App"  # the Model Registry app tab
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
                   "--disable-background-networking", "--disable-component-update"]
 
@@ -54,14 +55,17 @@ def test_the_panel_disables_promoting_to_production_for_bob(page_as_bob):
     page = page_as_bob
     page.click(PANEL_TAB)
     page.fill(f"{PANEL} .nbr-SearchInput", "fraud")
-    page.click(f'{PANEL} .nbr-ModelRow[data-model="fraud"]')
-    page.wait_for_selector(f"{PANEL} .nbr-ModelPage .nbr-VersionsTable")
-    page.click(f'{PANEL} .nbr-VersionsTable tr[data-ref="fraud:1"] .nbr-LinkButton')
-    page.wait_for_selector(f'{PANEL} .nbr-VersionPage[data-ref="fraud:1"]')
-    production = page.locator(f'{PANEL} [data-action="promote"][data-alias="production"]')
+    page.click(f'{PANEL} .nbr-ModelRow[data-model="fraud"]')  # the navigator opens the model in the main area
+    page.wait_for_selector(f'{APP} .nbr-ModelPage[data-model="fraud"] .nbr-VersionsTable')
+    page.click(f'{APP} .nbr-VersionsTable tr[data-ref="fraud:1"] .nbr-LinkButton')
+    page.wait_for_selector(f'{APP} .nbr-VersionPage[data-ref="fraud:1"]')
+    page.click(f'{APP} .nbr-VersionPage [role="tab"][data-tab="actions"]')
+    page.fill(f"{APP} .nbr-AliasInput", "production")
+    production = page.locator(f'{APP} [data-action="promote"][data-alias="production"]')
     production.wait_for()
     assert production.is_disabled()
     assert "custom:nbregistry:promote:production" in (production.get_attribute("title") or "")
-    staging = page.locator(f'{PANEL} [data-action="promote"][data-alias="staging"]')
-    if staging.count():
-        assert staging.is_enabled()
+    page.fill(f"{APP} .nbr-AliasInput", "staging")
+    staging = page.locator(f'{APP} [data-action="promote"][data-alias="staging"]')
+    staging.wait_for()
+    assert staging.is_enabled()
