@@ -177,6 +177,7 @@ def test_ls(run, churn, files):
 
 
 def test_ls_empty_and_bad_limit(run, root):
+    assert_error(run("ls"), 1, r"no registry at .*nothing was created")  # a read-only verb creates nothing
     from nbregistry import Registry
 
     Registry(root).close()

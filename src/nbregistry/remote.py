@@ -72,6 +72,7 @@ class RemoteRegistry:
         self._local = threading.local()
         self._checked = False
         self._max_upload: int | None = None
+        self.trusted_classes: list = []  # the reader's allow-list (core/trust.py), plus NBREGISTRY_TRUSTED_CLASSES
         if author is not None:
             self.author = author
 
@@ -292,20 +293,28 @@ class RemoteRegistry:
     def load(self, ref: str, *, trust: bool = False, progress=None) -> Any:
         """Download the version's files (cached by hash, always re-verified), then load them with the
         same flavor code and trust rule as a local registry."""
+        from .core import trust as trust_rule
         from .core.entities import ModelVersion
         from .core.flavors import get_flavor
-        from .core.registration import check_trust
+        from .core.refs import parse_ref
 
         info = self.artifact(ref)
-        name, _, number = info["ref"].rpartition(":")
-        stub = ModelVersion(name=name, version=int(number), author=info["author"], flavor=info["flavor"])
-        trusted = check_trust(stub, info["meta"], reader=self.whoami(), trust=trust)
+        parsed = parse_ref(info["ref"])  # a server's answer is checked, not believed
+        if parsed.version is None:
+            raise errors.IntegrityError(f"the server answered {info['ref']!r} for {ref!r}: not a version ref")
+        # A server that does not say how the author was established: the author is not counted.
+        stub = ModelVersion(name=parsed.name, version=parsed.version, author=info["author"], flavor=info["flavor"],
+                            identity=info.get("identity", "imported"))
+        trusted = trust_rule.decide(stub, get_flavor(info["flavor"]), info["meta"], reader=self.whoami(),
+                                    reader_identity="verified", trust=trust,
+                                    classes=trust_rule.allowed_classes(self.trusted_classes))
         folder = self._checkout(info, progress)
         return get_flavor(info["flavor"]).load(folder, info["meta"], trusted=trusted)
 
     def _checkout(self, info: dict, progress) -> Path:
         from .cache import STAGING_PREFIX, ArtifactCache
 
+        _check_artifact_answer(info)  # nothing the server says becomes a path unchecked
         cache = ArtifactCache()
         final = cache.folder(info["sha256"])
         if final.is_dir() and all(_file_ok(final / f["path"], f, progress) for f in info["files"]):
@@ -471,11 +480,11 @@ class RemoteRegistry:
 
         return GCReport.from_dict(self._call("POST", "/gc", body={"grace": grace, "dry_run": bool(dry_run)}))
 
-    def reproduce(self, ref: str, path=None):
+    def reproduce(self, ref: str, path=None, *, trust: bool = False):
         """See :meth:`nbregistry.Registry.reproduce` (built from ``get``, so it works remotely too)."""
         from .core.reproduce import ReproduceMixin
 
-        return ReproduceMixin.reproduce(self, ref, path)
+        return ReproduceMixin.reproduce(self, ref, path, trust=trust)
 
     # ================================================================ server-side only
     def _server_only(self, verb: str):
@@ -585,6 +594,38 @@ def _error(resp) -> RegistryError:
         report = body.get("report")
         return cls(message, GateReport.from_dict(report) if report else None)
     return cls(message)
+
+
+def _check_artifact_answer(info: dict) -> None:
+    """Refuse an ``/artifact`` answer whose hash, file names or sizes could not have come from a
+    registry: they are used as cache paths and must never leave the cache."""
+    from .core.objects import SHA_RE, safe_relpath
+
+    ref = info.get("ref")
+    sha = info.get("sha256")
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+        raise errors.IntegrityError(f"the server answered an artifact hash {sha!r} for {ref}: not a sha256 digest")
+    files = info.get("files")
+    if not isinstance(files, list) or not isinstance(info.get("meta"), dict):
+        raise errors.IntegrityError(f"the server's answer for {ref} lists no files")
+    seen: set = set()
+    folders: set = set()
+    for entry in files:
+        if not isinstance(entry, dict):
+            raise errors.IntegrityError(f"the server's answer for {ref} holds a malformed file entry")
+        try:
+            path = safe_relpath(entry.get("path"))
+        except errors.ValidationError as exc:
+            raise errors.IntegrityError(f"the server answered an unsafe file name for {ref}: {exc}") from None
+        parents = {path.rsplit("/", i)[0] for i in range(1, path.count("/") + 1)}
+        if path in seen or path in folders or parents & seen:
+            raise errors.IntegrityError(f"the server's answer for {ref} lists {path!r} twice or as file and folder")
+        seen.add(path)
+        folders |= parents
+        if not isinstance(entry.get("sha256"), str) or not SHA_RE.fullmatch(entry["sha256"]):
+            raise errors.IntegrityError(f"the server answered a file hash {entry.get('sha256')!r} for {ref}")
+        if not isinstance(entry.get("size"), int) or isinstance(entry["size"], bool) or entry["size"] < 0:
+            raise errors.IntegrityError(f"the server answered a file size {entry.get('size')!r} for {ref}")
 
 
 def _file_ok(path: Path, entry: dict, progress=None) -> bool:

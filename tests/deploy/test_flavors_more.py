@@ -23,9 +23,10 @@ def data():
     return X, y
 
 
-def roundtrip(reg, obj, name, example, **kwargs):
+def roundtrip(reg, obj, name, example, trusted_classes=None, **kwargs):
     version = reg.register(obj, name, input_example=example, **kwargs)
-    other = Registry(reg.root, author="someone-else")  # no trust needed: none of these formats pickles
+    # no trust needed: none of these formats pickles (a torch module class is on the reader's allow-list)
+    other = Registry(reg.root, author="someone-else", trusted_classes=trusted_classes)
     try:
         return version, other.load(version.ref)
     finally:
@@ -73,7 +74,8 @@ def test_torch_state_dict_via_safetensors_and_torchscript(local_reg, data):
     X, _ = data
     torch.manual_seed(0)
     net = TinyNet(hidden=5).eval()
-    version, loaded = roundtrip(local_reg, net, "net", X[:3].astype("float32"))
+    version, loaded = roundtrip(local_reg, net, "net", X[:3].astype("float32"),
+                                trusted_classes=["nbregistry_test_modules:TinyNet"])
     assert version.flavor == "torch"
     assert [f["path"] for f in version.artifact["files"]] == ["model.safetensors"]
     assert type(loaded) is TinyNet and loaded.hidden == 5
@@ -189,7 +191,8 @@ def test_a_served_torch_model(local_reg, data):
     torch.manual_seed(0)
     net = TinyNet(hidden=3).eval()
     local_reg.register(net, "net", input_example=X[:3].astype("float32"))
-    with serve(Registry(local_reg.root, author="server"), "net", port=0) as srv:
+    server_reg = Registry(local_reg.root, author="server", trusted_classes=["nbregistry_test_modules:TinyNet"])
+    with serve(server_reg, "net", port=0) as srv:
         r = requests.post(srv.url + "/invocations", json={"instances": X[:4].tolist()}, timeout=30)
         with torch.no_grad():
             expected = net(torch.as_tensor(X[:4], dtype=torch.float32)).numpy()

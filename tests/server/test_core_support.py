@@ -92,8 +92,8 @@ def test_check_trust_is_the_one_rule(local_reg, as_user):
     meta = local_reg.artifact("pickled")["meta"]
     with pytest.raises(TrustRequired):
         check_trust(v, meta, reader="alice", trust=False)
-    assert check_trust(v, meta, reader="alice", trust=True) is True
-    assert check_trust(v, meta, reader="bob", trust=False) is True
+    assert check_trust(v, meta, reader="alice", trust=True).full is True
+    assert check_trust(v, meta, reader="bob", trust=False).full is True
     with pytest.raises(TrustRequired):
         local_reg.load("pickled")
 

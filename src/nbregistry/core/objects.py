@@ -108,6 +108,11 @@ class ObjectStore:
         finally:
             _unlink_quiet(tmp)
 
+    def install(self, path: os.PathLike | str, sha: str) -> Blob:
+        """Move a staged file whose content the caller has already hashed to ``sha`` into place."""
+        self.path(sha)  # validates the digest
+        return self._install(str(path), sha, os.stat(path).st_size)
+
     def _install(self, tmp: str, sha: str, size: int) -> Blob:
         final = self.path(sha)
         if final.is_file():
@@ -154,8 +159,12 @@ class ObjectStore:
         return data
 
     def read_manifest(self, sha: str) -> dict:
-        manifest = json.loads(self.read_bytes(sha))
-        if manifest.get("format") != MANIFEST_FORMAT:
+        try:
+            manifest = json.loads(self.read_bytes(sha))
+        except (UnicodeDecodeError, ValueError):
+            manifest = None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
+                or not isinstance(manifest.get("files"), list):
             raise IntegrityError(f"blob {sha} is not a manifest")
         return manifest
 
@@ -186,39 +195,52 @@ class ObjectStore:
         return None
 
     def checkout(self, manifest_sha: str, *, progress: Progress | None = None) -> Path:
-        """Materialize a manifest's files as a read-only folder, verifying every hash first.
+        """Materialize a manifest's files as a read-only folder and return it, every file verified.
 
-        Files are hard links to the blobs (copies where links are impossible), under
-        ``tmp/checkouts/<manifest sha>``. Raises :class:`IntegrityError` on any mismatch.
+        The files are *copies* of the blobs (reflinks where the filesystem can, see :func:`copy_blob`),
+        never hard links: writing through a loaded path changes only that copy. The folder lives
+        under ``tmp/checkouts/<manifest sha>``; a folder already there is reused only when every file
+        still hashes to the manifest and nothing was added, otherwise a fresh one replaces it (the
+        old one is moved aside, so whoever holds it keeps their copy). Raises
+        :class:`IntegrityError` when a blob is missing or does not match its hash.
         """
         manifest = self.read_manifest(manifest_sha)
-        for entry in manifest["files"]:
-            problem = self.check(entry["sha256"], entry["size"], progress=progress)
-            if problem:
-                raise IntegrityError(f"artifact file {entry['path']!r} (blob {entry['sha256'][:12]}…) is {problem}")
+        entries = [(safe_relpath(e["path"]), e) for e in manifest["files"]]
         final = self.tmp / "checkouts" / manifest_sha
-        if final.is_dir():
+        if final.is_dir() and self._checkout_intact(final, entries, progress):
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=".co-"))
         try:
-            for entry in manifest["files"]:
-                rel = safe_relpath(entry["path"])
+            for rel, entry in entries:
+                sha = entry["sha256"]
                 dest = staging / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    os.link(self.path(entry["sha256"]), dest)
-                except OSError:
-                    shutil.copyfile(self.path(entry["sha256"]), dest)
-            try:
-                os.rename(staging, final)
-            except OSError:  # another process checked it out first
-                if not final.is_dir():
-                    raise
+                    copy_blob(self.path(sha), dest)
+                except FileNotFoundError:
+                    raise IntegrityError(f"artifact file {rel!r} (blob {sha[:12]}…) is missing") from None
+                problem = _file_problem(dest, entry, progress, self)
+                if problem:
+                    raise IntegrityError(f"artifact file {rel!r} (blob {sha[:12]}…) is {problem}")
+                os.chmod(dest, 0o555 if entry.get("mode", 0o644) & stat.S_IXUSR else 0o444)
+            _replace_dir(staging, final, self.tmp / "checkouts")
         finally:
             if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+                _rmtree_readonly(staging)
         return final
+
+    def _checkout_intact(self, folder: Path, entries: list, progress: Progress | None) -> bool:
+        """Whether an existing checkout holds exactly the manifest's files with their hashes."""
+        expected = {rel for rel, _ in entries}
+        try:
+            present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+        except OSError:
+            return False
+        if present != expected:
+            return False
+        return all(not (folder / rel).is_symlink() and not _file_problem(folder / rel, entry, progress, self)
+                   for rel, entry in entries)
 
     def open(self, sha: str):
         try:
@@ -326,6 +348,86 @@ def _copy_hashing_in_thread(f, out, progress: Progress | None) -> tuple[str, int
         filled.put(None)
         hasher.join()
     return digest.hexdigest(), size
+
+
+def _file_problem(path: Path, entry: dict, progress: Progress | None, store: "ObjectStore") -> str | None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    if size != entry["size"]:
+        return f"size {size} != recorded {entry['size']}"
+    if store.hash_file(path, progress) != entry["sha256"]:
+        return "content does not match its hash"
+    return None
+
+
+FICLONE = 0x40049409  # linux/fs.h: share the source's extents (copy-on-write) on btrfs, XFS, ...
+
+
+def copy_blob(src: Path, dest: Path) -> None:
+    """Copy ``src`` to a new file ``dest``: a reflink where the filesystem supports one (the copy
+    shares blocks until either side is written), else ``copy_file_range``, else a plain copy.
+    Never a hard link."""
+    with open(src, "rb") as fin, open(dest, "xb") as fout:
+        try:
+            import fcntl
+
+            fcntl.ioctl(fout.fileno(), FICLONE, fin.fileno())
+            return
+        except (ImportError, OSError):
+            pass
+        remaining = os.fstat(fin.fileno()).st_size
+        try:
+            while remaining > 0:
+                n = os.copy_file_range(fin.fileno(), fout.fileno(), min(remaining, 1 << 30))
+                if n == 0:
+                    break
+                remaining -= n
+            if remaining == 0:
+                return
+        except (AttributeError, OSError):
+            pass
+        fin.seek(0)
+        fout.seek(0)
+        fout.truncate()
+        shutil.copyfileobj(fin, fout, CHUNK)
+
+
+def _replace_dir(staging: Path, final: Path, parent: Path) -> None:
+    """Put ``staging`` at ``final``; an existing ``final`` is moved aside first (then removed)."""
+    try:
+        os.rename(staging, final)
+        return
+    except OSError:
+        if not final.exists():
+            raise
+    aside = Path(tempfile.mkdtemp(dir=parent, prefix=".old-"))
+    try:
+        os.rename(final, aside / "stale")
+    except FileNotFoundError:
+        pass
+    try:
+        os.rename(staging, final)
+    except OSError:  # another process put a fresh checkout there meanwhile: use theirs
+        if not final.is_dir():
+            raise
+    finally:
+        _rmtree_readonly(aside)
+
+
+def _rmtree_readonly(path: Path) -> None:
+    """``rmtree`` that also removes read-only files and folders (checkouts are read-only)."""
+
+    def retry(func, p, _exc):
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=retry)
 
 
 def manifest_bytes(manifest: dict) -> bytes:

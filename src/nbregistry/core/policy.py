@@ -352,16 +352,18 @@ def _signature_gate(candidate: ModelVersion, current: ModelVersion | None) -> tu
 def smoke_test(registry, ref: str) -> tuple[bool, str]:
     """Load ``ref`` and predict on its stored input example; ``(passed, detail)``, never raises.
 
-    Loading follows the registry's trust rule (someone else's pickle is not unpickled; in a registry
-    with ``trust_own_pickles = False``, a shared server, no pickle is unpickled at all).
+    Loading follows the trust rule of core/trust.py (someone else's pickle is not unpickled, a class
+    named in stored metadata is not imported; in a registry with ``code_allowed = False``, the team
+    server, no stored code runs at all, whoever asks).
     """
     try:
         obj = registry.load(ref)
     except TrustRequired as exc:
-        if not getattr(registry, "trust_own_pickles", True):
+        if not getattr(registry, "code_allowed", True) or not getattr(registry, "trust_own_pickles", True):
             return False, (f"not loaded: {ref} is stored in a format that runs code when loaded, and the server "
-                           "never unpickles for a smoke test; register it in a format that loads safely "
-                           "(scikit-learn models: install skops) or run `check` from your own machine")
+                           "never unpickles for a smoke test (nor imports a class named in stored metadata); "
+                           "register it in a format that loads safely "
+                           "(scikit-learn models: install skops) or run `check` from your own machine ({exc})")
         return False, f"not loaded: {exc}"
     except Exception as exc:  # a smoke test reports any failure to load
         return False, f"loading {ref} failed: {_one_line(exc)}"

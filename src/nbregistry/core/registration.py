@@ -1,6 +1,7 @@
 """Registration, before anything is stored: validating and cleaning what the caller gives,
-picking metrics and params up from the model, serializing it with its flavor, and the trust rule
-for loading. Shared by ``Registry`` and ``RemoteRegistry`` so both refuse the same input the same way.
+picking metrics and params up from the model and serializing it with its flavor. Shared by
+``Registry`` and ``RemoteRegistry`` so both refuse the same input the same way. (The trust rule of
+loading lives in core/trust.py; ``check_trust`` is re-exported here for older imports.)
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import lineage as lineage_mod
-from .entities import ModelVersion
-from .errors import TrustRequired, ValidationError
+from .errors import ValidationError
 from .flavors import detect_flavor, get_flavor
 from .limits import DEFAULT_LIMITS, Limits, check_json, check_text, json_size
 from .objects import safe_relpath
 from .refs import validate_name
 from .signature import example_to_json, infer_signature
+from .trust import check_trust  # noqa: F401 - re-exported: the rule lives in core/trust.py
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 5000
@@ -91,26 +92,6 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
     for rel, src in (files or {}).items():
         entries.append(("extra/" + safe_relpath(rel), Path(src)))
     return entries, meta
-
-
-def check_trust(version: ModelVersion, meta: dict, *, reader: str, trust: bool, trust_own: bool = True) -> bool:
-    """The trust rule of loading: a format that runs code when loaded (pickle) written by someone
-    other than ``reader`` needs ``trust=True``; with ``trust_own=False`` (a shared server) so does the
-    reader's own. Returns the ``trusted`` flag for ``flavor.load``."""
-    own = version.author == reader and version.author_counts
-    needs_trust = get_flavor(version.flavor).needs_trust(meta) and (not own or not trust_own)
-    if needs_trust and not trust:
-        if version.author != reader:
-            whose = f"saved by {version.author!r}"
-        elif not version.author_counts:
-            whose = f"saved under the unverified name {version.author!r} ({version.identity})"
-        else:
-            whose = "saved by you, but this registry trusts no pickles"
-        raise TrustRequired(
-            f"{version.ref} was {whose} in a format that runs code when loaded "
-            f"({version.flavor}/{meta.get('format') or meta.get('library', 'pickle')}); "
-            "pass trust=True if you trust its author")
-    return trust or not needs_trust
 
 
 def check_record(limits: Limits, *, description: str, metrics: dict, params: dict, tags: dict,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -15,14 +16,14 @@ from .compare import Comparison, Diff
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
-from .identity import IDENTITIES, LOCAL, VERIFIED, counts, default_author, default_root
+from .identity import IDENTITIES, LOCAL, VERIFIED, default_author, default_root
 from .objects import ObjectStore, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
-from .registration import (check_trust, clean_metrics, clean_strings, file_entries, prepare_registration,
-                           serialize)
+from .registration import clean_metrics, clean_strings, file_entries, prepare_registration, serialize
 from .limits import Limits, check_int
 from .registration import check_edit, check_record
+from . import trust as trust_rule
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -48,12 +49,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api", create: bool = True):
+                 origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True):
         """``create=False`` opens an existing registry only (read-only faces): where there is no
         ``registry.db`` it raises :class:`NotFound` instead of making a new registry."""
         self.root = Path(root).expanduser() if root is not None else default_root()
-        if not create and not (self.root / "registry.db").is_file():
-            raise NotFound(f"there is no registry at {self.root}")
+        check_openable(self.root, create=create)
         self.root.mkdir(parents=True, exist_ok=True)
         self.objects = ObjectStore(self.root)
         self.store = Store(self.root / "registry.db")
@@ -67,6 +67,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         self.trust_own_pickles = True
         # How much one registration, edit or comparison may hold (core/limits.py; a server sets its own).
         self.limits = Limits()
+        # False in the team server: no load runs code a user stored, whatever trust= says (core/trust.py).
+        self.code_allowed = True
+        # The reader's own allow-list of classes a load may import and construct without trust=True
+        # ("module:Class" or "module:*"), plus NBREGISTRY_TRUSTED_CLASSES. Never read from the registry folder.
+        self.trusted_classes = trust_rule.allowed_classes(trusted_classes)
 
     def __repr__(self) -> str:
         return f"<Registry {self.root}>"
@@ -303,19 +308,27 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
     def load(self, ref: str, *, trust: bool = False, progress: Progress | None = None) -> Any:
         """Load a version's object after verifying every file's hash.
 
-        Pickle-based artifacts written by another author need ``trust=True``: unpickling can run code.
+        A load that can run code its author chose (unpickling, importing a class named in the metadata)
+        follows the trust rule of core/trust.py: it needs ``trust=True`` unless the format is
+        data-only, the classes are on your allow-list, or you are the version's verified author.
         """
         version = self.get(ref)
-        trusted = check_trust(version, version.flavor_meta, reader=self.author, trust=trust,
-                              trust_own=self.trust_own_pickles and counts(self.identity))
+        trusted = self._trust_decision(version, trust=trust)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
         return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
+
+    def _trust_decision(self, version: ModelVersion, *, trust: bool = False) -> "trust_rule.Trust":
+        """The trust rule (core/trust.py) for this reader loading ``version``: the
+        :class:`~nbregistry.core.trust.Trust` to pass to ``flavor.load``, or :class:`TrustRequired`."""
+        return trust_rule.decide(version, get_flavor(version.flavor), version.flavor_meta, reader=self.author,
+                                 reader_identity=self.identity, trust=trust, trust_own=self.trust_own_pickles,
+                                 code_allowed=self.code_allowed, classes=self.trusted_classes)
 
     def artifact(self, ref: str) -> dict:
         """What a client needs to load a version elsewhere: flavor, flavor metadata, author and files."""
         version = self.get(ref)
-        return {"ref": version.ref, "author": version.author, "flavor": version.flavor,
-                "meta": version.flavor_meta, **version.artifact}
+        return {"ref": version.ref, "author": version.author, "identity": version.identity,
+                "flavor": version.flavor, "meta": version.flavor_meta, **version.artifact}
 
     def as_author(self, author: str, *, origin: str | None = None, identity: str = VERIFIED,
                   claimed_by: str | None = None) -> "Registry":
@@ -532,29 +545,36 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     # ================================================================ integrity
     def verify(self, *, fast: bool = False, progress: Progress | None = None) -> VerifyReport:
-        """Re-hash every blob every version needs (``fast``: check presence and sizes only)."""
+        """Check the store: SQLite's page check (``quick_check``; ``integrity_check`` unless ``fast``),
+        every version's metadata against its manifest (size, the file list REST clients are served,
+        ``version_blobs``, which gc relies on), and every blob a version needs re-hashed (``fast``:
+        presence and sizes only). Bad rows are reported, never fatal. Loaded copies (checkouts) are
+        the user's, not the store's, and are not checked."""
         report = VerifyReport(fast=fast)
+
+        def problem(ref, text, blob=None, path=None):
+            report.problems.append({"ref": ref, "blob": blob, "path": path, "problem": text})
+
+        for text in self.store.check_database(full=not fast):
+            problem(None, text, path="registry.db")
+        try:
+            rows, recorded = self.store.verify_rows()
+        except sqlite3.DatabaseError as exc:
+            problem(None, f"registry.db: the versions cannot be read ({exc})", path="registry.db")
+            return report
         checked: dict[str, str | None] = {}
-        for row in self.store.blob_rows():
+        for row in rows:
             ref = f"{row['name']}:{row['version']}"
             report.checked_versions += 1
-            problem = checked.get(row["artifact_sha"], "") if row["artifact_sha"] in checked else None
-            try:
-                manifest = self.objects.read_manifest(row["artifact_sha"])
-            except IntegrityError as exc:
-                report.problems.append({"ref": ref, "blob": row["artifact_sha"], "path": None, "problem": str(exc)})
-                continue
-            targets = [(f["sha256"], f["size"], f["path"]) for f in manifest["files"]]
-            if row["input_example_sha"]:
-                targets.append((row["input_example_sha"], None, "<input example>"))
+            targets = _version_targets(self.objects, row, recorded.get(row["id"], set()),
+                                       lambda text, blob=None, path=None, ref=ref: problem(ref, text, blob, path))
             for sha, size, path in targets:
                 if sha not in checked:
                     checked[sha] = self.objects.check(sha, size, fast=fast, progress=progress)
                     report.checked_blobs += 1
                     report.checked_bytes += size or 0
                 if checked[sha]:
-                    report.problems.append({"ref": ref, "blob": sha, "path": path, "problem": checked[sha]})
-            del problem
+                    problem(ref, checked[sha], sha, path)
         return report
 
     def gc(self, *, grace: float = GC_GRACE_SECONDS, dry_run: bool = False) -> GCReport:
@@ -592,6 +612,100 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
 
 # ==================================================================== helpers
+def _version_targets(objects: ObjectStore, row, recorded: set, problem) -> list:
+    """The blobs one version row needs, ``[(sha, size, path)]``, after comparing the row with its
+    manifest; each disagreement is passed to ``problem`` (a bad row gives ``[]``, never an exception)."""
+    from .objects import SHA_RE
+
+    sha = row["artifact_sha"]
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
+        problem(f"its artifact hash {sha!r} is not a sha256 digest")
+        return []
+    try:
+        manifest = objects.read_manifest(sha)
+        files = [(safe_relpath(f["path"]), f["sha256"], int(f["size"])) for f in manifest["files"]]
+        if not all(isinstance(s, str) and SHA_RE.fullmatch(s) for _, s, _ in files):
+            raise IntegrityError(f"manifest {sha} names a blob that is not a sha256 digest")
+    except (IntegrityError, ValidationError, KeyError, TypeError, ValueError) as exc:
+        problem(f"its manifest is not usable: {exc}", sha)
+        return []
+    targets = [(fsha, size, path) for path, fsha, size in files]
+    needed = {sha, *(fsha for _, fsha, _ in files)}
+    example = row["input_example_sha"]
+    if example is not None:
+        if isinstance(example, str) and SHA_RE.fullmatch(example):
+            targets.append((example, None, "<input example>"))
+            needed.add(example)
+        else:
+            problem(f"its input example hash {example!r} is not a sha256 digest")
+    size = sum(s for _, _, s in files)
+    if row["artifact_size"] != size:
+        problem(f"artifact_size {row['artifact_size']!r} disagrees with its manifest ({size} bytes)", sha)
+    try:
+        meta = json.loads(row["flavor_meta"])
+        served = meta.get("files") if isinstance(meta, dict) else None
+    except (TypeError, ValueError):
+        meta, served = None, None
+    if not isinstance(meta, dict):
+        problem("its flavor metadata is not a JSON object", sha)
+    elif served != [{"path": p, "size": s, "sha256": f} for p, f, s in files]:
+        problem("the file list REST clients are served (flavor metadata) disagrees with its manifest", sha)
+    lacking = sorted(needed - recorded)
+    if lacking:
+        problem(f"version_blobs lacks {len(lacking)} blob(s) this version needs, so gc would delete them "
+                f"({', '.join(b[:12] + '…' for b in lacking)})", lacking[0])
+    return targets
+
+
+def check_openable(root: Path, *, create: bool) -> None:
+    """Refuse to open a folder whose ``objects/`` holds blobs while its ``registry.db`` is missing or
+    empty: a fresh empty database would make the next ``gc`` delete every blob. With
+    ``create=False`` (read-only faces), refuse a folder that holds no registry instead of creating one."""
+    db = root / "registry.db"
+    state = _database_state(db)
+    if state == "ok":
+        return
+    if not create:
+        raise NotFound(f"no registry at {root} (no registry.db); nothing was created")
+    if _holds_blobs(root / "objects"):
+        raise IntegrityError(
+            f"{root}: registry.db is {state} but objects/ holds stored blobs; refusing to open it (a new empty "
+            "database would make gc delete every blob). Restore registry.db from a backup, or move objects/ "
+            "away to start an empty registry there")
+
+
+def _database_state(db: Path) -> str:
+    """``ok``, ``missing`` or ``empty`` (zero bytes, or a SQLite file with no registry tables)."""
+    try:
+        size = db.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    wal = db.with_name(db.name + "-wal")
+    if size == 0 and not (wal.exists() and wal.stat().st_size > 0):
+        return "empty"
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'versions'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "ok"  # unreadable: the store reports that with its own message
+    return "ok" if found else "empty"
+
+
+def _holds_blobs(objects: Path) -> bool:
+    from .objects import SHA_RE
+
+    try:
+        subs = [p for p in objects.iterdir() if p.is_dir() and len(p.name) == 2]
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return any(SHA_RE.fullmatch(child.name) for sub in subs for child in sub.iterdir())
+
+
 def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise ValidationError(f"limit must be an integer from 1 to 10000, not {limit!r}")

@@ -388,6 +388,28 @@ class Store:
     def referenced_blobs(self, conn=None) -> set[str]:
         return {r[0] for r in (conn or self.conn).execute("SELECT DISTINCT sha FROM version_blobs")}
 
+    def check_database(self, *, full: bool) -> list[str]:
+        """SQLite's own page check (``quick_check``; ``integrity_check`` when ``full``): problems, or []."""
+        pragma = "integrity_check" if full else "quick_check"
+        try:
+            rows = [r[0] for r in self.conn.execute(f"PRAGMA {pragma}(100)")]
+        except sqlite3.DatabaseError as exc:
+            return [f"registry.db cannot be checked ({exc}): the database file is damaged"]
+        return [] if rows == ["ok"] else [f"registry.db: {line}" for r in rows for line in str(r).splitlines()
+                                           if line.strip() and not line.startswith("***")]
+
+    def verify_rows(self, conn=None) -> tuple[list[sqlite3.Row], dict]:
+        """Every version with what verify compares (hashes, size, flavor metadata), and the blobs
+        ``version_blobs`` records for each (``{version id: set of sha}``)."""
+        conn = conn or self.conn
+        rows = conn.execute(
+            "SELECT v.id, m.name, v.version, v.artifact_sha, v.artifact_size, v.input_example_sha, v.flavor_meta"
+            " FROM versions v JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version").fetchall()
+        blobs: dict = {}
+        for vid, sha in conn.execute("SELECT version_id, sha FROM version_blobs"):
+            blobs.setdefault(vid, set()).add(sha)
+        return rows, blobs
+
     def blob_rows(self, conn=None) -> list[sqlite3.Row]:
         """Every version's manifest and example blob, for verify."""
         return (conn or self.conn).execute(

@@ -14,9 +14,12 @@ keys, plus ``<thing>_id`` columns naming a table ``<thing>s`` (``alias_moves.eve
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 
+from ..core.errors import ValidationError
+from ..core.objects import SHA_RE, safe_relpath
 from ..core.store_webhooks import WEBHOOK_TABLES
 
 BUNDLE_FORMAT = "nbregistry.bundle/1"
@@ -82,6 +85,93 @@ def _parents_first(infos: dict[str, TableInfo]) -> list[str]:
         seen.add(name)
         order.append(name)
 
-    for name in sorted(infos):
+    # models and versions first: a clash on a version's content is reported before anything hanging off it
+    for name in sorted(infos, key=lambda n: (n not in ("models", "versions"), n)):
         visit(name, ())
     return order
+
+
+# ==================================================================== what an imported row may hold
+# Rows arriving from a bundle (or another registry) are checked, not believed: see docs/security.md.
+IMPORTED_IDENTITY = "imported"
+IDENTITY_COLUMNS = ("identity", "claimed_by")  # how an author was established: never taken from an import
+RECOMPUTED_TABLES = {"version_blobs"}           # derived from the manifests, never taken from an import
+
+
+def check_cell(table: str, column: str, value) -> None:
+    """A value SQLite can store as it is (no lists or objects smuggled into a column)."""
+    if value is not None and not isinstance(value, (int, float, str, bytes)):
+        raise ValidationError(f"bundle row of {table}: column {column} holds a {type(value).__name__}, not a "
+                              "number, text or bytes")
+    if isinstance(value, int) and not -(1 << 63) <= value < (1 << 63):
+        raise ValidationError(f"bundle row of {table}: column {column} holds an integer out of range")
+
+
+def check_row(table: str, values: dict) -> None:
+    """Table-specific rules for an imported row (names, refs, hashes, JSON fields)."""
+    from ..core.refs import validate_alias, validate_name
+
+    for column, value in values.items():
+        check_cell(table, column, value)
+    if "id" in values and values["id"] is not None and not isinstance(values["id"], int):
+        raise ValidationError(f"bundle row of {table}: id {values['id']!r} is not an integer")
+    try:
+        if table == "models":
+            validate_name(values.get("name"))
+        elif table in ("aliases", "policies", "alias_moves") and "alias" in values:
+            validate_alias(values.get("alias"))
+    except ValueError as exc:
+        raise ValidationError(f"bundle row of {table}: {exc}") from None
+    if table == "versions":
+        number = values.get("version")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise ValidationError(f"bundle row of versions: version {number!r} is not a positive integer")
+        for column in ("artifact_sha", "input_example_sha"):
+            sha = values.get(column)
+            if (sha is not None or column == "artifact_sha") and not (isinstance(sha, str) and SHA_RE.fullmatch(sha)):
+                raise ValidationError(f"bundle row of versions: {column} {sha!r} is not a sha256 digest")
+        for column in ("flavor_meta", "lineage", "signature"):
+            if column in values and values[column] is not None:
+                try:
+                    parsed = json.loads(values[column])
+                except (TypeError, ValueError):
+                    parsed = None
+                if not isinstance(parsed, dict):
+                    raise ValidationError(f"bundle row of versions: {column} is not a JSON object")
+        if not isinstance(values.get("flavor"), str) or not values["flavor"]:
+            raise ValidationError("bundle row of versions: flavor must be a non-empty string")
+
+
+def check_version_blobs(ref: str, values: dict, read_manifest, has_blob) -> set:
+    """The blobs a version row needs, recomputed from its manifest; refuses a row whose manifest,
+    files or recorded size and file list disagree, or whose blobs are neither in the import nor here."""
+    from ..core.errors import IntegrityError
+
+    sha = values["artifact_sha"]
+    try:
+        manifest = read_manifest(sha)
+    except IntegrityError as exc:
+        raise IntegrityError(f"{ref}: its manifest {sha[:12]}… is not usable: {exc}") from None
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        raise IntegrityError(f"{ref}: its manifest {sha[:12]}… lists no files")
+    blobs = {sha}
+    for entry in files:
+        if not isinstance(entry, dict) or not SHA_RE.fullmatch(str(entry.get("sha256"))) \
+                or not isinstance(entry.get("size"), int):
+            raise IntegrityError(f"{ref}: its manifest {sha[:12]}… holds a malformed entry")
+        safe_relpath(entry.get("path"))
+        blobs.add(entry["sha256"])
+    if values.get("input_example_sha"):
+        blobs.add(values["input_example_sha"])
+    missing = sorted(b for b in blobs if not has_blob(b))
+    if missing:
+        raise IntegrityError(f"{ref} needs blob {missing[0]} which neither the import nor this registry holds")
+    size = sum(e["size"] for e in files)
+    if values.get("artifact_size") != size:
+        raise IntegrityError(f"{ref}: artifact_size {values.get('artifact_size')!r} disagrees with its manifest ({size})")
+    meta_files = json.loads(values.get("flavor_meta") or "{}").get("files")
+    listed = [{"path": e["path"], "size": e["size"], "sha256": e["sha256"]} for e in files]
+    if meta_files != listed:
+        raise IntegrityError(f"{ref}: the files in its flavor metadata disagree with its manifest")
+    return blobs

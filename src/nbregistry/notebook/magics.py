@@ -140,6 +140,7 @@ def _build_verbs() -> None:
     p = _verb("reproduce", "Write a notebook that re-runs the cells that produced a version and compares metrics.")
     p.add_argument("ref")
     p.add_argument("-o", "--output", help="the notebook to write (default: reproduce-NAME-V.ipynb)")
+    p.add_argument("--trust", action="store_true", help="write someone else's recorded cells as runnable code")
 
 
 _build_verbs()
@@ -374,7 +375,7 @@ class RegistryMagics(Magics):
         print(f"loaded {version.ref} ({version.flavor}) into {target}")
 
     def _verb_reproduce(self, args, cell):
-        path = self._call(self._need("reproduce"), args.ref, args.output)
+        path = self._call(self._need("reproduce"), args.ref, args.output, trust=args.trust)
         print(f"wrote {path}")
         return None
 

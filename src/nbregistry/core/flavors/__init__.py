@@ -4,7 +4,17 @@ A flavor is a class with ``name``, ``pickle_based``, ``priority`` and three meth
 
     handles(obj) -> bool                    # may this flavor save obj? (must not import heavy packages)
     save(obj, folder: Path) -> dict         # write files into folder; return JSON-able metadata
-    load(folder: Path, meta: dict, *, trusted: bool) -> object
+    load(folder: Path, meta: dict, *, trusted) -> object
+
+and two questions the trust rule (core/trust.py) asks about stored metadata::
+
+    needs_trust(meta) -> bool               # does loading unpickle (or run other stored code)?
+    imported_classes(meta) -> list[str]     # "module:qualname" classes the load imports and constructs
+
+``trusted`` is the rule's :class:`~nbregistry.core.trust.Trust`: true only when the reader trusts
+the author. A flavor given a false ``trusted`` must refuse anything that unpickles, and import a
+class named in ``meta`` only when ``trusted.allows_class(path)``. File names read from ``meta``
+go through ``safe_relpath`` (see :func:`artifact_file`): metadata is never a path by itself.
 
 Third-party flavors are found through the ``nbregistry.flavors`` entry-point group; the built-in
 ones (sklearn, pickle, file) are always present. Detection asks flavors in decreasing ``priority``.
@@ -35,6 +45,25 @@ class Flavor:
     def needs_trust(self, meta: dict) -> bool:
         """Whether loading a version with this metadata can run arbitrary code (unpickling)."""
         return self.pickle_based
+
+    def imported_classes(self, meta: dict) -> list[str]:
+        """Classes (``module:qualname``) that loading imports and constructs because ``meta`` names
+        them; each needs trust unless it is on the reader's allow-list."""
+        return []
+
+
+def artifact_file(folder: Path, meta: dict, key: str = "filename") -> Path:
+    """``folder / meta[key]``, refusing a stored name that is not a safe relative path."""
+    from ..objects import safe_relpath
+
+    return folder / safe_relpath(meta.get(key))
+
+
+def refuse_untrusted(meta: dict, what: str) -> None:
+    """Raise :class:`TrustRequired`: a flavor asked to unpickle without trust (the rule was bypassed)."""
+    from ..errors import TrustRequired
+
+    raise TrustRequired(f"refusing to {what} without trust: it can run code its author chose")
 
 
 _FLAVORS: dict[str, Flavor] | None = None

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import Flavor
+from . import Flavor, artifact_file
 
 
 class FileFlavor(Flavor):
@@ -19,8 +19,8 @@ class FileFlavor(Flavor):
     def save(self, obj, folder: Path) -> dict:  # files are stored by the registry directly
         raise NotImplementedError("the registry stores file artifacts itself")
 
-    def load(self, folder: Path, meta: dict, *, trusted: bool) -> Path:
+    def load(self, folder: Path, meta: dict, *, trusted) -> Path:
         """The checked-out path: the file itself for a single file, else the folder."""
         if meta.get("kind") == "file":
-            return folder / meta["filename"]
+            return artifact_file(folder, meta)
         return folder

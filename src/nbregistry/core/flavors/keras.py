@@ -1,7 +1,8 @@
 """The ``keras`` flavor: Keras 3 models, saved in Keras' own ``.keras`` format.
 
 Loaded with ``safe_mode=True`` (Keras then refuses to deserialize Python lambdas), so no trust is
-needed; with ``trust=True`` safe mode is turned off for models that need it. The backend used at
+needed; only a trusted load (the reader's ``trust=True``, or the reader's own version) turns safe
+mode off, for models that need it (a ``Lambda`` layer). A refused lambda is a :class:`TrustRequired`. The backend used at
 registration is recorded and chosen at load time when Keras has not been imported yet
 (``KERAS_BACKEND``): a model saved with the torch backend loads without TensorFlow.
 """
@@ -13,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import Flavor
+from ..errors import TrustRequired
+from . import Flavor, artifact_file
 
 FILENAME = "model.keras"
 
@@ -33,12 +35,21 @@ class KerasFlavor(Flavor):
         obj.save(folder / FILENAME)
         return {"filename": FILENAME, "library_version": keras.__version__, "backend": keras.backend.backend()}
 
-    def load(self, folder: Path, meta: dict, *, trusted: bool) -> Any:
+    def load(self, folder: Path, meta: dict, *, trusted) -> Any:
+        path = artifact_file(folder, meta)
         if "keras" not in sys.modules and meta.get("backend"):
-            os.environ.setdefault("KERAS_BACKEND", meta["backend"])
+            os.environ.setdefault("KERAS_BACKEND", str(meta["backend"]))
         import keras
 
-        return keras.saving.load_model(folder / meta["filename"], safe_mode=not trusted)
+        if trusted:
+            return keras.saving.load_model(path, safe_mode=False)
+        try:
+            return keras.saving.load_model(path, safe_mode=True)
+        except ValueError as exc:
+            if "safe_mode" not in str(exc):
+                raise
+            raise TrustRequired("this Keras model holds Python code (a Lambda layer) that only loads with "
+                                "safe_mode off; pass trust=True if you trust its author") from None
 
     def predict(self, model: Any, data: Any, method: str) -> Any:
         import numpy as np

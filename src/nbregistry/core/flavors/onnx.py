@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import Flavor
+from . import Flavor, artifact_file
 
 FILENAME = "model.onnx"
 ONNX_TYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int64)": "int64",
@@ -39,7 +39,7 @@ class OnnxFlavor(Flavor):
     def load(self, folder: Path, meta: dict, *, trusted: bool) -> Any:
         import onnxruntime
 
-        return onnxruntime.InferenceSession(str(folder / meta["filename"]), providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(artifact_file(folder, meta)), providers=["CPUExecutionProvider"])
 
     def predict(self, session: Any, data: Any, method: str) -> Any:
         import numpy as np

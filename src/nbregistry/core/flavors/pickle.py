@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
-from . import Flavor
+from . import Flavor, refuse_untrusted
 
 
 class PickleFlavor(Flavor):
@@ -32,6 +32,8 @@ class PickleFlavor(Flavor):
         (folder / "model.pkl").write_bytes(data)
         return {"library": library, "type": f"{type(obj).__module__}.{type(obj).__qualname__}"}
 
-    def load(self, folder: Path, meta: dict, *, trusted: bool) -> Any:
+    def load(self, folder: Path, meta: dict, *, trusted) -> Any:
+        if not trusted:
+            refuse_untrusted(meta, "unpickle model.pkl")
         with open(folder / "model.pkl", "rb") as f:
             return pickle.load(f)  # cloudpickle output loads with plain pickle

@@ -6,22 +6,27 @@
   plus its class's import path. ``load`` imports the class, builds it with the keyword arguments
   recorded at registration (``module.init_kwargs`` if the module has such a dict, else none) and
   loads the weights. A class defined in a notebook (``__main__``) cannot be imported elsewhere: such
-  a module is scripted to TorchScript instead, or refused with a message saying what to do.
+  a module is scripted to TorchScript instead, or refused with a message saying what to do. A class
+  whose constructor needs arguments that ``init_kwargs`` does not record is refused at registration.
 
-Neither format unpickles, so neither needs trust. ``predict`` runs the module under
+Neither format unpickles. TorchScript and the weights are data; but importing and constructing the
+class that the metadata names is code chosen by whoever wrote the metadata, so (core/trust.py) it
+needs trust unless the class is on the reader's allow-list, and it must be an ``nn.Module``
+subclass either way (checked before anything is constructed). ``predict`` runs the module under
 ``torch.no_grad()`` on a float tensor of the input; ``predict_proba`` applies softmax to the output.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError
-from . import Flavor
+from ..errors import TrustRequired, ValidationError
+from . import Flavor, artifact_file
 
 
 class TorchFlavor(Flavor):
@@ -57,28 +62,36 @@ class TorchFlavor(Flavor):
             json.dumps(init_kwargs)
         except (TypeError, ValueError):
             raise ValidationError(f"{cls.__qualname__}.init_kwargs must be JSON-serializable") from None
+        _check_constructor(cls, init_kwargs)
         safetensors.torch.save_model(obj, str(folder / "model.safetensors"))
         return {**meta, "format": "safetensors", "filename": "model.safetensors",
                 "module_class": f"{cls.__module__}:{cls.__qualname__}", "init_kwargs": init_kwargs}
 
-    def load(self, folder: Path, meta: dict, *, trusted: bool) -> Any:
+    def imported_classes(self, meta: dict) -> list[str]:
+        if meta.get("format") == "torchscript":
+            return []
+        return [str(meta.get("module_class"))]
+
+    def load(self, folder: Path, meta: dict, *, trusted) -> Any:
         import torch
 
-        if meta["format"] == "torchscript":
-            model = torch.jit.load(str(folder / meta["filename"]), map_location="cpu")
+        path = artifact_file(folder, meta)
+        if meta.get("format") == "torchscript":
+            model = torch.jit.load(str(path), map_location="cpu")
             model.eval()
             return model
+        if meta.get("format") != "safetensors":
+            raise ValidationError(f"unknown torch format {meta.get('format')!r}")
         import safetensors.torch
 
-        module, _, qualname = meta["module_class"].partition(":")
-        try:
-            target = importlib.import_module(module)
-            for part in qualname.split("."):
-                target = getattr(target, part)
-        except (ImportError, AttributeError) as exc:
-            raise ValidationError(f"cannot import {meta['module_class']} to rebuild the module: {exc}") from None
-        model = target(**meta.get("init_kwargs", {}))
-        safetensors.torch.load_model(model, str(folder / meta["filename"]), device="cpu")
+        path_name = meta.get("module_class")
+        if not trusted.allows_class(path_name):
+            raise TrustRequired(f"refusing to import {path_name!r} without trust (not on your allow-list)")
+        init_kwargs = meta.get("init_kwargs") or {}
+        if not isinstance(init_kwargs, dict):
+            raise ValidationError("init_kwargs of a torch version must be a JSON object")
+        model = _module_class(path_name)(**init_kwargs)
+        safetensors.torch.load_model(model, str(path), device="cpu")
         model.eval()
         return model
 
@@ -95,3 +108,37 @@ class TorchFlavor(Flavor):
             if method == "predict_proba":
                 out = torch.softmax(out, dim=-1)
         return out.cpu().numpy()
+
+
+def _module_class(path: str):
+    """The ``nn.Module`` subclass ``module:qualname`` names (imported, never constructed here)."""
+    import torch
+
+    module, _, qualname = str(path).partition(":")
+    try:
+        target = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValidationError(f"cannot import {path} to rebuild the module: {exc}") from None
+    if not (isinstance(target, type) and issubclass(target, torch.nn.Module)):
+        raise ValidationError(f"{path} is not a torch.nn.Module subclass; refusing to construct it")
+    return target
+
+
+def _check_constructor(cls, init_kwargs: dict) -> None:
+    """Refuse, at registration, a class that cannot be rebuilt from the recorded ``init_kwargs``."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return
+    named = [p for p in list(params.values())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [p.name for p in named if p.default is p.empty and p.name not in init_kwargs]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    unknown = [] if takes_any else [k for k in init_kwargs if k not in {p.name for p in named}]
+    if missing or unknown:
+        problem = (f"needs {', '.join(missing)}" if missing else f"does not accept {', '.join(unknown)}")
+        raise ValidationError(
+            f"{cls.__qualname__}.__init__ {problem}, and the module records init_kwargs={init_kwargs!r}: it could "
+            "not be rebuilt when loaded. Set module.init_kwargs to the constructor's keyword arguments "
+            "(e.g. self.init_kwargs = {'width': width}) or register torch.jit.script(model)")
