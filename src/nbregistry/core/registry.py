@@ -17,7 +17,7 @@ from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, 
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
 from .identity import IDENTITIES, LOCAL, VERIFIED, default_author, default_root
-from .objects import ObjectStore, safe_relpath
+from .objects import BlobStore, open_object_store, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
 from .registration import clean_metrics, clean_strings, file_entries, prepare_registration, serialize
@@ -49,13 +49,15 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True):
+                 origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True,
+                 objects: str | os.PathLike | None = None):
         """``create=False`` opens an existing registry only (read-only faces): where there is no
         ``registry.db`` it raises :class:`NotFound` instead of making a new registry."""
         self.root = Path(root).expanduser() if root is not None else default_root()
         check_openable(self.root, create=create)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.objects = ObjectStore(self.root)
+        # Blobs: the folder in root, or ``objects=`` / $NBREGISTRY_OBJECTS (s3://bucket/prefix, core/objects/).
+        self.objects = open_object_store(objects, root=self.root)
         self.store = Store(self.root / "registry.db")
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
@@ -585,18 +587,17 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         cutoff = time.time() - grace
         with self.store.write() as conn:  # registrations check their blobs under this same lock
             referenced = self.store.referenced_blobs(conn)
-            for sha, path in self.objects.iter_blobs():
+            for sha, _ in self.objects.iter_blobs():
                 if sha in referenced:
                     continue
-                try:
-                    stat = path.stat()
-                except FileNotFoundError:
+                stat = self.objects.blob_stat(sha)
+                if stat is None:
                     continue
-                if stat.st_mtime > cutoff:
+                if stat[1] > cutoff:
                     report.kept_recent += 1
                     continue
                 report.removed_blobs += 1
-                report.removed_bytes += stat.st_size
+                report.removed_bytes += stat[0]
                 report.removed.append(sha)
                 if not dry_run:
                     self.objects.remove(sha)
@@ -612,7 +613,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
 
 # ==================================================================== helpers
-def _version_targets(objects: ObjectStore, row, recorded: set, problem) -> list:
+def _version_targets(objects: BlobStore, row, recorded: set, problem) -> list:
     """The blobs one version row needs, ``[(sha, size, path)]``, after comparing the row with its
     manifest; each disagreement is passed to ``problem`` (a bad row gives ``[]``, never an exception)."""
     from .objects import SHA_RE
