@@ -36,7 +36,7 @@ class RegistryServerApp(ServerApp):
 
 def server_config(root: str | Path, *, ip: str = "127.0.0.1", port: int = 8765, token: str | None = None,
                   users: dict | None = None, base_url: str = "/", allow_root: bool = False,
-                  max_upload_bytes: int | None = None) -> Config:
+                  max_upload_bytes: int | None = None, objects: str | None = None) -> Config:
     """The configuration ``nbregistry server`` runs with (also used by the tests and the load test)."""
     Path(root).mkdir(parents=True, exist_ok=True)
     c = Config()
@@ -53,6 +53,8 @@ def server_config(root: str | Path, *, ip: str = "127.0.0.1", port: int = 8765, 
     c.ServerApp.allow_unauthenticated_access = False
     c.ServerApp.jpserver_extensions = {"nbregistry": True}
     c.NBRegistry.root = str(root)
+    if objects:
+        c.NBRegistry.objects = str(objects)
     if max_upload_bytes is not None:
         c.NBRegistry.max_upload_bytes = max_upload_bytes
     if token is not None:

@@ -48,7 +48,8 @@ def cmd_server(reg, args):
     from .app import run, server_config
 
     run(server_config(root, ip=args.ip, port=args.port, token=args.token, users=users, base_url=args.base_url,
-                      allow_root=args.allow_root, max_upload_bytes=args.max_upload))
+                      allow_root=args.allow_root, max_upload_bytes=args.max_upload,
+                      objects=getattr(args, "objects", None)))
     return 0
 
 

@@ -35,7 +35,7 @@ from ..errors import IntegrityError, NotFound, ValidationError
 from . import SHA_RE, Blob, BlobStore, check_sha
 from .local import CHUNK, Progress, clean_local_tmp
 
-PART_BYTES = 8 << 20
+PART_BYTES = 5 << 20  # S3's smallest part; s3transfer grows it for files over 10,000 parts
 
 
 class _HashingReader:
@@ -58,7 +58,7 @@ class S3Store(BlobStore):
     """Blobs in an S3 bucket under a prefix; local staging and checkouts in ``tmp``."""
 
     def __init__(self, url: str, *, tmp: Path, client=None, part_bytes: int = PART_BYTES,
-                 concurrency: int = 4):
+                 concurrency: int = 4, in_memory_parts: int = 3):
         if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
             raise ValidationError(f"not an S3 URL {url!r}: use s3://bucket/prefix")
         bucket, _, prefix = url[5:].partition("/")
@@ -68,10 +68,11 @@ class S3Store(BlobStore):
         self.tmp = Path(tmp)
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.client = client or boto3.session.Session().client("s3")
-        # Memory per upload is about (concurrency + 1) parts: the parts being sent plus the one read.
+        # Memory per upload is bounded by the parts held at once (in_memory_parts, about 5 parts peak
+        # with the part being read and hashed): ~25 MiB, whatever the artifact's size.
         self.transfer = TransferConfig(multipart_threshold=part_bytes, multipart_chunksize=part_bytes,
                                        max_concurrency=concurrency, io_chunksize=CHUNK)
-        self.transfer.max_in_memory_upload_chunks = concurrency  # s3transfer's knob, not boto3's argument
+        self.transfer.max_in_memory_upload_chunks = in_memory_parts  # s3transfer's knob, not boto3's argument
         self._listed: dict[str, tuple[int, float]] = {}
 
     def key(self, sha: str) -> str:
@@ -234,7 +235,7 @@ class S3Store(BlobStore):
         for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket,
                                                                                 Prefix=self.tmp_prefix):
             for upload in page.get("Uploads", ()):
-                if upload["Initiated"].timestamp() < cutoff:
+                if self._upload_active_at(upload) < cutoff:
                     try:
                         self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
                                                            UploadId=upload["UploadId"])
@@ -242,6 +243,20 @@ class S3Store(BlobStore):
                     except ClientError:
                         pass
         return removed
+
+    def _upload_active_at(self, upload: dict) -> float:
+        """When an unfinished multipart upload last moved: its newest part, else when it began (a
+        long upload that still sends parts is not "old", however long ago it began)."""
+        latest = upload["Initiated"].timestamp()
+        try:
+            pages = self.client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=upload["Key"],
+                                                                     UploadId=upload["UploadId"])
+            for page in pages:
+                for part in page.get("Parts", ()):
+                    latest = max(latest, part["LastModified"].timestamp())
+        except ClientError:
+            pass
+        return latest
 
     def _delete_quiet(self, key: str) -> None:
         try:
