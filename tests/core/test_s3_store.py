@@ -128,3 +128,15 @@ def test_nbregistry_objects_env_and_a_bad_url(tmp_path, s3_url, monkeypatch):
     assert reg.objects.url == s3_url
     with pytest.raises(ValidationError, match="unknown object store"):
         Registry(tmp_path / "other", objects="ftp://x/y")
+
+
+def test_a_bucket_holding_blobs_is_not_opened_with_a_new_empty_database(tmp_path, s3_url):
+    from nbregistry.core.errors import IntegrityError
+
+    reg = registry_with_s3(tmp_path, s3_url)
+    (tmp_path / "a.txt").write_text("hello")
+    reg.register(tmp_path / "a.txt", "a")
+    reg.close()
+    with pytest.raises(IntegrityError, match="holds blobs"):
+        registry_with_s3(tmp_path / "elsewhere", s3_url)  # a fresh registry.db would make gc delete them
+    assert len(list(registry_with_s3(tmp_path, s3_url).objects.iter_blobs())) == 2

@@ -58,6 +58,10 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         self.root.mkdir(parents=True, exist_ok=True)
         # Blobs: the folder in root, or ``objects=`` / $NBREGISTRY_OBJECTS (s3://bucket/prefix, core/objects/).
         self.objects = open_object_store(objects, root=self.root)
+        if self.objects.url != str(self.root) and _database_state(self.root / "registry.db") != "ok" \
+                and next(iter(self.objects.iter_blobs()), None):  # check_openable, for a bucket
+            raise IntegrityError(f"{self.root}: registry.db is missing or empty but {self.objects.url} holds blobs; "
+                                 "refusing to open it (gc would delete them). Restore registry.db, or use another prefix")
         self.store = Store(self.root / "registry.db")
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
