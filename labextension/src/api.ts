@@ -1,6 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { appSettings } from './settings';
+
 /** An error answered by the nbregistry API, carrying its HTTP status and JSON body. */
 export class ApiError extends Error {
   constructor(
@@ -24,7 +26,10 @@ function serverSettings(): ServerConnection.ISettings {
 
 /** Absolute URL of an API path, e.g. `apiUrl('versions/churn%3A3/files/model.pkl')`. */
 export function apiUrl(path: string): string {
-  return URLExt.join(serverSettings().baseUrl, 'nbregistry/api', path);
+  const other = appSettings().registryUrl.trim();
+  // Another registry on the same origin (e.g. a JupyterHub service), else this server's extension.
+  const base = other ? URLExt.join(window.location.origin, other) : serverSettings().baseUrl;
+  return URLExt.join(base, 'nbregistry/api', path);
 }
 
 /** Build `path?k=v&...`, leaving out undefined and empty values. */
@@ -97,10 +102,7 @@ export function refPath(ref: string): string {
   return encodeURIComponent(ref);
 }
 
-/** Readable text for anything thrown. */
+/** Readable text for anything thrown: the server's own message, once (no status code appended). */
 export function errorMessage(error: unknown): string {
-  if (error instanceof ApiError) {
-    return error.status ? `${error.message} (HTTP ${error.status})` : error.message;
-  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,59 +1,126 @@
-/** Comment threads and reviews on a version: read, post, reply, edit your own, approve. */
+/**
+ * Discussion of a model or a version: threads (reply, edit and delete your own), anchors picked from
+ * the page's fields, and for versions reviews with a summary of whose approval counts.
+ */
 import * as React from 'react';
 
 import { errorMessage, sendJSON, withQuery } from './api';
 import { useRegistry } from './context';
 import { Markdown } from './markdown';
-import { Comment, Verdict } from './types';
-import { Chip, ErrorBox, formatTime, useFetch } from './ui';
+import { Comment, identityCounts, ReviewState, Verdict } from './types';
+import { Chip, ErrorBox, Time, useFetch } from './ui';
+import { ActionButton } from './whoami';
 
-export function CommentThreads(props: { versionRef: string }) {
-  const { refreshKey } = useRegistry();
-  const { data, error, reload } = useFetch<{ comments: Comment[] }>(
-    withQuery('comments', { ref: props.versionRef }),
-    refreshKey
-  );
+/** `target`: a model name (its own comments) or a version ref; `anchors`: fields a comment may point at. */
+export function CommentThreads(props: { target: string; anchors?: string[]; reviews?: boolean }) {
+  const { refreshKey, refresh } = useRegistry();
+  const { data, error, reload } = useFetch<{ comments: Comment[] }>(withQuery('comments', { ref: props.target }), refreshKey);
   const comments = data?.comments ?? [];
   const roots = comments.filter(c => c.reply_to === null || !comments.some(p => p.id === c.reply_to));
   const replies = (id: number) => comments.filter(c => c.reply_to === id);
+  const model = props.target.split(/[:@]/)[0];
 
   return (
     <div className="nbr-Comments">
       <ErrorBox message={error} />
+      {!data && !error && <div className="nbr-Muted">Loading comments…</div>}
       {data && !comments.length && <div className="nbr-Muted">No comments yet.</div>}
       {roots.map(comment => (
         <div className="nbr-Thread" key={comment.id}>
-          <CommentView comment={comment} versionRef={props.versionRef} onChanged={reload} />
+          <CommentView comment={comment} target={props.target} model={model} onChanged={reload} />
           <div className="nbr-Replies">
             {replies(comment.id).map(reply => (
-              <CommentView key={reply.id} comment={reply} versionRef={props.versionRef} onChanged={reload} />
+              <CommentView key={reply.id} comment={reply} target={props.target} model={model} onChanged={reload} />
             ))}
           </div>
         </div>
       ))}
-      <NewComment versionRef={props.versionRef} onPosted={reload} />
+      <NewComment target={props.target} model={model} anchors={props.anchors ?? []} reviews={!!props.reviews} onPosted={props.reviews ? refresh : reload} />
     </div>
   );
 }
 
-function CommentView(props: { comment: Comment; versionRef: string; onChanged: () => void }) {
+/** Who approved, whose approval counts, and why some do not. */
+export function ReviewSummary(props: { versionRef: string; author: string }) {
+  const { refreshKey } = useRegistry();
+  const state = useFetch<ReviewState>(withQuery('review-state', { ref: props.versionRef }), refreshKey);
+  if (!state.data) {
+    return <ErrorBox message={state.error} />;
+  }
+  const s = state.data;
+  const unverified = s.unverified_ignored ?? [];
+  const self = s.self_reviews_ignored ?? [];
+  return (
+    <div className="nbr-ReviewSummary" data-approvals={s.approvals.length}>
+      <div className="nbr-ReviewSummary-line">
+        <strong>
+          {s.approvals.length} approval{s.approvals.length === 1 ? '' : 's'} count
+        </strong>
+        {s.approvals.length > 0 && <span>: {s.approvals.join(', ')}</span>}
+      </div>
+      {s.changes_requested.length > 0 && (
+        <div className="nbr-ReviewSummary-line nbr-mod-changes">changes requested by {s.changes_requested.join(', ')}</div>
+      )}
+      {self.map(name => (
+        <div key={name} className="nbr-ReviewSummary-line nbr-SelfReview" data-reviewer={name}>
+          {name} reviewed their own version: a self-approval does not count
+        </div>
+      ))}
+      {unverified.map(name => (
+        <div key={name} className="nbr-ReviewSummary-line nbr-UncountedReview" data-reviewer={name}>
+          {name}'s review is from an unverified identity (imported, or a shared token): not counted
+        </div>
+      ))}
+      <div className="nbr-Muted">Only reviewers other than the author ({props.author}), with a verified identity, count.</div>
+    </div>
+  );
+}
+
+function IdentityChip(props: { comment: Comment }) {
+  const { comment } = props;
+  if (identityCounts(comment.identity)) {
+    return null;
+  }
+  const label = comment.identity === 'imported' ? 'imported' : comment.claimed_by ? `claimed: ${comment.claimed_by}` : comment.identity ?? '';
+  return <Chip kind="uncounted" label={label} title={`identity ${comment.identity}: shown for history, never counted`} />;
+}
+
+function CommentView(props: { comment: Comment; target: string; model: string; onChanged: () => void }) {
   const { userNames } = useRegistry();
   const { comment } = props;
   const [mode, setMode] = React.useState<'view' | 'reply' | 'edit'>('view');
-  const own = userNames.includes(comment.author);
+  const [error, setError] = React.useState<string | null>(null);
+  const [busy, setBusy] = React.useState(false);
+  const own = userNames.includes(comment.author) && identityCounts(comment.identity);
+
+  const remove = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await sendJSON('DELETE', `comments/${comment.id}`);
+      props.onChanged();
+    } catch (failure) {
+      setError(errorMessage(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   return (
-    <div className={`nbr-Comment${comment.deleted ? ' nbr-mod-deleted' : ''}`} data-comment-id={comment.id}>
+    <div
+      className={`nbr-Comment${comment.deleted ? ' nbr-mod-deleted' : ''}`}
+      data-comment-id={comment.id}
+      data-anchor={comment.anchor ?? undefined}
+    >
       <div className="nbr-Comment-header">
         <strong className="nbr-Comment-author">{comment.author}</strong>
+        <IdentityChip comment={comment} />
         <span className="nbr-Muted">
-          {formatTime(comment.created_at)}
+          <Time iso={comment.created_at} />
           {comment.edited_at ? ' (edited)' : ''}
         </span>
-        {comment.verdict && (
-          <Chip kind={comment.verdict} label={comment.verdict === 'approve' ? 'approved' : 'changes requested'} />
-        )}
-        {comment.anchor && <Chip kind="tag" label={comment.anchor} title="anchored to this field" />}
+        {comment.verdict && <Chip kind={comment.verdict} label={comment.verdict === 'approve' ? 'approved' : 'changes requested'} />}
+        {comment.anchor && <Chip kind="tag" label={`on ${comment.anchor}`} title="anchored to this field" />}
       </div>
       {comment.deleted ? (
         <div className="nbr-Muted">(deleted)</div>
@@ -69,32 +136,44 @@ function CommentView(props: { comment: Comment; versionRef: string; onChanged: (
           }}
         />
       ) : (
-        <div className="nbr-Comment-body">
-          <Markdown source={comment.body} />
-        </div>
+        comment.body && (
+          <div className="nbr-Comment-body">
+            <Markdown source={comment.body} />
+          </div>
+        )
       )}
       {!comment.deleted && mode === 'view' && (
         <div className="nbr-Comment-actions">
-          <button className="jp-Button jp-mod-minimal nbr-ReplyButton" onClick={() => setMode('reply')}>
+          <ActionButton action="reply" permission="comment" model={props.model} className="jp-mod-minimal nbr-ReplyButton" onClick={() => setMode('reply')}>
             Reply
-          </button>
+          </ActionButton>
           {own && (
-            <button className="jp-Button jp-mod-minimal nbr-EditButton" onClick={() => setMode('edit')}>
-              Edit
-            </button>
+            <>
+              <button type="button" className="jp-Button jp-mod-minimal nbr-EditButton" onClick={() => setMode('edit')}>
+                Edit
+              </button>
+              <ActionButton
+                action="delete-comment"
+                permission="comment"
+                model={props.model}
+                className="jp-mod-minimal nbr-DeleteComment"
+                busy={busy}
+                title="Delete your comment (replies stay)"
+                onClick={() => void remove()}
+              >
+                Delete
+              </ActionButton>
+            </>
           )}
         </div>
       )}
+      <ErrorBox message={error} onDismiss={() => setError(null)} />
       {mode === 'reply' && (
         <CommentEditor
           submitLabel="Reply"
           onCancel={() => setMode('view')}
           onSubmit={async body => {
-            await sendJSON('POST', 'comments', {
-              ref: props.versionRef,
-              body,
-              reply_to: comment.reply_to ?? comment.id
-            });
+            await sendJSON('POST', 'comments', { ref: props.target, body, reply_to: comment.reply_to ?? comment.id });
             setMode('view');
             props.onChanged();
           }}
@@ -129,19 +208,13 @@ function CommentEditor(props: {
   };
   return (
     <div className="nbr-CommentEditor">
-      <textarea
-        className="jp-mod-styled nbr-CommentInput"
-        rows={3}
-        placeholder="Markdown"
-        value={body}
-        onChange={event => setBody(event.target.value)}
-      />
+      <textarea className="jp-mod-styled nbr-CommentInput" rows={3} placeholder="Markdown" value={body} onChange={e => setBody(e.target.value)} />
       <div className="nbr-FormRow">
-        <button className="jp-Button jp-mod-styled jp-mod-accept" disabled={busy || !body.trim()} onClick={submit}>
+        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" disabled={busy || !body.trim()} onClick={() => void submit()}>
           {props.submitLabel}
         </button>
         {props.onCancel && (
-          <button className="jp-Button jp-mod-styled jp-mod-reject" onClick={props.onCancel}>
+          <button type="button" className="jp-Button jp-mod-styled jp-mod-reject" onClick={props.onCancel}>
             Cancel
           </button>
         )}
@@ -151,30 +224,29 @@ function CommentEditor(props: {
   );
 }
 
-/** The box at the end of the threads: comment, or review with a verdict. */
-function NewComment(props: { versionRef: string; onPosted: () => void }) {
+/** The box at the end of the threads: comment (optionally anchored), or review with a verdict. */
+function NewComment(props: { target: string; model: string; anchors: string[]; reviews: boolean; onPosted: () => void }) {
   const [body, setBody] = React.useState('');
+  const [anchor, setAnchor] = React.useState('');
   const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const [busy, setBusy] = React.useState<string | null>(null);
 
   const post = async (verdict: Verdict | null) => {
-    if (!verdict && !body.trim()) {
-      return;
-    }
-    setBusy(true);
+    setBusy(verdict ?? 'comment');
     setError(null);
     try {
       if (verdict) {
-        await sendJSON('POST', 'reviews', { ref: props.versionRef, verdict, body });
+        await sendJSON('POST', 'reviews', { ref: props.target, verdict, body });
       } else {
-        await sendJSON('POST', 'comments', { ref: props.versionRef, body });
+        await sendJSON('POST', 'comments', { ref: props.target, body, anchor: anchor || undefined });
       }
       setBody('');
+      setAnchor('');
       props.onPosted();
     } catch (reason) {
       setError(errorMessage(reason));
     } finally {
-      setBusy(false);
+      setBusy(null);
     }
   };
 
@@ -183,22 +255,67 @@ function NewComment(props: { versionRef: string; onPosted: () => void }) {
       <textarea
         className="jp-mod-styled nbr-CommentInput nbr-NewCommentInput"
         rows={3}
-        placeholder="Comment (markdown), or a note for your review"
+        placeholder={props.reviews ? 'Comment (markdown), or a note for your review' : 'Comment (markdown)'}
         aria-label="new comment"
         value={body}
         onChange={event => setBody(event.target.value)}
       />
       <div className="nbr-FormRow">
-        <button className="jp-Button jp-mod-styled jp-mod-accept nbr-PostComment" disabled={busy || !body.trim()} onClick={() => post(null)}>
+        {props.anchors.length > 0 && (
+          <select
+            className="jp-mod-styled nbr-AnchorPicker"
+            aria-label="anchor the comment to a field"
+            title="Anchor the comment to a field of this page"
+            value={anchor}
+            onChange={event => setAnchor(event.target.value)}
+          >
+            <option value="">not anchored</option>
+            {props.anchors.map(a => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        )}
+        <ActionButton
+          action="comment"
+          model={props.model}
+          kind="accept"
+          className="nbr-PostComment"
+          busy={busy === 'comment'}
+          disabledReason={!body.trim() ? 'Write the comment first' : busy ? 'busy' : null}
+          onClick={() => void post(null)}
+        >
           Comment
-        </button>
-        <span className="nbr-Spacer" />
-        <button className="jp-Button jp-mod-styled nbr-Approve" disabled={busy} onClick={() => post('approve')}>
-          Approve
-        </button>
-        <button className="jp-Button jp-mod-styled jp-mod-warn nbr-RequestChanges" disabled={busy} onClick={() => post('request-changes')}>
-          Request changes
-        </button>
+        </ActionButton>
+        {props.reviews && (
+          <>
+            <span className="nbr-Spacer" />
+            <ActionButton
+              action="approve"
+              permission="review"
+              model={props.model}
+              className="nbr-Approve"
+              busy={busy === 'approve'}
+              disabledReason={busy ? 'busy' : null}
+              onClick={() => void post('approve')}
+            >
+              Approve
+            </ActionButton>
+            <ActionButton
+              action="request-changes"
+              permission="review"
+              model={props.model}
+              kind="warn"
+              className="nbr-RequestChanges"
+              busy={busy === 'request-changes'}
+              disabledReason={busy ? 'busy' : null}
+              onClick={() => void post('request-changes')}
+            >
+              Request changes
+            </ActionButton>
+          </>
+        )}
       </div>
       <ErrorBox message={error} onDismiss={() => setError(null)} />
     </div>

@@ -1,6 +1,7 @@
 /** How a version was made: environment, git, data fingerprints, notebook cells. */
 import * as React from 'react';
 
+import { Markdown } from './markdown';
 import { Lineage, ModelVersion } from './types';
 import { KeyValueTable } from './ui';
 
@@ -80,7 +81,9 @@ function NotebookCells(props: { notebook: Lineage['notebook'] }) {
       {(notebook.cells ?? []).map((cell, index) => (
         <div key={index} className="nbr-Cell">
           <div className="nbr-Cell-prompt jp-InputPrompt">[{cell.execution_count ?? ' '}]:</div>
-          <pre className="nbr-Cell-source">{cell.source}</pre>
+          <div className="nbr-Cell-source">
+            <Markdown source={'```python\n' + cell.source.replace(/```/g, '`\u200b``') + '\n```'} />
+          </div>
         </div>
       ))}
     </div>

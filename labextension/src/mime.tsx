@@ -8,8 +8,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { ComparisonChart } from './compare';
-import { ComparisonTable } from './compareTable';
+import { ComparisonBody } from './compare';
 import { COMPARISON_MIME, Comparison } from './types';
 
 export class ComparisonRenderer extends ReactWidget implements IRenderMime.IRenderer {
@@ -31,20 +30,23 @@ export class ComparisonRenderer extends ReactWidget implements IRenderMime.IRend
       return <div className="nbr-Error">Not an nbregistry comparison.</div>;
     }
     return (
-      <div className="nbr-Comparison">
-        <ComparisonTable comparison={comparison} />
-        <ComparisonChart comparison={comparison} />
-      </div>
+      <ComparisonBody comparison={comparison} />
     );
   }
 
   private _comparison: Comparison | null = null;
 }
 
+/**
+ * Rank 40: ahead of text/html (50) and Vega-Lite (57), so JupyterLab shows this renderer for a
+ * comparison output without user settings; the same output's HTML stays for GitHub and nbviewer.
+ */
+export const RANK = 40;
+
 export const rendererFactory: IRenderMime.IRendererFactory = {
   safe: true,
   mimeTypes: [COMPARISON_MIME],
-  defaultRank: 50,
+  defaultRank: RANK,
   createRenderer: () => new ComparisonRenderer()
 };
 
@@ -52,7 +54,7 @@ const extension: IRenderMime.IExtension = {
   id: 'nbregistry:comparison-renderer',
   description: 'Renders nbregistry comparison outputs.',
   rendererFactory,
-  rank: 50,
+  rank: RANK,
   dataType: 'json'
 };
 

@@ -1,37 +1,47 @@
 /**
- * The panel's home: a search box and a virtualized list of models. Free text
- * filters model names (GET /models?q=); text with an operator is a search
- * expression (GET /search?q=) and lists the matching versions instead.
+ * The app's home: every model in a sortable, server-paged table with true totals. Free text
+ * searches models (GET /models?q=); text with an operator is a search expression (GET /search)
+ * and lists the matching versions instead.
  */
 import * as React from 'react';
 
-import { errorMessage, requestAPI, withQuery } from './api';
+import { withQuery } from './api';
 import { useRegistry, versionRef } from './context';
 import { Model, ModelVersion } from './types';
-import { AliasChips, ErrorBox, formatNumber, useFetch } from './ui';
-import { VirtualList } from './virtualList';
+import { AliasChips, ErrorBox, formatNumber, ISort, Loading, Pager, SortHeader, Time, useFetch } from './ui';
 
-const PAGE_SIZE = 200;
-const ROW_HEIGHT = 44;
+const PAGE_SIZE = 50;
 
 /** `metrics.auc > 0.8`, `tags.team = "a" and ...`: anything with a comparison operator. */
 export function isExpression(text: string): boolean {
   return /(<=|>=|!=|==|=|<|>|~)/.test(text) || /\s(and|or|not|in|like)\s/i.test(` ${text} `);
 }
 
-/** What the list shows; kept by the panel so going back to the list keeps the search. */
-export interface IListFilter {
-  text: string;
-  archived: boolean;
+/** Metric names seen in the registry (from a small sample of versions), for the metric picker; null while loading. */
+export function useMetricNames(refreshKey: number): string[] | null {
+  const { data, error } = useFetch<{ versions: ModelVersion[] }>(withQuery('search', { limit: 200 }), refreshKey);
+  return React.useMemo(() => {
+    if (!data) {
+      return error ? [] : null;
+    }
+    const names = new Set<string>();
+    data.versions.forEach(v => Object.keys(v.metrics ?? {}).forEach(key => names.add(key)));
+    return Array.from(names).sort();
+  }, [data, error]);
 }
 
-export function ModelList(props: { filter: IListFilter; onFilter: (filter: IListFilter) => void }) {
-  const { text, archived } = props.filter;
-  const setText = (value: string) => props.onFilter({ ...props.filter, text: value });
-  const setArchived = (value: boolean) => props.onFilter({ ...props.filter, archived: value });
-  const [query, setQuery] = React.useState(text.trim());
+export function ModelTable() {
+  const { refreshKey, settings } = useRegistry();
+  const [text, setText] = React.useState('');
+  const [query, setQuery] = React.useState('');
+  const [archived, setArchived] = React.useState(false);
+  const [chosenMetric, setMetric] = React.useState<string | null>(null);
+  const sampled = useMetricNames(refreshKey);
+  const metricNames = sampled ?? [];
+  const metric = chosenMetric ?? (settings.defaultMetric || metricNames[0] || '');
+  // The models are asked for once the metric column is known, not once without and again with it.
+  const metricKnown = sampled !== null || !!chosenMetric || !!settings.defaultMetric;
 
-  // Debounce typing: a request per pause, not per key.
   React.useEffect(() => {
     const timer = window.setTimeout(() => setQuery(text.trim()), 250);
     return () => window.clearTimeout(timer);
@@ -39,211 +49,223 @@ export function ModelList(props: { filter: IListFilter; onFilter: (filter: IList
 
   const expression = isExpression(query);
   return (
-    <div className="nbr-ModelList">
+    <div className="nbr-ModelTablePage">
       <div className="nbr-SearchBar">
         <input
           className="jp-mod-styled nbr-SearchInput"
           type="search"
-          placeholder="Filter models, or search: metrics.auc > 0.8"
+          placeholder="Search names, descriptions, tags — or metrics.auc > 0.8"
           aria-label="Search models"
           value={text}
           onChange={event => setText(event.target.value)}
         />
         <label className="nbr-Toggle" title="Include archived models">
-          <input
-            type="checkbox"
-            checked={archived}
-            onChange={event => setArchived(event.target.checked)}
-          />
+          <input type="checkbox" checked={archived} onChange={event => setArchived(event.target.checked)} />
           archived
+        </label>
+        <label className="nbr-Toggle" title="The metric of each model's latest version shown in the table">
+          metric
+          <select
+            className="jp-mod-styled nbr-MetricPicker"
+            aria-label="metric column"
+            value={metric}
+            onChange={event => setMetric(event.target.value)}
+          >
+            {!metricNames.includes(metric) && <option value={metric}>{metric || '(none)'}</option>}
+            {metricNames.map(name => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
         </label>
       </div>
       {expression ? (
-        <SearchResults expression={query} />
+        <SearchResults key={query} expression={query} />
+      ) : !metricKnown ? (
+        <Loading what="models" />
       ) : (
-        <PagedModels key={`${query}|${archived}`} query={query} archived={archived} />
+        <ModelsPage key={`${query}|${archived}`} query={query} archived={archived} metric={metric} />
       )}
     </div>
   );
 }
 
-/** Models fetched page by page as they scroll into view. */
-function PagedModels(props: { query: string; archived: boolean }) {
+const ORDER: Record<string, string> = {
+  name: 'name',
+  latest: 'latest',
+  aliases: 'aliases',
+  updated: 'updated',
+  owner: 'owner',
+  versions: 'versions',
+  metric: 'metric'
+};
+
+function ModelsPage(props: { query: string; archived: boolean; metric: string }) {
   const { refreshKey, navigate } = useRegistry();
-  const [pages, setPages] = React.useState<Map<number, Model[]>>(new Map());
-  const [total, setTotal] = React.useState<number | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
-  const pagesRef = React.useRef(pages);
-  pagesRef.current = pages;
-  const inflight = React.useRef(new Set<number>());
-  const generation = React.useRef(0);
-  const visible = React.useRef<[number, number]>([0, 0]);
-
-  const loadPage = React.useCallback(
-    (page: number) => {
-      if (inflight.current.has(page)) {
-        return;
-      }
-      const gen = generation.current;
-      inflight.current.add(page);
-      const path = withQuery('models', {
-        q: props.query,
-        archived: props.archived ? 1 : undefined,
-        limit: PAGE_SIZE,
-        offset: page * PAGE_SIZE
-      });
-      requestAPI<{ models: Model[]; total: number }>(path)
-        .then(answer => {
-          if (gen !== generation.current) {
-            return;
-          }
-          setError(null);
-          setTotal(answer.total);
-          setPages(previous => new Map(previous).set(page, answer.models));
-        })
-        .catch(reason => gen === generation.current && setError(errorMessage(reason)))
-        .finally(() => gen === generation.current && inflight.current.delete(page));
-    },
-    [props.query, props.archived]
+  const [sort, setSort] = React.useState<ISort>({ column: 'name', descending: false });
+  const [offset, setOffset] = React.useState(0);
+  const column = sort.column === 'metric' && !props.metric ? 'name' : sort.column;
+  const path = withQuery('models', {
+    q: props.query,
+    archived: props.archived ? 1 : undefined,
+    limit: PAGE_SIZE,
+    offset,
+    order: `${sort.descending ? '-' : ''}${ORDER[column]}`,
+    metric: props.metric || undefined
+  });
+  const { data, error, loading } = useFetch<{ models: Model[]; total: number }>(path, refreshKey);
+  const models = data?.models ?? [];
+  const onSort = (next: ISort) => {
+    setSort(next);
+    setOffset(0);
+  };
+  const header = (column: string, label: React.ReactNode, extra: Partial<{ className: string; firstDescending: boolean; title: string }> = {}) => (
+    <SortHeader column={column} label={label} sort={sort} onSort={onSort} {...extra} />
   );
-
-  const onRangeChange = React.useCallback(
-    (start: number, end: number) => {
-      visible.current = [start, end];
-      const lastPage = Math.floor(Math.max(start, end - 1) / PAGE_SIZE);
-      for (let page = Math.floor(start / PAGE_SIZE); page <= lastPage; page++) {
-        if (!pagesRef.current.has(page)) {
-          loadPage(page);
-        }
-      }
-    },
-    [loadPage]
-  );
-
-  // First page on mount; on live refresh re-fetch only the visible pages.
-  React.useEffect(() => {
-    generation.current += 1;
-    inflight.current.clear();
-    const [start, end] = visible.current;
-    const first = Math.floor(start / PAGE_SIZE);
-    const lastPage = Math.floor(Math.max(start, end - 1) / PAGE_SIZE);
-    setPages(previous => {
-      const kept = new Map<number, Model[]>();
-      previous.forEach((models, page) => page >= first && page <= lastPage && kept.set(page, models));
-      return kept;
-    });
-    for (let page = first; page <= lastPage; page++) {
-      loadPage(page);
-    }
-  }, [refreshKey, loadPage]);
-
-  const rowAt = (index: number): Model | undefined =>
-    pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
 
   return (
     <>
       <ErrorBox message={error} />
-      <div className="nbr-ListSummary">
-        {total === null ? 'Loading…' : `${total.toLocaleString()} model${total === 1 ? '' : 's'}`}
+      <div className="nbr-ListSummary" aria-busy={loading}>
+        {data
+          ? `${data.total.toLocaleString()} model${data.total === 1 ? '' : 's'}${props.query ? ` matching “${props.query}”` : ''}`
+          : error
+            ? ''
+            : <Loading what="models" />}
       </div>
-      {total === 0 && (
+      {data && data.total === 0 && (
         <div className="nbr-Empty">
           {props.query
-            ? `No model name contains “${props.query}”.`
+            ? `No model's name, description or tags contain “${props.query}”.`
             : 'No models yet. Register one from a notebook: nr.register(model, "name")'}
         </div>
       )}
-      <VirtualList
-        className="nbr-ModelRows"
-        count={total ?? 0}
-        rowHeight={ROW_HEIGHT}
-        onRangeChange={onRangeChange}
-        renderRow={index => {
-          const model = rowAt(index);
-          return model ? (
-            <ModelRow model={model} onOpen={() => navigate({ kind: 'model', name: model.name })} />
-          ) : (
-            <div className="nbr-Row nbr-Row-placeholder">…</div>
-          );
-        }}
-      />
+      {models.length > 0 && (
+        <div className={`nbr-TableScroll nbr-ModelTableScroll${loading ? ' nbr-mod-loading' : ''}`}>
+          <table className="nbr-Table nbr-ModelTable">
+            <thead>
+              <tr>
+                {header('name', 'name', { className: 'nbr-Sticky' })}
+                {header('latest', 'latest', { className: 'nbr-Num', firstDescending: true })}
+                {header('aliases', 'aliases', { firstDescending: true })}
+                {header('updated', 'updated', { firstDescending: true })}
+                {header('owner', 'owner')}
+                {header('versions', 'versions', { className: 'nbr-Num', firstDescending: true })}
+                {props.metric &&
+                  header('metric', props.metric, {
+                    className: 'nbr-Num',
+                    firstDescending: true,
+                    title: `${props.metric} of the latest version`
+                  })}
+              </tr>
+            </thead>
+            <tbody>
+              {models.map(model => (
+                <tr
+                  key={model.name}
+                  data-model={model.name}
+                  className={`nbr-ModelRow${model.archived ? ' nbr-mod-archived' : ''}`}
+                  tabIndex={0}
+                  onClick={() => navigate({ kind: 'model', name: model.name })}
+                  onKeyDown={event => event.key === 'Enter' && navigate({ kind: 'model', name: model.name })}
+                >
+                  <th className="nbr-Sticky">
+                    <span className="nbr-ModelName">{model.name}</span>
+                    {model.archived && <span className="nbr-Chip nbr-Chip-archived">archived</span>}
+                    {model.description && <div className="nbr-Muted nbr-Ellipsis">{model.description.split('\n')[0]}</div>}
+                  </th>
+                  <td className="nbr-Num">{model.latest_version === null ? '—' : `v${model.latest_version}`}</td>
+                  <td>
+                    <span className="nbr-Chips">
+                      {Object.entries(model.aliases ?? {})
+                        .sort(([a], [b]) => a.localeCompare(b))
+                        .map(([alias, version]) => (
+                          <span key={alias} className="nbr-Chip nbr-Chip-alias">
+                            @{alias}:{version}
+                          </span>
+                        ))}
+                    </span>
+                  </td>
+                  <td>
+                    <Time iso={model.updated_at || model.created_at} />
+                  </td>
+                  <td>{model.created_by}</td>
+                  <td className="nbr-Num">{model.version_count}</td>
+                  {props.metric && <td className="nbr-Num">{formatNumber(model.latest_metric)}</td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {data && data.total > PAGE_SIZE && (
+        <Pager offset={offset} limit={PAGE_SIZE} total={data.total} shown={models.length} onChange={setOffset} noun="models" />
+      )}
     </>
-  );
-}
-
-function ModelRow(props: { model: Model; onOpen: () => void }) {
-  const { model } = props;
-  const aliases = Object.entries(model.aliases ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return (
-    <div
-      className={`nbr-Row nbr-ModelRow${model.archived ? ' nbr-mod-archived' : ''}`}
-      role="button"
-      tabIndex={0}
-      data-model={model.name}
-      onClick={props.onOpen}
-      onKeyDown={event => event.key === 'Enter' && props.onOpen()}
-    >
-      <div className="nbr-Row-main">
-        <span className="nbr-ModelName">{model.name}</span>
-        {model.latest_version !== null && (
-          <span className="nbr-Muted nbr-Latest">v{model.latest_version}</span>
-        )}
-        {model.archived && <span className="nbr-Chip nbr-Chip-archived">archived</span>}
-      </div>
-      <div className="nbr-Row-sub">
-        <span className="nbr-Chips">
-          {aliases.map(([alias, version]) => (
-            <span key={alias} className="nbr-Chip nbr-Chip-alias" title={`${alias} → v${version}`}>
-              @{alias}:{version}
-            </span>
-          ))}
-        </span>
-        <span className="nbr-Muted nbr-Count">
-          {model.version_count} version{model.version_count === 1 ? '' : 's'}
-        </span>
-      </div>
-    </div>
   );
 }
 
 function SearchResults(props: { expression: string }) {
   const { refreshKey, navigate } = useRegistry();
-  const path = withQuery('search', { q: props.expression, limit: 500 });
-  const { data, error } = useFetch<{ versions: ModelVersion[] }>(path, refreshKey);
+  const [offset, setOffset] = React.useState(0);
+  const path = withQuery('search', { q: props.expression, limit: PAGE_SIZE, offset });
+  const { data, error, loading } = useFetch<{ versions: ModelVersion[] }>(path, refreshKey);
   const versions = data?.versions ?? [];
+  const metricKeys = React.useMemo(() => {
+    const keys = new Set<string>();
+    versions.forEach(v => Object.keys(v.metrics ?? {}).forEach(k => keys.add(k)));
+    return Array.from(keys).sort().slice(0, 6);
+  }, [versions]);
   return (
     <>
       <ErrorBox message={error} />
-      <div className="nbr-ListSummary">
-        {data ? `${versions.length} matching version${versions.length === 1 ? '' : 's'}` : error ? '' : 'Searching…'}
-      </div>
-      <VirtualList
-        className="nbr-ModelRows"
-        count={versions.length}
-        rowHeight={ROW_HEIGHT}
-        renderRow={index => {
-          const version = versions[index];
-          const ref = version.ref || versionRef(version.name, version.version);
-          const metrics = Object.entries(version.metrics ?? {}).slice(0, 3);
-          return (
-            <div
-              className="nbr-Row nbr-VersionRow"
-              role="button"
-              tabIndex={0}
-              data-ref={ref}
-              onClick={() => navigate({ kind: 'version', ref })}
-            >
-              <div className="nbr-Row-main">
-                <span className="nbr-ModelName">{ref}</span>
-                <AliasChips aliases={version.aliases ?? []} />
-              </div>
-              <div className="nbr-Row-sub nbr-Muted">
-                {metrics.map(([key, value]) => `${key}=${formatNumber(value)}`).join('  ')}
-              </div>
-            </div>
-          );
-        }}
-      />
+      {!data && !error && <Loading what="matching versions" />}
+      {data && !versions.length && <div className="nbr-Empty">No version matches {props.expression}.</div>}
+      {versions.length > 0 && (
+        <div className={`nbr-TableScroll${loading ? ' nbr-mod-loading' : ''}`}>
+          <table className="nbr-Table nbr-SearchTable">
+            <thead>
+              <tr>
+                <th className="nbr-Sticky">version</th>
+                <th>aliases</th>
+                <th>author</th>
+                <th>created</th>
+                {metricKeys.map(key => (
+                  <th key={key} className="nbr-Num">
+                    {key}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {versions.map(version => {
+                const ref = version.ref || versionRef(version.name, version.version);
+                return (
+                  <tr key={ref} data-ref={ref} className="nbr-VersionRow" tabIndex={0} onClick={() => navigate({ kind: 'version', ref })}>
+                    <th className="nbr-Sticky">{ref}</th>
+                    <td>
+                      <AliasChips aliases={version.aliases ?? []} />
+                    </td>
+                    <td>{version.author}</td>
+                    <td>
+                      <Time iso={version.created_at} />
+                    </td>
+                    {metricKeys.map(key => (
+                      <td key={key} className="nbr-Num">
+                        {formatNumber(version.metrics?.[key])}
+                      </td>
+                    ))}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {data && (offset > 0 || versions.length === PAGE_SIZE) && (
+        <Pager offset={offset} limit={PAGE_SIZE} total={null} shown={versions.length} onChange={setOffset} noun="versions" />
+      )}
     </>
   );
 }

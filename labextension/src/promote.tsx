@@ -1,20 +1,20 @@
-/** Promotion: preview the gate report, promote, show refusals; one-step rollback. */
+/** Promotion: check the gates, promote with a reason, show refusals once; one-step rollback naming its target. */
 import * as React from 'react';
-
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
 
 import { ApiError, errorMessage, sendJSON } from './api';
 import { useRegistry } from './context';
 import { GateReport } from './types';
 import { ErrorBox } from './ui';
+import { ActionButton } from './whoami';
 
-export function GateReportView(props: { report: GateReport }) {
+export function GateReportView(props: { report: GateReport; message?: string | null }) {
   const { report } = props;
   return (
-    <div className={`nbr-GateReport ${report.allowed ? 'nbr-mod-allowed' : 'nbr-mod-refused'}`}>
+    <div className={`nbr-GateReport ${report.allowed ? 'nbr-mod-allowed' : 'nbr-mod-refused'}`} role={report.allowed ? 'status' : 'alert'}>
       <div className="nbr-GateReport-verdict">
-        {report.allowed ? '✓' : '✗'} {report.ref} → @{report.alias}:{' '}
-        {report.allowed ? 'allowed' : 'refused'}
+        {report.allowed ? '✓' : '✗'} {report.ref} → @{report.alias}: {report.allowed ? 'allowed' : 'refused'}
       </div>
       {report.gates.length === 0 ? (
         <div className="nbr-Muted">No gates for this alias.</div>
@@ -33,24 +33,22 @@ export function GateReportView(props: { report: GateReport }) {
   );
 }
 
-export function PromoteForm(props: { versionRef: string; knownAliases: string[] }) {
+export function PromoteForm(props: { versionRef: string; model: string; knownAliases: string[] }) {
   const { refresh } = useRegistry();
   const [alias, setAlias] = React.useState('');
   const [reason, setReason] = React.useState('');
   const [report, setReport] = React.useState<GateReport | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [message, setMessage] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const [busy, setBusy] = React.useState<'check' | 'promote' | null>(null);
+  const target = alias.trim();
 
   const run = async (action: 'check' | 'promote') => {
-    if (!alias.trim()) {
-      setError('Name the alias to promote to, e.g. production.');
-      return;
-    }
-    setBusy(true);
+    setBusy(action);
     setError(null);
     setMessage(null);
-    const body: Record<string, unknown> = { ref: props.versionRef, alias: alias.trim() };
+    setReport(null);
+    const body: Record<string, unknown> = { ref: props.versionRef, alias: target };
     try {
       if (action === 'check') {
         setReport(await sendJSON<GateReport>('POST', 'check', body));
@@ -58,77 +56,130 @@ export function PromoteForm(props: { versionRef: string; knownAliases: string[] 
         if (reason.trim()) {
           body.reason = reason.trim();
         }
-        const move = await sendJSON<{ alias: string; version: number | null; previous: number | null }>(
-          'POST',
-          'promote',
-          body
-        );
-        setReport(null);
+        const move = await sendJSON<{ alias: string; version: number | null; previous: number | null }>('POST', 'promote', body);
         setMessage(
           `@${move.alias} now points at v${move.version}` +
             (move.previous !== null && move.previous !== undefined ? ` (was v${move.previous})` : '')
         );
+        setReason('');
         refresh();
       }
     } catch (failure) {
       if (failure instanceof ApiError && failure.body?.report) {
+        // The report names every failed gate: it is the message, shown once.
         setReport(failure.body.report as GateReport);
+      } else {
+        setError(errorMessage(failure));
       }
-      setError(errorMessage(failure));
     } finally {
-      setBusy(false);
+      setBusy(null);
     }
   };
 
+  const noAlias = target ? null : 'Name the alias first, e.g. production';
   return (
     <div className="nbr-PromoteForm">
-      <div className="nbr-FormRow">
-        <input
-          className="jp-mod-styled nbr-AliasInput"
-          placeholder="alias (e.g. production)"
-          aria-label="alias"
-          list="nbr-known-aliases"
-          value={alias}
-          onChange={event => setAlias(event.target.value)}
-        />
-        <datalist id="nbr-known-aliases">
+      <div className="nbr-FormGrid">
+        <label>
+          alias
+          <input
+            className="jp-mod-styled nbr-AliasInput"
+            placeholder="e.g. production"
+            aria-label="alias"
+            list={`nbr-known-aliases-${props.model}`}
+            value={alias}
+            onChange={event => setAlias(event.target.value)}
+          />
+        </label>
+        <datalist id={`nbr-known-aliases-${props.model}`}>
           {props.knownAliases.map(a => (
             <option key={a} value={a} />
           ))}
         </datalist>
-        <input
-          className="jp-mod-styled nbr-ReasonInput"
-          placeholder="reason"
-          aria-label="reason"
-          value={reason}
-          onChange={event => setReason(event.target.value)}
-        />
+        <label>
+          reason
+          <input
+            className="jp-mod-styled nbr-ReasonInput"
+            placeholder="why this version (kept in the alias history)"
+            aria-label="reason"
+            value={reason}
+            onChange={event => setReason(event.target.value)}
+          />
+        </label>
       </div>
       <div className="nbr-FormRow">
-        <button className="jp-Button jp-mod-styled jp-mod-reject nbr-CheckButton" disabled={busy} onClick={() => run('check')}>
+        <ActionButton
+          action="check"
+          model={props.model}
+          className="nbr-CheckButton"
+          busy={busy === 'check'}
+          disabledReason={noAlias ?? (busy ? 'busy' : null)}
+          title="Run the alias's gates without moving it"
+          onClick={() => void run('check')}
+        >
           Check gates
-        </button>
-        <button className="jp-Button jp-mod-styled jp-mod-accept nbr-PromoteButton" disabled={busy} onClick={() => run('promote')}>
-          Promote
-        </button>
+        </ActionButton>
+        <ActionButton
+          action="promote"
+          alias={target || undefined}
+          model={props.model}
+          kind="accept"
+          className="nbr-PromoteButton"
+          busy={busy === 'promote'}
+          disabledReason={noAlias ?? (busy ? 'busy' : null)}
+          title={target ? `Point @${target} at ${props.versionRef}` : undefined}
+          onClick={() => void run('promote')}
+        >
+          Promote{target ? ` to @${target}` : ''}
+        </ActionButton>
       </div>
       <ErrorBox message={error} onDismiss={() => setError(null)} />
-      {message && <div className="nbr-Success">{message}</div>}
+      {message && (
+        <div className="nbr-Success" role="status">
+          {message}
+        </div>
+      )}
       {report && <GateReportView report={report} />}
     </div>
   );
 }
 
-/** Move `name@alias` back to the version it held before its last move. */
-export function RollbackButton(props: { aliasRef: string }) {
+/** The rollback dialog's body: names the move and asks for a reason. */
+class ReasonBody extends Widget {
+  constructor(text: string) {
+    super();
+    this.addClass('nbr-ReasonDialog');
+    const p = document.createElement('p');
+    p.textContent = text;
+    this._input = document.createElement('input');
+    this._input.className = 'jp-mod-styled nbr-RollbackReason';
+    this._input.placeholder = 'reason (kept in the alias history)';
+    this._input.setAttribute('aria-label', 'rollback reason');
+    this.node.append(p, this._input);
+  }
+  getValue(): string {
+    return this._input.value;
+  }
+  private _input: HTMLInputElement;
+}
+
+/**
+ * Move `model@alias` back to `target`, the version it held before its last move. Not offered when
+ * there is none (the alias was only ever set once).
+ */
+export function RollbackButton(props: { model: string; alias: string; target: number | null; current?: number }) {
   const { refresh } = useRegistry();
   const [error, setError] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
+  const aliasRef = `${props.model}@${props.alias}`;
+  if (props.target === null) {
+    return <span className="nbr-Muted nbr-NoRollback">nothing to roll back to</span>;
+  }
   const rollback = async () => {
-    const answer = await showDialog({
-      title: 'Roll back',
-      body: `Move ${props.aliasRef} back to the version it held before its last move?`,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Rollback' })]
+    const answer = await showDialog<string>({
+      title: `Roll back @${props.alias}`,
+      body: new ReasonBody(`Move ${aliasRef} back to v${props.target}, the version it held before its last move?`),
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: `Roll back to v${props.target}` })]
     });
     if (!answer.button.accept) {
       return;
@@ -136,24 +187,29 @@ export function RollbackButton(props: { aliasRef: string }) {
     setBusy(true);
     setError(null);
     try {
-      await sendJSON('POST', 'rollback', { ref: props.aliasRef, reason: 'rollback from the side panel' });
+      const reason = (answer.value ?? '').trim();
+      await sendJSON('POST', 'rollback', { ref: aliasRef, reason: reason || `rolled back to v${props.target} from the app` });
       refresh();
-    } catch (reason) {
-      setError(errorMessage(reason));
+    } catch (failure) {
+      setError(errorMessage(failure));
     } finally {
       setBusy(false);
     }
   };
   return (
     <span className="nbr-Rollback">
-      <button
-        className="jp-Button jp-mod-styled jp-mod-warn nbr-RollbackButton"
-        disabled={busy}
-        title={`Roll ${props.aliasRef} back one step`}
-        onClick={rollback}
+      <ActionButton
+        action="rollback"
+        alias={props.alias}
+        model={props.model}
+        kind="warn"
+        className="nbr-RollbackButton"
+        busy={busy}
+        title={`Move ${aliasRef} back to v${props.target}`}
+        onClick={() => void rollback()}
       >
-        Rollback
-      </button>
+        Roll back to v{props.target}
+      </ActionButton>
       <ErrorBox message={error} onDismiss={() => setError(null)} />
     </span>
   );

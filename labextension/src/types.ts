@@ -13,6 +13,10 @@ export interface Model {
   latest_version: number | null;
   version_count: number;
   aliases: Record<string, number>;
+  /** Lists only: the newest version's created_at. */
+  updated_at?: string;
+  /** Lists with ?metric=: that metric of the latest version. */
+  latest_metric?: number | null;
 }
 
 export interface ColumnSignature {
@@ -125,6 +129,23 @@ export interface Comment {
   created_at: string;
   edited_at: string | null;
   deleted: boolean;
+  /** verified | local | shared | imported (contracts.md); only verified and local count. */
+  identity?: string;
+  /** The name a client claimed where it could not be verified (display only). */
+  claimed_by?: string | null;
+}
+
+export interface ReviewState {
+  approvals: string[];
+  changes_requested: string[];
+  self_reviews_ignored: string[];
+  /** Reviewers whose identity was not verified (imported, shared token): shown, never counted. */
+  unverified_ignored?: string[];
+}
+
+/** Identities whose reviews count (contracts.md). */
+export function identityCounts(identity: string | undefined): boolean {
+  return identity === undefined || identity === 'verified' || identity === 'local';
 }
 
 /** Payload of `application/vnd.nbregistry.comparison+json` and of GET /compare. */

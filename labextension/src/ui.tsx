@@ -79,15 +79,159 @@ export function LinkButton(props: { onClick: () => void; children: React.ReactNo
   );
 }
 
-export function Loading() {
-  return <div className="nbr-Loading">Loading…</div>;
+/** A spinner with a word, while a view's data is on its way. */
+export function Loading(props: { what?: string }) {
+  return (
+    <div className="nbr-Loading" role="status" aria-live="polite">
+      <span className="nbr-Spinner" aria-hidden="true" />
+      Loading{props.what ? ` ${props.what}` : ''}…
+    </div>
+  );
 }
 
-export function Chip(props: { label: string; kind?: 'alias' | 'tag' | 'approve' | 'request-changes' | 'archived'; title?: string }) {
+/** A grey placeholder bar where text will be. */
+export function Skeleton(props: { width?: string; rows?: number }) {
+  const rows = props.rows ?? 1;
+  return (
+    <span className="nbr-SkeletonGroup" aria-hidden="true">
+      {Array.from({ length: rows }, (_, index) => (
+        <span key={index} className="nbr-Skeleton" style={{ width: props.width ?? '100%' }} />
+      ))}
+    </span>
+  );
+}
+
+/** Previous / next over a server-side list with a true total. */
+export function Pager(props: {
+  offset: number;
+  limit: number;
+  total: number | null;
+  /** Rows on this page (when the total is unknown, a full page means there may be more). */
+  shown: number;
+  onChange: (offset: number) => void;
+  noun?: string;
+}) {
+  const { offset, limit, total, shown } = props;
+  const page = Math.floor(offset / limit) + 1;
+  const pages = total === null ? null : Math.max(1, Math.ceil(total / limit));
+  const hasNext = total === null ? shown === limit : offset + limit < total;
+  const button = (label: string, to: number, enabled: boolean, className: string, title: string) => (
+    <button
+      type="button"
+      className={`jp-Button jp-mod-styled nbr-PagerButton ${className}`}
+      disabled={!enabled}
+      title={title}
+      onClick={() => props.onChange(to)}
+    >
+      {label}
+    </button>
+  );
+  const last = pages === null ? offset : (pages - 1) * limit;
+  return (
+    <div className="nbr-Pager" role="navigation" aria-label="pages">
+      {button('«', 0, offset > 0, 'nbr-Pager-first', 'first page')}
+      {button('‹', Math.max(0, offset - limit), offset > 0, 'nbr-Pager-prev', 'previous page')}
+      <span className="nbr-Pager-text">
+        {shown === 0 ? 'none' : `${(offset + 1).toLocaleString()}–${(offset + shown).toLocaleString()}`}
+        {total !== null && ` of ${total.toLocaleString()}`} {props.noun ?? ''}
+        {pages !== null && pages > 1 ? ` · page ${page} of ${pages}` : ''}
+      </span>
+      {button('›', offset + limit, hasNext, 'nbr-Pager-next', 'next page')}
+      {pages !== null && button('»', last, offset < last, 'nbr-Pager-last', 'last page')}
+    </div>
+  );
+}
+
+export interface ISort {
+  column: string;
+  descending: boolean;
+}
+
+/** A column header that sorts on click (aria-sort says how). */
+export function SortHeader(props: {
+  column: string;
+  label: React.ReactNode;
+  sort: ISort;
+  onSort: (sort: ISort) => void;
+  className?: string;
+  title?: string;
+  /** Direction of the first click on this column. */
+  firstDescending?: boolean;
+}) {
+  const active = props.sort.column === props.column;
+  const next = active ? !props.sort.descending : !!props.firstDescending;
+  return (
+    <th
+      className={`nbr-SortHeader ${props.className ?? ''}${active ? ' nbr-mod-sorted' : ''}`}
+      aria-sort={active ? (props.sort.descending ? 'descending' : 'ascending') : 'none'}
+      data-column={props.column}
+      title={props.title}
+    >
+      <button type="button" className="nbr-SortButton" onClick={() => props.onSort({ column: props.column, descending: next })}>
+        {props.label}
+        <span className="nbr-SortMark" aria-hidden="true">
+          {active ? (props.sort.descending ? '▼' : '▲') : '↕'}
+        </span>
+      </button>
+    </th>
+  );
+}
+
+/** Sections of a page as tabs; the choice is the parent's (so it can be restored). */
+export function Tabs(props: {
+  tabs: { id: string; label: React.ReactNode }[];
+  current: string;
+  onChange: (id: string) => void;
+}) {
+  return (
+    <div className="nbr-Tabs" role="tablist">
+      {props.tabs.map(tab => (
+        <button
+          type="button"
+          key={tab.id}
+          role="tab"
+          data-tab={tab.id}
+          aria-selected={tab.id === props.current}
+          className={`nbr-Tab${tab.id === props.current ? ' nbr-mod-current' : ''}`}
+          onClick={() => props.onChange(tab.id)}
+        >
+          {tab.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function Chip(props: {
+  label: string;
+  kind?: 'alias' | 'tag' | 'approve' | 'request-changes' | 'archived' | 'uncounted';
+  title?: string;
+}) {
   return (
     <span className={`nbr-Chip nbr-Chip-${props.kind ?? 'alias'}`} title={props.title}>
       {props.label}
     </span>
+  );
+}
+
+/** Tags as `key=value` chips. */
+export function TagChips(props: { tags: Record<string, string> }) {
+  const entries = Object.entries(props.tags ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <span className="nbr-Chips nbr-TagChips">
+      {entries.map(([key, value]) => (
+        <Chip key={key} kind="tag" label={value === '' ? key : `${key}=${value}`} />
+      ))}
+    </span>
+  );
+}
+
+/** A time, to the second in the viewer's zone, with the stored ISO text as its tooltip. */
+export function Time(props: { iso: string | null | undefined }) {
+  return (
+    <time dateTime={props.iso ?? undefined} title={props.iso ?? undefined} className="nbr-Nowrap">
+      {formatTime(props.iso)}
+    </time>
   );
 }
 
@@ -163,7 +307,7 @@ export function columnFormatter(values: (number | null | undefined)[]): (value: 
   return value => formatNumber(value, whole);
 }
 
-/** `2026-11-27T06:40:00.123456Z` → local `2026-11-27 07:40`. */
+/** `2026-11-27T06:40:00.123456Z` → `2026-11-27 07:40:00` in the viewer's time zone (the ISO form in the tooltip). */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) {
     return '—';
@@ -175,7 +319,7 @@ export function formatTime(iso: string | null | undefined): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return (
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}`
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
   );
 }
 

@@ -180,11 +180,12 @@ class RemoteRegistry:
 
         return Model.from_dict(self._call("GET", f"/models/{_q(name)}"))
 
-    def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100, offset: int = 0):
+    def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100, offset: int = 0,
+                    order: str = "name", metric: str | None = None):
         from .core.entities import Model, Results
 
         data = self._call("GET", "/models", params={"q": q, "archived": int(bool(archived)), "limit": limit,
-                                                    "offset": offset})
+                                                    "offset": offset, "order": order, "metric": metric})
         return Results([Model.from_dict(m) for m in data["models"]], title="models", total=data["total"])
 
     def list_versions(self, name: str, *, limit: int = 100, offset: int = 0, archived: bool = True):
@@ -208,6 +209,9 @@ class RemoteRegistry:
 
         data = self._call("GET", "/events", params={"since": since, "model": model, "limit": limit})
         return Results([Event.from_dict(e) for e in data["events"]], title="events")
+
+    def last_event_id(self) -> int:
+        return self._call("GET", "/events", params={"since": "latest"})["last_id"]
 
     def artifact(self, ref: str) -> dict:
         return self._call("GET", f"/versions/{_q(ref)}/artifact")

@@ -1,7 +1,8 @@
 """Fixtures for the browser tests: a seeded registry, a real `jupyter lab`, headless Chromium.
 
-One JupyterLab server serves the whole session and one Chromium each module; every test gets a fresh
-browser context (its own cookies and page). Screenshots go to test-artifacts/screenshots/.
+One JupyterLab server serves the whole session (the start-up-bytes module adds one of its own over a
+10,000-model registry) and one Chromium each module; every test gets a fresh browser context (its own
+cookies and page) at 1280×800. Screenshots go to tests/browser/artifacts/ (git-ignored).
 A missing Chromium fails these tests: CI must install it (the Makefile does).
 """
 
@@ -21,14 +22,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SEED_AUTHOR = "alice"  # who registered the seeded versions
 PANEL_USER = "reviewer"  # whom the server records for the browser's writes (approvals must not be by the author)
-FILLER_MODELS = 400  # real rows past several pages; the 10,000-model case is served by a stub route
+FILLER_MODELS = 400  # real rows past several pages
+BIG_VERSIONS = 700  # "big": more versions than any page
+BIG_REGISTRY_MODELS = 10_000  # the start-up-bytes module's registry
+VIEWPORT = {"width": 1280, "height": 800}
+WIDE = {"width": 1920, "height": 1080}
 
 
 def _free_port() -> int:
@@ -70,12 +75,65 @@ def _seed(root: Path) -> dict:
         reg.register(LogisticRegression().fit(X, y), "fraud", metrics={"auc": auc}, params={"max_iter": "100"})
     reg.set_alias("fraud:1", "production")
     reg.set_policy("fraud", "production", {"required_approvals": 1})
+    # churn:4 is the browser user's own: their approval of it must not count.
+    mine = nr.Registry(root, author=PANEL_USER)
+    mine.register(LogisticRegression(C=3.0).fit(X, y), "churn", metrics={"auc": 0.86, "loss": 0.39},
+                  params={"C": "3.0", "penalty": "l2"}, tags={"team": "retention"}, description="Mine, C=3")
+    mine.close()
     filler = root.parent / "filler.txt"
     filler.write_text("placeholder artifact\n")
     for index in range(FILLER_MODELS):
         reg.register(filler, f"zz-filler-{index:04d}", metrics={"auc": 0.5})
+    for index in range(1, BIG_VERSIONS + 1):  # a learning-rate sweep: auc rises and falls a little
+        reg.register(filler, "big", metrics={"auc": round(0.95 + 0.02 * ((index * 37) % 100) / 100, 4)},
+                     params={"lr": str(index / 1000), "depth": "6", "seed": "0"}, tags={"sweep": "lr"})
     reg.close()
-    return {"models": 2 + FILLER_MODELS}
+    return {"models": 3 + FILLER_MODELS}
+
+
+BIG_SEED = """
+import pathlib, sys
+import nbregistry as nr
+root, count = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+reg = nr.Registry(root / "reg", author="alice")
+artifact = root / "model.txt"
+artifact.write_text("a small model\\n")
+for index in range(count):
+    reg.register(artifact, f"m-{index:05d}", metrics={"auc": 0.5 + (index % 100) / 1000}, tags={"batch": "big"})
+reg.close()
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    config.nbr_needs_big_registry = any("startup_bytes" in item.nodeid for item in items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def big_registry_seeding(request):
+    """The 10,000-model registry of the start-up-bytes module, seeded in a background process from the
+    start of the session (it takes minutes), cached like the main seed."""
+    if not getattr(request.config, "nbr_needs_big_registry", False):
+        yield None
+        return
+    import hashlib
+
+    from nbregistry.core.migrations import MIGRATION_NAMES
+
+    key = hashlib.sha256((BIG_SEED + repr(MIGRATION_NAMES) + str(BIG_REGISTRY_MODELS)).encode()).hexdigest()[:16]
+    cache = SCREENSHOTS / f".big-{key}"
+    if (cache / "reg" / "registry.db").exists():
+        yield {"cache": cache, "process": None, "building": None}
+        return
+    building = SCREENSHOTS / f".big-building-{uuid.uuid4().hex[:6]}"
+    building.mkdir(parents=True)
+    process = subprocess.Popen([sys.executable, "-c", BIG_SEED, str(building), str(BIG_REGISTRY_MODELS)],
+                               stdout=subprocess.DEVNULL, stderr=open(building / "seed.log", "wb"),
+                               preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    yield {"cache": cache, "process": process, "building": building}
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+        shutil.rmtree(building, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -98,10 +156,30 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def _seed_key() -> str:
+    """Changes whenever the seed or the schema does."""
+    import hashlib
+    import inspect
+
+    from nbregistry.core.migrations import MIGRATION_NAMES
+
+    text = inspect.getsource(_seed) + repr(MIGRATION_NAMES) + repr((FILLER_MODELS, BIG_VERSIONS, PANEL_USER))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def registry_root(tmp_path_factory) -> Path:
+    """A fresh copy of the seeded registry. Seeding takes a minute on a busy machine, so the seeded
+    registry is kept (git-ignored, keyed by the seed's source and the schema) and copied per session."""
     root = tmp_path_factory.mktemp("registry") / "reg"
-    _seed(root)
+    cache = SCREENSHOTS / f".seed-{_seed_key()}"
+    if not (cache / "reg" / "registry.db").exists():
+        building = SCREENSHOTS / f".seed-building-{uuid.uuid4().hex[:6]}"
+        building.mkdir(parents=True)
+        _seed(building / "reg")
+        shutil.rmtree(cache, ignore_errors=True)
+        building.rename(cache)
+    shutil.copytree(cache, root.parent, dirs_exist_ok=True)
     return root
 
 
@@ -111,11 +189,19 @@ def _write_settings(settings_dir: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     (target / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Every cell in the DOM: notebook windowing would detach the outputs a test scrolls past.
+    notebook = settings_dir / "@jupyterlab" / "notebook-extension"
+    notebook.mkdir(parents=True, exist_ok=True)
+    (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
 
 
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory, registry_root):
     """A real `jupyter lab` on a free loopback port, with a token and the seeded registry."""
+    yield from start_lab(tmp_path_factory, registry_root)
+
+
+def start_lab(tmp_path_factory, registry_root):
     base = tmp_path_factory.mktemp("lab")
     notebooks = base / "notebooks"
     notebooks.mkdir()
@@ -138,7 +224,7 @@ def jupyter_lab(tmp_path_factory, registry_root):
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={notebooks}", f"--LabApp.user_settings_dir={settings}",
          f"--LabApp.workspaces_dir={base / 'workspaces'}", "--FileContentsManager.delete_to_trash=False",
-         "--ServerApp.port_retries=0"],
+         "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=notebooks,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     url = f"http://127.0.0.1:{port}/"
@@ -195,7 +281,7 @@ def browser(chromium_path, tmp_path_factory):
 @pytest.fixture
 def lab(request, browser, jupyter_lab):
     """A JupyterLab page, loaded and ready, in a fresh browser context."""
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.errors = []
@@ -215,12 +301,25 @@ def lab(request, browser, jupyter_lab):
 
 @pytest.fixture
 def screenshot(request):
-    """`screenshot(page, "name")` saves test-artifacts/screenshots/<name>.png."""
+    """`screenshot(page, "name")` saves tests/browser/artifacts/<name>-1280x800.png and, at 1920×1080,
+    <name>-1920x1080.png (the page goes back to 1280×800 after)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
+    def take(page, name: str, wide: bool = True) -> Path:
+        path = SCREENSHOTS / f"{name}-1280x800.png"
         page.screenshot(path=str(path))
+        if wide:
+            page.set_viewport_size(WIDE)
+            page.wait_for_timeout(400)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-1920x1080.png"))
+            page.set_viewport_size(VIEWPORT)
+            page.wait_for_timeout(300)
         return path
 
     return take
+
+
+def run_command(page, command: str, args: dict | None = None) -> None:
+    """Run a JupyterLab command (the lab runs with expose_app_in_browser). Returns nothing, so the
+    evaluate never waits on the command's promise."""
+    page.evaluate("([c, a]) => { window.jupyterapp.commands.execute(c, a); }", [command, args or {}])

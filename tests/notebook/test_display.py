@@ -123,3 +123,24 @@ def test_register_card_text_and_html(two):
     assert text.startswith("registered churn:1") and "1 cell(s) of nb.ipynb" in text and "deduplicated" in text
     html = card._repr_html_()
     assert "<script" not in html and "&lt;script&gt;" in html
+
+
+def test_colours_follow_the_jupyterlab_theme_with_plain_fallbacks(two):
+    """Dark themes work: every colour is a --jp-* theme variable; GitHub/nbviewer get the fallback."""
+    reg = two
+    pages = [views.render_html(reg.get("churn:1")), views.comparison_html(reg.compare("churn")),
+             views.render_html(reg.get_model("churn"))]
+    for page in pages:
+        assert "var(--jp-" in page
+        styles = " ".join(re.findall(r'style="([^"]*)"', page))
+        bare = re.sub(r"var\(--jp-[a-z0-9-]+, [^)]*\)", "", styles)
+        assert not re.search(r"#[0-9a-fA-F]{6}", bare), f"a colour outside the theme: {bare[:300]}"
+
+
+def test_times_show_to_the_second_with_the_iso_kept(two):
+    v = two.get("churn:1")
+    page = views.render_html(v)
+    shown = re.search(r'<time datetime="([^"]+)" title="[^"]+">([^<]+)</time>', page)
+    assert shown and shown.group(1) == v.created_at
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d( \S+)?", shown.group(2)), shown.group(2)
+    assert "." not in shown.group(2), "no microseconds on screen"

@@ -144,3 +144,22 @@ def test_comparison_of_a_long_history_starts_with_the_newest_versions(reg, tmp_p
     assert len(widget.versions.options) == comparison.DEFAULT_SELECTED + 3
     assert widget.comparison.refs == [f"long:{n}" for n in range(13, 3, -1)]
     assert widget.comparison.best == {"acc": "long:13"}
+
+
+def test_buttons_are_as_wide_as_their_labels(churn):
+    import ipywidgets as W
+
+    card = VersionCard(churn, "churn:1")
+    widget = ComparisonWidget(churn, "churn")
+    buttons = [w for w in (*vars(card).values(), *vars(widget).values()) if isinstance(w, W.Button)]
+    assert len(buttons) >= 7
+    for button in buttons:
+        assert button.layout.width == "auto" and button.layout.flex == "0 0 auto", button.description
+    assert all(t.style.button_width == "auto" for t in widget.goals.values())
+
+
+def test_widgets_carry_a_static_html_fallback(churn):
+    for widget in (VersionCard(churn, "churn:1"), ComparisonWidget(churn, "churn"), RegistryBrowser(churn)):
+        bundle = widget._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        assert "churn" in bundle["text/html"], type(widget).__name__

@@ -6,11 +6,9 @@ team server), and a marker file that the payload would create as the proof that 
 
 from __future__ import annotations
 
-import hashlib
-import sys
-from pathlib import Path
-
 import pytest
+
+from trust_helpers import safetensors_folder, shell_payload
 
 
 @pytest.fixture
@@ -44,31 +42,8 @@ def marker(tmp_path):
     return tmp_path / "PWNED"
 
 
-def shell_payload(marker: Path) -> dict:
-    """Torch flavor metadata that names ``subprocess.run`` as the module class: constructing it
-    runs a command that creates ``marker``."""
-    return {"format": "safetensors", "filename": "model.safetensors", "module_class": "subprocess:run",
-            "init_kwargs": {"args": [sys.executable, "-c", f"open({str(marker)!r}, 'w').write('x')"]}}
-
-
-def safetensors_folder(folder: Path) -> Path:
-    """A folder holding a real (tiny) safetensors file, as a torch upload would."""
-    import safetensors.torch
-    import torch
-
-    folder.mkdir(parents=True, exist_ok=True)
-    safetensors.torch.save_file({"weight": torch.zeros(2, 2)}, str(folder / "model.safetensors"))
-    return folder
-
-
 @pytest.fixture
 def crafted_torch(mallory, marker, tmp_path):
     """``evil:1``: a torch version by mallory whose metadata would run a command on load."""
     folder = safetensors_folder(tmp_path / "upload")
     return mallory.register_saved(folder, "evil", flavor="torch", flavor_meta=shell_payload(marker))
-
-
-def folder_hashes(root: Path) -> dict:
-    """sha256 of every file under ``root`` (the registry folder), for byte-for-byte comparisons."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}

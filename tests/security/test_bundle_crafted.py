@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 
-from conftest import folder_hashes
+from trust_helpers import folder_hashes
 from nbregistry import Registry
 from nbregistry.core.errors import Conflict, IntegrityError, PolicyRefused, TrustRequired, ValidationError
 

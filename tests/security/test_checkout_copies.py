@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat
 
-from conftest import folder_hashes
+from trust_helpers import folder_hashes
 
 
 def _make_writable(path):

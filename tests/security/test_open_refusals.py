@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import folder_hashes
+from trust_helpers import folder_hashes
 from helpers import cli_runner
 from nbregistry import Registry
 from nbregistry.core.errors import IntegrityError, NotFound

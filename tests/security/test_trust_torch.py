@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import safetensors_folder, shell_payload
+from trust_helpers import safetensors_folder, shell_payload
 from nbregistry.core.errors import TrustRequired, ValidationError
 
 

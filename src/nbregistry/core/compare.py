@@ -60,6 +60,7 @@ class Comparison(_Rich):
             present = [x for x in values if x is not None and not math.isnan(x)]
             target = (max if goal == "max" else min)(present) if present else None
             best = [i for i, x in enumerate(values) if x is not None and x == target]
+            best = best if len(best) == 1 else []  # a tie for best marks no version best
             metrics[key] = {"values": values, "goal": goal, "best": best}
 
         def table(attr):

@@ -39,6 +39,8 @@ class Model(_Rich):
     latest_version: int | None = None
     version_count: int = 0
     aliases: dict = field(default_factory=dict)
+    updated_at: str = ""  # newest version's created_at (filled by list_models)
+    latest_metric: float | None = None  # list_models(metric=...): that metric of the latest version
 
     def __repr__(self) -> str:
         latest = f":{self.latest_version}" if self.latest_version else ""

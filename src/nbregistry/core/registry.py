@@ -21,9 +21,9 @@ from .objects import BlobStore, open_object_store, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
 from .registration import clean_metrics, clean_strings, file_entries, prepare_registration, serialize
+from . import trust as trust_rule
 from .limits import Limits, check_int
 from .registration import check_edit, check_record
-from . import trust as trust_rule
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -52,7 +52,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                  origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True,
                  objects: str | os.PathLike | None = None):
         """``create=False`` opens an existing registry only (read-only faces): where there is no
-        ``registry.db`` it raises :class:`NotFound` instead of making a new registry."""
+        ``registry.db`` it raises :class:`NotFound` instead of making a new registry. A folder whose
+        ``objects/`` holds blobs without a usable ``registry.db`` is always refused."""
         self.root = Path(root).expanduser() if root is not None else default_root()
         check_openable(self.root, create=create)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -71,13 +72,13 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         # False in a shared server: then even versions you authored load (or smoke-test) only with
         # trust=True, so nobody who can register runs code inside the server process.
         self.trust_own_pickles = True
-        # How much one registration, edit or comparison may hold (core/limits.py; a server sets its own).
-        self.limits = Limits()
         # False in the team server: no load runs code a user stored, whatever trust= says (core/trust.py).
         self.code_allowed = True
         # The reader's own allow-list of classes a load may import and construct without trust=True
         # ("module:Class" or "module:*"), plus NBREGISTRY_TRUSTED_CLASSES. Never read from the registry folder.
         self.trusted_classes = trust_rule.allowed_classes(trusted_classes)
+        # How much one registration, edit or comparison may hold (core/limits.py; a server sets its own).
+        self.limits = Limits()
 
     def __repr__(self) -> str:
         return f"<Registry {self.root}>"
@@ -150,9 +151,14 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ids = [r["id"] for r in rows]
         tags = self.store.model_tags(ids, conn)
         aliases = self.store.model_aliases(ids, conn)
-        return [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
-                      created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
-                      version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+        models = [Model(name=r["name"], description=r["description"], tags=tags[r["id"]], created_at=r["created_at"],
+                        created_by=r["created_by"], archived=bool(r["archived"]), latest_version=r["latest_version"],
+                        version_count=r["version_count"], aliases=aliases[r["id"]]) for r in rows]
+        for model, r in zip(models, rows):  # list_models adds these columns
+            keys = r.keys()
+            model.updated_at = r["updated_at"] if "updated_at" in keys else ""
+            model.latest_metric = r["latest_metric"] if "latest_metric" in keys else None
+        return models
 
     # ================================================================ reading
     def get(self, ref: str) -> ModelVersion:
@@ -165,10 +171,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             return self._models([self._model_row(name, conn, counts=True)], conn)[0]
 
     def list_models(self, q: str | None = None, *, archived: bool = False, limit: int = 100,
-                    offset: int = 0) -> Results:
-        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches."""
+                    offset: int = 0, order: str = "name", metric: str | None = None) -> Results:
+        """Models whose name contains ``q`` (case-insensitive), by name. ``.total`` counts all matches.
+
+        ``order`` sorts by one of name, latest, versions, updated, owner, aliases, metric (``-`` in front:
+        descending); ``metric`` names the metric of each latest version to report (``latest_metric``)
+        and to sort by with ``order="metric"``."""
         _check_page(limit, offset)
-        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset)
+        if order.lstrip("-") not in self.store.MODEL_ORDER:
+            raise ValidationError(f"order must be one of {', '.join(self.store.MODEL_ORDER)} (with - for descending),"
+                                  f" not {order!r}")
+        if order.lstrip("-") == "metric" and not metric:
+            raise ValidationError("order=metric needs the metric to sort by (metric=NAME)")
+        rows, total = self.store.list_model_rows(q=q, archived=archived, limit=limit, offset=offset,
+                                                 order=order, metric=metric)
         return Results(self._models(rows), title="models", total=total)
 
     def list_versions(self, name: str, *, limit: int = 100, offset: int = 0, archived: bool = True) -> Results:
@@ -200,6 +216,11 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         check_int(since, "since")
         rows = self.store.events(since=since, model=model, limit=limit)
         return Results([_event(r) for r in rows], title="events")
+
+    def last_event_id(self) -> int:
+        """The id of the newest event (0 for none): a live feed that starts "from now" polls after it."""
+        with self.store.read() as conn:
+            return self.store.last_event_id(conn)
 
     # ================================================================ registering
     def register(self, obj: Any, name: str, *, metrics: dict | None = None, params: dict | None = None,
@@ -671,7 +692,7 @@ def check_openable(root: Path, *, create: bool) -> None:
     if state == "ok":
         return
     if not create:
-        raise NotFound(f"no registry at {root} (no registry.db); nothing was created")
+        raise NotFound(f"there is no registry at {root} (no registry.db); nothing was created")
     if _holds_blobs(root / "objects"):
         raise IntegrityError(
             f"{root}: registry.db is {state} but objects/ holds stored blobs; refusing to open it (a new empty "

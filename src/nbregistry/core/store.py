@@ -181,6 +181,10 @@ class Store:
         args.append(limit)
         return (conn or self.conn).execute(sql, args).fetchall()
 
+    def last_event_id(self, conn=None) -> int:
+        """The newest event's id (0 when there is none): where a live feed starts "from now"."""
+        return (conn or self.conn).execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
     # -- models ------------------------------------------------------------------------------
     MODEL_SELECT = """
         SELECT m.*,
@@ -194,7 +198,20 @@ class Store:
         select = self.MODEL_SELECT if counts else "SELECT m.* FROM models m"
         return (conn or self.conn).execute(select + " WHERE m.name = ?", (name,)).fetchone()
 
-    def list_model_rows(self, *, q: str | None, archived: bool, limit: int, offset: int) -> tuple[list, int]:
+    # Sort keys of list_model_rows: column -> SQL expression (NULLs sort last either way).
+    MODEL_ORDER = {
+        "name": "m.name COLLATE NOCASE",
+        "latest": "(SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id AND v.status = 'active')",
+        "versions": "(SELECT COUNT(*) FROM versions v WHERE v.model_id = m.id)",
+        "updated": "(SELECT MAX(v.created_at) FROM versions v WHERE v.model_id = m.id)",
+        "owner": "m.created_by COLLATE NOCASE",
+        "aliases": "(SELECT COUNT(*) FROM aliases a WHERE a.model_id = m.id)",
+        "metric": ("(SELECT mt.value FROM versions v JOIN metrics mt ON mt.version_id = v.id AND mt.key = ?"
+                   " WHERE v.model_id = m.id AND v.status = 'active' ORDER BY v.version DESC LIMIT 1)"),
+    }
+
+    def list_model_rows(self, *, q: str | None, archived: bool, limit: int, offset: int,
+                        order: str = "name", metric: str | None = None) -> tuple[list, int]:
         where, args = ["1"], []
         if q:
             where.append("m.name LIKE ? ESCAPE '\\'")
@@ -203,8 +220,18 @@ class Store:
             where.append("m.archived = 0")
         clause = " WHERE " + " AND ".join(where)
         with self.read() as conn:
-            rows = conn.execute(self.MODEL_SELECT + clause + " ORDER BY m.name COLLATE NOCASE LIMIT ? OFFSET ?",
-                                args + [limit, offset]).fetchall()
+            column, descending = order.lstrip("-"), order.startswith("-")
+            expr, order_args = self.MODEL_ORDER[column], ([metric] if column == "metric" else [])
+            extra, extra_args = "", []
+            if metric is not None:  # the chosen metric of each model's latest active version
+                extra, extra_args = f", {self.MODEL_ORDER['metric']} AS latest_metric", [metric]
+            select = self.MODEL_SELECT.replace(
+                "\n        FROM models m",
+                ", (SELECT MAX(v.created_at) FROM versions v WHERE v.model_id = m.id) AS updated_at"
+                + extra + "\n        FROM models m")
+            rows = conn.execute(select + clause + f" ORDER BY ({expr}) IS NULL, {expr} {'DESC' if descending else 'ASC'},"
+                                " m.name COLLATE NOCASE LIMIT ? OFFSET ?",
+                                extra_args + args + order_args * 2 + [limit, offset]).fetchall()
             total = conn.execute("SELECT COUNT(*) FROM models m" + clause, args).fetchone()[0]
         return rows, total
 

@@ -34,7 +34,7 @@ def comparison_html(c, *, hide_identical: bool = True) -> str:
         rows.append([f"{esc(key)} <span style=\"{MUTED}\">{arrow}</span>",
                      *(f"<b>{cell(x)}</b>" if i in best else cell(x) for i, x in enumerate(info["values"]))])
         styles.append(["", *(BEST if i in best else "" for i in range(len(refs)))])
-    body = "<div><b>metrics</b> <span style=\"color:#57606a\">(best in bold; ↑ higher is better, ↓ lower)</span></div>"
+    body = f"<div><b>metrics</b> <span style=\"{MUTED}\">(best in bold; ↑ higher is better, ↓ lower)</span></div>"
     body += table(headers, rows, cell_styles=styles) if rows else f'<span style="{MUTED}">none</span>'
     for section in ("params", "tags"):
         data = getattr(c, section)

@@ -15,8 +15,11 @@ import json
 from typing import Any
 
 from .comparison_view import COMPARISON_MIME, VEGALITE_MIME, comparison_bundle, comparison_html, vegalite_spec
-from .html_parts import (BAD, BEST, BOX, DIFFERS, FONT, GOOD, MANY_ROWS, MUTED, TABLE, TD, TH, WARN, as_dict,
-                         badge, box, cell, details, esc, fmt, kv_table, note, size_text, table)
+from .html_parts import (BAD, BEST, BORDER, BOX, CODE_BG, DIFFERS, FONT, GOOD, GREEN, MANY_ROWS, MUTED, MUTED_COLOR,
+                         RED, TABLE, TD, TEXT, TH, WARN, as_dict, badge, box, cell, details, esc, fmt, kv_table, note,
+                         size_text, table, tint, when)
+
+BAD_CELL = f"background:{tint('error-color1', '#cf222e', 18)};color:{TEXT}"
 
 # The names other modules and tests reach through ``display`` (views.BEST, views.comparison_html...).
 __all__ = ["render_html", "comparison_bundle", "comparison_html", "vegalite_spec", "RegisterCard", "COMPARISON_MIME",
@@ -28,13 +31,13 @@ __all__ = ["render_html", "comparison_bundle", "comparison_html", "vegalite_spec
 # ==================================================================== one view per entity
 def model_html(m) -> str:
     aliases = " ".join(badge(f"@{a} → {v}") for a, v in sorted((m.aliases or {}).items()))
-    archived = badge("archived", "#cf222e") if m.archived else ""
+    archived = badge("archived", RED) if m.archived else ""
     latest = f":{m.latest_version}" if m.latest_version else ""
     head = f'<div><b style="font-size:15px">{esc(m.name)}{esc(latest)}</b> {archived} {aliases}</div>'
-    meta = (f'<div style="{MUTED}">{m.version_count} version(s) · created {esc(m.created_at)} '
+    meta = (f'<div style="{MUTED}">{m.version_count} version(s) · created {when(m.created_at)} '
             f"by {esc(m.created_by)}</div>")
     desc = f'<div style="white-space:pre-wrap;margin:4px 0">{esc(m.description)}</div>' if m.description else ""
-    tags = f"<div>tags: {' '.join(badge(f'{k}={v}', '#57606a') for k, v in m.tags.items())}</div>" if m.tags else ""
+    tags = f"<div>tags: {' '.join(badge(f'{k}={v}', MUTED_COLOR) for k, v in m.tags.items())}</div>" if m.tags else ""
     return box(head + meta + desc + tags)
 
 
@@ -70,7 +73,7 @@ def notebook_lineage_html(nb: dict) -> str:
     out = f"<div>notebook: <code>{esc(nb.get('path') or '(unknown path)')}</code>, {len(cells)} cell(s) in the slice</div>"
     out += "".join(note(esc(w)) for w in nb.get("warnings") or [])
     code = "".join(f'<div style="{MUTED}">In [{esc(c.get("execution_count"))}]:</div>'
-                   f'<pre style="margin:0 0 4px 0;padding:4px;background:#f6f8fa;color:#1f2328;white-space:pre-wrap">'
+                   f'<pre style="margin:0 0 4px 0;padding:4px;background:{CODE_BG};color:{TEXT};white-space:pre-wrap">'
                    f'{esc(c.get("source"))}</pre>' for c in cells)
     if cells:
         out += details("cells that produced it", code)
@@ -79,9 +82,9 @@ def notebook_lineage_html(nb: dict) -> str:
 
 def version_html(v) -> str:
     aliases = " ".join(badge(f"@{a}") for a in v.aliases)
-    status = badge("archived", "#cf222e") if v.status != "active" else ""
+    status = badge("archived", RED) if v.status != "active" else ""
     head = f'<div><b style="font-size:15px">{esc(v.ref)}</b> {aliases} {status}</div>'
-    meta = (f'<div style="{MUTED}">{esc(v.flavor)} · by {esc(v.author)} · {esc(v.created_at)}'
+    meta = (f'<div style="{MUTED}">{esc(v.flavor)} · by {esc(v.author)} · {when(v.created_at)}'
             f' · {esc(size_text((v.artifact or {}).get("size")))}</div>')
     desc = f'<div style="white-space:pre-wrap;margin:4px 0">{esc(v.description)}</div>' if v.description else ""
     notes = ""
@@ -91,7 +94,7 @@ def version_html(v) -> str:
         notes += note("⚠ " + esc(w))
     metrics = f"<div><b>metrics</b></div>{kv_table(v.metrics)}"
     params = details(f"<b>params</b> ({len(v.params)})", kv_table(v.params), open_=len(v.params) <= 8)
-    tags = f"<div>tags: {' '.join(badge(f'{k}={t}', '#57606a') for k, t in v.tags.items())}</div>" if v.tags else ""
+    tags = f"<div>tags: {' '.join(badge(f'{k}={t}', MUTED_COLOR) for k, t in v.tags.items())}</div>" if v.tags else ""
     sig = ""
     if v.signature:
         if v.signature.get("type") == "dataframe":
@@ -117,16 +120,16 @@ def alias_move_html(m) -> str:
 def _alias_move_line(m) -> str:
     prev = f":{m.previous}" if m.previous is not None else "(none)"
     new = f":{m.version}" if m.version is not None else "(removed)"
-    forced = badge("forced", "#cf222e") if m.forced else ""
+    forced = badge("forced", RED) if m.forced else ""
     reason = f' — <i>{esc(m.reason)}</i>' if m.reason else ""
     return (f"<div>{badge(m.kind)} <b>{esc(m.model)}@{esc(m.alias)}</b> {esc(prev)} → <b>{esc(new)}</b> "
-            f'{forced}<span style="{MUTED}">by {esc(m.actor)} at {esc(m.time)}</span>{reason}</div>')
+            f'{forced}<span style="{MUTED}">by {esc(m.actor)} at {when(m.time)}</span>{reason}</div>')
 
 
 def event_html(e) -> str:
     payload = esc(json.dumps(e.payload, default=str)[:300]) if e.payload else ""
     return box(f"<div>#{e.id} <b>{esc(e.action)}</b> {esc(e.ref or '')} "
-               f'<span style="{MUTED}">by {esc(e.actor)} ({esc(e.origin)}) at {esc(e.time)}</span></div>'
+               f'<span style="{MUTED}">by {esc(e.actor)} ({esc(e.origin)}) at {when(e.time)}</span></div>'
                + (f'<div style="{MUTED}"><code>{payload}</code></div>' if payload else ""))
 
 
@@ -138,7 +141,7 @@ def gate_report_html(report) -> str:
     rows, styles = [], []
     for g in r.get("gates") or []:
         rows.append(["✔" if g.get("passed") else "✘", esc(g.get("name")), esc(g.get("detail"))])
-        styles.append("" if g.get("passed") else "background:#ffebe9;color:#1f2328")
+        styles.append("" if g.get("passed") else BAD_CELL)
     body = note(title, GOOD if allowed else BAD)
     if rows:
         body += table(["", "gate", "detail"], rows, styles)
@@ -165,16 +168,16 @@ def comment_html(c, *, replies: dict | None = None, depth: int = 0) -> str:
     vbadge = ""
     if verdict:
         vbadge = badge("approved" if verdict == "approve" else "changes requested",
-                       "#1a7f37" if verdict == "approve" else "#cf222e")
+                       GREEN if verdict == "approve" else RED)
     anchor = f" on <code>{esc(d.get('anchor'))}</code>" if d.get("anchor") else ""
     target = f"{d.get('model')}:{d.get('version')}" if d.get("version") is not None else d.get("model")
     edited = " (edited)" if d.get("edited_at") else ""
     head = (f"<div><b>{esc(d.get('author'))}</b> {vbadge}"
-            f'<span style="{MUTED}"> on {esc(target)}{anchor} · {esc(d.get("created_at"))}{edited} · #{esc(d.get("id"))}'
+            f'<span style="{MUTED}"> on {esc(target)}{anchor} · {when(d.get("created_at"))}{edited} · #{esc(d.get("id"))}'
             f"</span></div>")
     inner = "".join(comment_html(r, replies=replies, depth=depth + 1) for r in (replies or {}).get(d.get("id"), []))
     indent = "margin-left:20px;" if depth else ""
-    return (f'<div style="{indent}border-left:2px solid #d0d7de;padding:2px 8px;margin:4px 0">'
+    return (f'<div style="{indent}border-left:2px solid {BORDER};padding:2px 8px;margin:4px 0">'
             f"{head}{body}{inner}</div>")
 
 
@@ -258,13 +261,13 @@ def results_html(items) -> str:
             keys += [k for k in v.metrics if k not in keys]
         keys = keys[:8]
         rows = [[f"<b>{esc(v.ref)}</b>", " ".join(badge(f"@{a}") for a in v.aliases), esc(v.author),
-                 esc(v.created_at[:19]), *(fmt(v.metrics.get(k)) for k in keys), esc(v.description[:80])]
+                 when(v.created_at), *(fmt(v.metrics.get(k)) for k in keys), esc(v.description[:80])]
                 for v in items]
         return box(head + table(["version", "aliases", "author", "created", *map(esc, keys), "description"], rows))
     if kind == "AliasMove":
         return box(head + "".join(_alias_move_line(m) for m in items))
     if kind == "Event":
-        rows = [[esc(e.id), esc(e.time[:19]), esc(e.actor), esc(e.origin), f"<b>{esc(e.action)}</b>", esc(e.ref)]
+        rows = [[esc(e.id), when(e.time), esc(e.actor), esc(e.origin), f"<b>{esc(e.action)}</b>", esc(e.ref)]
                 for e in items]
         return box(head + table(["#", "time", "actor", "origin", "action", "ref"], rows))
     if kind == "Comment":

@@ -11,27 +11,62 @@ import json
 import math
 from typing import Any
 
-FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px"
-BOX = f"{FONT};border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:4px 0;max-width:960px"
+def jp(name: str, fallback: str) -> str:
+    """A JupyterLab theme variable with the colour GitHub and nbviewer (no theme) get instead."""
+    return f"var(--jp-{name}, {fallback})"
+
+
+def tint(name: str, fallback: str, percent: int) -> str:
+    """A theme colour, mostly transparent: a tint that reads on light and dark themes alike."""
+    return f"color-mix(in srgb, {jp(name, fallback)} {percent}%, transparent)"
+
+
+TEXT = jp("ui-font-color1", "#1f2328")
+MUTED_COLOR = jp("ui-font-color2", "#57606a")
+BORDER = jp("border-color2", "#d0d7de")
+BLUE = jp("brand-color1", "#0969da")
+RED = jp("error-color1", "#cf222e")
+GREEN = jp("success-color1", "#1a7f37")
+AMBER = jp("warn-color1", "#d4a72c")
+CODE_BG = jp("cell-editor-background", "#f6f8fa")
+FONT = f"font-family:{jp('ui-font-family', '-apple-system,BlinkMacSystemFont,Segoe UI,Helvetica,Arial,sans-serif')};font-size:13px;color:{TEXT}"
+BOX = f"{FONT};border:1px solid {BORDER};border-radius:6px;padding:8px 12px;margin:4px 0;max-width:960px"
 TABLE = "border-collapse:collapse;margin:4px 0"
-TH = "text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;background:#f6f8fa;color:#1f2328;font-weight:600"
-TD = "text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top"
-MUTED = "color:#57606a"
-BEST = "background:#dafbe1;color:#1f2328;font-weight:600"
-DIFFERS = "background:#fff8c5;color:#1f2328"
-WARN = "background:#fff8c5;color:#1f2328;border-left:3px solid #d4a72c;padding:2px 8px;margin:2px 0"
-BAD = "background:#ffebe9;color:#1f2328;border-left:3px solid #cf222e;padding:2px 8px;margin:2px 0"
-GOOD = "background:#dafbe1;color:#1f2328;border-left:3px solid #1a7f37;padding:2px 8px;margin:2px 0"
+TH = (f"text-align:left;padding:3px 8px;border-bottom:1px solid {BORDER};background:{jp('layout-color2', '#f6f8fa')};"
+      f"color:{TEXT};font-weight:600")
+TD = f"text-align:left;padding:3px 8px;border-bottom:1px solid {jp('border-color3', '#eaeef2')};vertical-align:top"
+MUTED = f"color:{MUTED_COLOR}"
+BEST = f"background:{tint('success-color1', '#1a7f37', 24)};color:{TEXT};font-weight:600"
+DIFFERS = f"background:{tint('warn-color1', '#d4a72c', 22)};color:{TEXT}"
+WARN = f"background:{tint('warn-color1', '#d4a72c', 22)};color:{TEXT};border-left:3px solid {AMBER};padding:2px 8px;margin:2px 0"
+BAD = f"background:{tint('error-color1', '#cf222e', 18)};color:{TEXT};border-left:3px solid {RED};padding:2px 8px;margin:2px 0"
+GOOD = f"background:{tint('success-color1', '#1a7f37', 22)};color:{TEXT};border-left:3px solid {GREEN};padding:2px 8px;margin:2px 0"
 MANY_ROWS = 15  # longer tables start folded
 
 
-# Highlighted cells set their text colour too, so they stay readable under dark themes.
+# Colours are JupyterLab theme variables (dark themes work) with GitHub-like fallbacks elsewhere.
 # ==================================================================== small building blocks
 def esc(value: Any) -> str:
     """Escaped text of any value (``None`` -> empty)."""
     if value is None:
         return ""
     return html.escape(str(value), quote=True)
+
+
+def when(iso: str | None) -> str:
+    """A stored ISO time shown to the second in the local time zone (that of the kernel, which runs
+    where the notebook's reader works), e.g. ``2026-12-01 11:33:36 CET``; the exact ISO text stays in
+    ``datetime`` and the tooltip."""
+    if not iso:
+        return ""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(iso).replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return esc(iso)
+    shown = moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    return f'<time datetime="{esc(iso)}" title="{esc(iso)}">{esc(shown)}</time>'
 
 
 def fmt(value: Any) -> str:
@@ -45,7 +80,7 @@ def fmt(value: Any) -> str:
     return esc(value)
 
 
-def badge(text: str, color: str = "#0969da") -> str:
+def badge(text: str, color: str = BLUE) -> str:
     return (f'<span style="display:inline-block;padding:0 6px;margin:0 2px;border-radius:10px;'
             f'border:1px solid {color};color:{color};font-size:11px">{esc(text)}</span>')
 

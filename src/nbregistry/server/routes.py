@@ -42,7 +42,9 @@ class ModelsHandler(RegistryHandler):
     async def get(self):
         q, archived = self.arg("q"), self.arg_bool("archived")
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
-        found = await self.read(lambda r: r.list_models(q, archived=archived, limit=limit, offset=offset))
+        order, metric = self.arg("order", "name"), self.arg("metric")
+        found = await self.read(lambda r: r.list_models(q, archived=archived, limit=limit, offset=offset,
+                                                        order=order, metric=metric))
         self.reply({"models": found, "total": found.total})
 
 
@@ -201,6 +203,9 @@ class EventsHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self):
+        if self.arg("since") == "latest":  # a live feed starting from now: only the newest id, no history
+            self.reply({"events": [], "last_id": await self.read(lambda r: r.last_event_id())})
+            return
         since, model, limit = self.arg_int("since", 0), self.arg("model"), self.arg_int("limit", 1000)
         found = await self.read(lambda r: r.events(since, model=model, limit=limit))
         self.reply({"events": found, "last_id": found[-1].id if found else since})

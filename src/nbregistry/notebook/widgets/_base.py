@@ -20,6 +20,12 @@ class HTMLFallback:
         return bundle
 
 
+def button(description: str, **kwargs) -> W.Button:
+    """A button as wide as its label: never truncated to "Pro…" in a crowded row."""
+    return W.Button(description=description, layout=W.Layout(width="auto", min_width="max-content", flex="0 0 auto"),
+                    **kwargs)
+
+
 def status_widget() -> W.HTML:
     return W.HTML(value="")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import display as views
-from ._base import HTMLFallback, run, status_widget
+from ._base import HTMLFallback, button, run, status_widget
 from .card import VersionCard
 
 
@@ -16,7 +16,7 @@ class RegistryBrowser(HTMLFallback, W.VBox):
         self.registry = registry
         self.limit = limit
         self.search = W.Text(placeholder="filter models by name…", layout=W.Layout(width="260px"))
-        self.refresh_button = W.Button(description="Refresh", icon="refresh")
+        self.refresh_button = button("Refresh", icon="refresh")
         self.models = W.Select(options=[], rows=12, layout=W.Layout(width="260px"))
         self.versions = W.Select(options=[], rows=12, layout=W.Layout(width="200px"))
         self.count = W.HTML()
@@ -36,7 +36,7 @@ class RegistryBrowser(HTMLFallback, W.VBox):
         if error:
             return
         names = tuple(m.name for m in models)
-        self.count.value = f'<span style="color:#57606a">{len(names)} of {models.total} models</span>'
+        self.count.value = f'<span style="{views.MUTED}">{len(names)} of {models.total} models</span>'
         current = self.models.value
         self.models.options = names
         self.models.value = current if current in names else (names[0] if names else None)

@@ -6,7 +6,7 @@ import ipywidgets as W
 from traitlets import Unicode, observe
 
 from .. import display as views
-from ._base import HTMLFallback, run, status_widget
+from ._base import HTMLFallback, button, run, status_widget
 
 
 class VersionCard(HTMLFallback, W.VBox):
@@ -30,16 +30,16 @@ class VersionCard(HTMLFallback, W.VBox):
         self.comment_box = W.Textarea(placeholder="Write a comment (markdown)…", layout=W.Layout(width="100%"))
         self.anchor_box = W.Text(placeholder="anchor (optional): metrics.auc, params.C, cell:12",
                                  layout=W.Layout(width="50%"))
-        self.comment_button = W.Button(description="Comment", icon="comment")
-        self.approve_button = W.Button(description="Approve", button_style="success", icon="check")
-        self.request_changes_button = W.Button(description="Request changes", button_style="warning")
+        self.comment_button = button("Comment", icon="comment")
+        self.approve_button = button("Approve", button_style="success", icon="check")
+        self.request_changes_button = button("Request changes", button_style="warning")
         self.alias_box = W.Combobox(placeholder="alias, e.g. production", ensure_option=False,
                                     layout=W.Layout(width="200px"))
         self.reason_box = W.Text(placeholder="reason (recorded in the history)", layout=W.Layout(width="300px"))
         self.force_box = W.Checkbox(description="force", indent=False, layout=W.Layout(width="70px"))
-        self.check_button = W.Button(description="Check", icon="list")
-        self.promote_button = W.Button(description="Promote", button_style="primary", icon="arrow-up")
-        self.rollback_button = W.Button(description="Roll back alias", icon="undo")
+        self.check_button = button("Check", icon="list")
+        self.promote_button = button("Promote", button_style="primary", icon="arrow-up")
+        self.rollback_button = button("Roll back alias", icon="undo")
         self.status = status_widget()
         self.comment_button.on_click(lambda _: self.add_comment())
         self.approve_button.on_click(lambda _: self.review("approve"))
@@ -65,7 +65,7 @@ class VersionCard(HTMLFallback, W.VBox):
         """Re-read the version and its thread from the registry."""
         if not self.ref:
             self.version, self.thread = None, []
-            self.header.value = views.box('<span style="color:#57606a">no version selected</span>')
+            self.header.value = views.box(f'<span style="{views.MUTED}">no version selected</span>')
             self.comments_html.value = ""
             return
         version, error = run(self.status, self.registry.get, self.ref)

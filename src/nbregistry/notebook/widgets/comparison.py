@@ -6,7 +6,7 @@ import ipywidgets as W
 from traitlets import observe
 
 from .. import display as views
-from ._base import HTMLFallback, run, status_widget
+from ._base import HTMLFallback, button, run, status_widget
 
 DEFAULT_SELECTED = 10
 
@@ -37,7 +37,7 @@ class ComparisonWidget(HTMLFallback, W.VBox):
         self.table = W.HTML()
         self.diff_a = W.Dropdown(options=refs, value=refs[-1] if refs else None, description="diff")
         self.diff_b = W.Dropdown(options=refs, value=refs[0] if refs else None, description="→")
-        self.diff_button = W.Button(description="Diff", icon="columns")
+        self.diff_button = button("Diff", icon="columns")
         self.diff_html = W.HTML()
         self.status = status_widget()
         self.versions.observe(lambda _: self.update(), names="value")
@@ -57,7 +57,7 @@ class ComparisonWidget(HTMLFallback, W.VBox):
         refs = list(self.versions.value)
         if not refs:
             self.comparison = None
-            self.table.value = views.box('<span style="color:#57606a">select at least one version</span>')
+            self.table.value = views.box(f'<span style="{views.MUTED}">select at least one version</span>')
             return
         comparison, error = run(self.status, self.registry.compare, refs, goals=self._goal_map() or None)
         if error:
@@ -71,7 +71,7 @@ class ComparisonWidget(HTMLFallback, W.VBox):
         for key in keys:
             if key not in self.goals:
                 toggle = W.ToggleButtons(options=["max", "min"], value=comparison.metrics[key]["goal"],
-                                         description=key, style={"button_width": "48px"})
+                                         description=key, style={"button_width": "auto"})
                 toggle.observe(lambda _: self.update(rebuild_goals=False), names="value")
                 self.goals[key] = toggle
         self.goal_box.children = [self.goals[k] for k in self.metrics.value if k in self.goals]
