@@ -125,6 +125,7 @@ class Row:
     target: str
     met: str
     mlflow: str = "-"
+    previous: str = "-"  # the number before the latest change (bench_scale.PREVIOUS)
 
 
 def ms(seconds: float) -> str:
@@ -148,8 +149,13 @@ class Bench:
         self.mlflow = "not installed" if not mlflow_available() else None
         self.mlflow_results: dict[str, str] = {}
 
-    def add(self, key: str, work: str, ours: str, floor: str, ratio_: str, target: str, met: str) -> None:
-        row = Row(key, work, ours, floor, ratio_, target, met)
+    def add(self, key: str, work: str, ours: str, floor: str, ratio_: str, target: str, met: str,
+            previous: str | None = None) -> None:
+        if previous is None:
+            from bench_scale import PREVIOUS
+
+            previous = PREVIOUS.get(key, "-")
+        row = Row(key, work, ours, floor, ratio_, target, met, previous=previous)
         self.rows.append(row)
         print(f"  {row.work}: {row.ours} (floor {row.floor}; {row.met})", file=sys.stderr, flush=True)
 
@@ -512,11 +518,14 @@ class Bench:
         print(f"writing and registering a {s['big_mib']} MiB file ...", file=sys.stderr, flush=True)
         self.bench_big_file()
         self.fill_mlflow()
+        import bench_scale  # issue 15's rows: first register, 100k-version reads, environment bytes
+
+        bench_scale.run(self, self.work, quick=self.s is QUICK)
 
 
 def render(rows: list[Row]) -> str:
-    headers = ["work", "nbregistry", "stdlib floor", "ratio", "MLflow", "target", "met?"]
-    cells = [[r.work, r.ours, r.floor, r.ratio, r.mlflow, r.target, r.met] for r in rows]
+    headers = ["work", "nbregistry", "previous", "stdlib floor", "ratio", "MLflow", "target", "met?"]
+    cells = [[r.work, r.ours, r.previous, r.floor, r.ratio, r.mlflow, r.target, r.met] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
 
     def line(values):
@@ -559,6 +568,8 @@ def profile(sizes: dict, work: Path, which: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (64 MiB file, 500 versions)")
+    parser.add_argument("--only-scale", action="store_true",
+                        help="only issue 15's rows (bench_scale.py: fresh-kernel register, 100k reads, env bytes)")
     parser.add_argument("--profile", choices=["register", "compare", "alias", "load", "list"],
                         help="cProfile one row's nbregistry work instead of running the table")
     args = parser.parse_args(argv)
@@ -572,7 +583,12 @@ def main(argv=None) -> int:
             profile(sizes, work, args.profile)
             return 0
         bench = Bench(sizes, work)
-        bench.run()
+        if args.only_scale:
+            import bench_scale
+
+            bench_scale.run(bench, work, quick=args.quick)
+        else:
+            bench.run()
     finally:
         shutil.rmtree(work, ignore_errors=True)
         try:

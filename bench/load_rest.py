@@ -1,7 +1,7 @@
 """A bounded loopback load test of the REST API: concurrent clients listing, searching and
 registering through a real ``nbregistry server``, then a check that nothing was lost.
 
-    .venv/bin/python bench/load_rest.py                      # 8 clients for 20 s
+    .venv/bin/python bench/load_rest.py                      # 32 clients for 20 s
     .venv/bin/python bench/load_rest.py --clients 4 --seconds 10 --max-requests 2000
 
 Each client is a thread with its own ``RemoteRegistry`` and its own user token. Operations are
@@ -45,7 +45,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--seed-versions", type=int, default=200, help="versions registered before the run")

@@ -251,7 +251,10 @@ def test_search(run, churn):
     assert [v["ref"] for v in data["versions"]] == ["churn:2"]
     data = run("search", "name = churn", "--order-by", "metrics.loss asc", "--json", json_out=True)
     assert [v["ref"] for v in data["versions"]] == ["churn:1", "churn:2"]
-    assert len(run("search", "name = churn", "--limit", "1", "--json", json_out=True)["versions"]) == 1
+    limited = run("search", "name = churn", "--limit", "1", "--json", json_out=True)
+    assert len(limited["versions"]) == 1 and limited["total"] == 2 and limited["total_capped"] is False
+    code, out, _ = run("search", "name = churn", "--limit", "1")
+    assert code == 0 and "(1 of 2 shown" in out
     code, out, _ = run("search", "tags.team = 'growth'")
     assert code == 0 and "churn:1" in out and "churn:2" not in out
     code, out, _ = run("search", "metrics.auc > 5")
@@ -392,7 +395,7 @@ def test_delete(run, root, churn):
 def test_verify_clean_then_tampered(run, root, churn):
     report = run("verify", "--json", json_out=True)
     assert report["ok"] is True and report["problems"] == []
-    assert report["checked_versions"] == 2 and report["checked_blobs"] == 3
+    assert report["checked_versions"] == 2 and report["checked_blobs"] == 4  # 2 files, 1 example, 1 environment
     code, out, _ = run("verify", "--fast")
     assert code == 0 and "2 versions" in out and "clean" in out and "--fast" in out
 

@@ -215,7 +215,8 @@ def render_versions(results) -> str:
 
 def _page_note(results) -> str:
     total = getattr(results, "total", len(results))
-    return f"\n({len(results)} of {total} shown; use --limit/--offset for more)" if total > len(results) else ""
+    shown = f"{total:,}+" if getattr(results, "total_capped", False) else total
+    return f"\n({len(results)} of {shown} shown; use --limit/--offset for more)" if total > len(results) else ""
 
 
 def render_version(v) -> str:
@@ -389,7 +390,8 @@ def add_search_parser(sub):
 
 def cmd_search(reg, args):
     results = reg.search(args.expr, order_by=args.order_by, limit=args.limit, offset=args.offset)
-    return output(args, results, render_versions, json_obj={"versions": results})
+    return output(args, results, render_versions,
+                  json_obj={"versions": results, "total": results.total, "total_capped": results.total_capped})
 
 
 def add_compare_parser(sub):

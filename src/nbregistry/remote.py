@@ -202,7 +202,8 @@ class RemoteRegistry:
         data = self._call("GET", "/search", params={"q": expr, "order_by": order_by, "limit": limit,
                                                     "offset": offset})
         return Results([self._version(v) for v in data["versions"]],
-                       title=f"search: {expr}" if expr else "all versions")
+                       title=f"search: {expr}" if expr else "all versions", total=data.get("total"),
+                       total_capped=bool(data.get("total_capped")))
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000):
         from .core.entities import Event, Results
@@ -269,6 +270,22 @@ class RemoteRegistry:
                 "tags": tags, "description": description, "signature": signature, "lineage": lineage,
                 "input_example": None if input_example_json is None else json.loads(input_example_json)}
         return self._upload(entries, meta, progress)
+
+    def stage_saved(self, folder, name: str, *, flavor: str, flavor_meta: dict, metrics: dict | None = None,
+                    params: dict | None = None, tags: dict | None = None, description: str = "",
+                    signature: dict | None = None, input_example_json: bytes | None = None,
+                    lineage: dict | None = None, progress=None):
+        """Over HTTP the server stages an upload itself: this only checks the folder and keeps the
+        arguments for :meth:`commit_staged`, which uploads (as :meth:`register_saved`)."""
+        if not Path(folder).is_dir():
+            raise errors.ValidationError(f"{folder} is not a folder")
+        kwargs = dict(flavor=flavor, flavor_meta=flavor_meta, metrics=metrics, params=params, tags=tags,
+                      description=description, signature=signature, input_example_json=input_example_json,
+                      lineage=lineage, progress=progress)
+        return lambda: self.register_saved(folder, name, **kwargs)
+
+    def commit_staged(self, staged):
+        return staged()
 
     def _upload(self, entries: list, meta: dict, progress):
         """Pack the files and metadata as the tar the server expects, then stream it up with its hash."""

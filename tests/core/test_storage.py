@@ -86,7 +86,7 @@ def test_verify_counts_what_it_checked(blob_reg, iris, iris_model):
     local_reg.register(iris_model, "iris")
     report = local_reg.verify()
     assert report.ok and report.checked_versions == 2
-    assert report.checked_blobs == 2  # the model file (deduplicated) + the input example
+    assert report.checked_blobs == 3  # the model file (deduplicated), the input example, one environment
     assert report.checked_bytes > 0
 
 

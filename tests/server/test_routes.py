@@ -174,6 +174,17 @@ async def test_search_compiles_the_core_language(api, churn):
     assert r.status == 400
 
 
+async def test_search_and_model_list_answer_the_true_total(api, churn):
+    r = await api("GET", "/search", params={"q": "name = churn", "order_by": "metrics.auc desc", "limit": "1"})
+    assert len(r.json["versions"]) == 1 and r.json["total"] == 2 and r.json["total_capped"] is False
+    await api("PATCH", "/models/churn", body={"description": "Predicts who leaves", "tags": {"team": "growth"}})
+    for q in ("leaves", "growth", "CHURN"):
+        r = await api("GET", "/models", params={"q": q})
+        assert [m["name"] for m in r.json["models"]] == ["churn"] and r.json["total"] == 1, q
+    r = await api("GET", "/search", params={"q": "model.tags.team = growth", "limit": "1"})
+    assert r.json["total"] == 2
+
+
 async def test_compare_by_model_and_refs(api, churn):
     r = await api("GET", "/compare", params={"model": "churn"})
     assert r.status == 200 and r.json["schema"] == "nbregistry.comparison/1"

@@ -152,10 +152,12 @@ def to_jsonable(obj: Any) -> Any:
 class Results(list):
     """A list of result objects that renders as one table in notebooks."""
 
-    def __init__(self, items=(), *, title: str = "", total: int | None = None):
+    def __init__(self, items=(), *, title: str = "", total: int | None = None, total_capped: bool = False):
         super().__init__(items)
         self.title = title
         self.total = len(self) if total is None else total
+        # True when there are more than ``total`` matches (searches count up to 10,000: "10,000+")
+        self.total_capped = total_capped
 
     def _repr_html_(self) -> str:
         from ..notebook.display import render_html

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import subprocess
 import sys
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -25,35 +27,109 @@ from .errors import ValidationError
 
 
 @lru_cache(maxsize=1)
+def _scan() -> tuple[tuple[tuple[str, str], ...], dict[str, frozenset]]:
+    """Installed distributions ``((name, version), ...)`` and which top-level modules each one owns.
+
+    Read straight from the ``*.dist-info``/``*.egg-info`` folders on ``sys.path`` (the first of a
+    name wins, as with ``importlib.metadata``): the ``Name``/``Version`` headers at the top of
+    METADATA, and ``top_level.txt`` or else the first component of RECORD's paths. This is what
+    ``importlib.metadata.distributions()`` and ``packages_distributions()`` compute, in a tenth of
+    the time (they parse every METADATA file in full with the email parser): it runs in the first
+    registration of every kernel.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    owners: dict[str, set] = {}
+    for entry in sys.path:
+        try:
+            children = sorted(os.scandir(entry or "."), key=lambda c: c.name)
+        except OSError:
+            continue
+        for child in children:
+            if not child.name.endswith((".dist-info", ".egg-info")) or not child.is_dir():
+                continue
+            name, version = _name_version(Path(child.path))
+            if not name or name.lower() in seen:
+                continue
+            seen[name.lower()] = (name, version or "")
+            for top in _top_levels(Path(child.path)):
+                owners.setdefault(top, set()).add(name)
+    installed = tuple(sorted(seen.values(), key=lambda p: p[0].lower()))
+    return installed, {top: frozenset(names) for top, names in owners.items()}
+
+
+def _name_version(folder: Path) -> tuple[str | None, str | None]:
+    name = version = None
+    meta = folder / ("METADATA" if folder.name.endswith(".dist-info") else "PKG-INFO")
+    try:
+        with open(meta, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the headers end at the first blank line
+                if line.startswith("Name:"):
+                    name = line[5:].strip()
+                elif line.startswith("Version:"):
+                    version = line[8:].strip()
+                if name and version:
+                    break
+    except OSError:
+        pass
+    return name, version
+
+
+def _top_levels(folder: Path) -> set[str]:
+    try:
+        return {line.strip() for line in (folder / "top_level.txt").read_text("utf-8", "replace").splitlines()
+                if line.strip().isidentifier()}
+    except OSError:
+        pass
+    tops = set()
+    try:
+        with open(folder / "RECORD", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                path = line.split(",", 1)[0]
+                top, slash, _ = path.partition("/")
+                if not slash:
+                    top = top[:-3] if top.endswith(".py") else ""
+                if top.isidentifier():
+                    tops.add(top)
+    except OSError:
+        pass
+    return tops
+
+
 def _installed() -> tuple[tuple[str, str], ...]:
-    from importlib.metadata import distributions
-
-    seen = {}
-    for dist in distributions():
-        name = dist.metadata["Name"]
-        if name and name.lower() not in seen:
-            seen[name.lower()] = (name, dist.version)
-    return tuple(sorted(seen.values(), key=lambda p: p[0].lower()))
+    return _scan()[0]
 
 
-@lru_cache(maxsize=1)
-def _module_owners() -> dict[str, list[str]]:
-    from importlib.metadata import packages_distributions
-
-    return packages_distributions()
+# Modules that first appeared while nbregistry itself worked (a flavor saving or loading, a schema
+# migration): their packages are nbregistry's doing, not the user's, and are not flagged imported.
+_own_modules: set[str] = set()
 
 
-_imported_cache: tuple[int, frozenset] = (-1, frozenset())
+@contextmanager
+def own_imports():
+    """Count the modules imported inside this block as nbregistry's own (see ``environment``)."""
+    before = len(sys.modules)
+    known = set(sys.modules) if before else set()
+    try:
+        yield
+    finally:
+        if len(sys.modules) != before:
+            _own_modules.update(set(sys.modules) - known)
+
+
+_imported_cache: tuple[tuple[int, int], frozenset] = ((-1, -1), frozenset())
 
 
 def _imported_distributions() -> frozenset:
-    """Distributions owning an imported module; recomputed only when sys.modules grows or shrinks."""
+    """Distributions owning a module the user's code imported (sys.modules less nbregistry's own
+    imports); recomputed only when either set changes size."""
     global _imported_cache
-    count = len(sys.modules)
-    if _imported_cache[0] != count:
-        owners = _module_owners()
-        tops = {module.partition(".")[0] for module in list(sys.modules)}
-        _imported_cache = (count, frozenset(d.lower() for top in tops for d in owners.get(top, ())))
+    key = (len(sys.modules), len(_own_modules))
+    if _imported_cache[0] != key:
+        owners = _scan()[1]
+        tops = {module.partition(".")[0] for module in list(sys.modules) if module not in _own_modules}
+        _imported_cache = (key, frozenset(d.lower() for top in tops for d in owners.get(top, ())))
     return _imported_cache[1]
 
 
@@ -216,3 +292,48 @@ def _is_dataset(obj) -> bool:
         if module in sys.modules:
             kinds += [getattr(sys.modules[module], n) for n in names]
     return isinstance(obj, tuple(kinds))
+
+
+# ==================================================================== environments as blobs
+# A version's environment (Python, platform, installed packages with the imported ones flagged:
+# ~10 KB) is the same for every version registered from one kernel once its imports settle, so it
+# is stored once, as a content-addressed blob (JSON with sorted keys), and the version's lineage
+# keeps only its sha256. Readers get the old shape back.
+ENVIRONMENT_KEYS = ("python", "implementation", "platform", "packages")
+
+
+def split_environment(lineage: dict) -> tuple[dict, bytes | None]:
+    """``(stored lineage, environment blob bytes)``; the blob is ``None`` when the lineage holds no
+    environment in the shape :func:`environment` writes (then it is stored as given)."""
+    packages = lineage.get("packages")
+    if not isinstance(packages, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)
+            for p in packages):
+        return lineage, None
+    env = {key: lineage.get(key) for key in ENVIRONMENT_KEYS if key != "packages"}
+    env["packages"] = [{"name": p["name"], "version": p["version"], "imported": bool(p.get("imported"))}
+                       for p in packages]
+    data = json.dumps(env, sort_keys=True, separators=(",", ":"), default=str).encode()
+    rest = {k: v for k, v in lineage.items() if k not in ENVIRONMENT_KEYS}
+    rest["environment"] = {"sha256": hashlib.sha256(data).hexdigest()}
+    return rest, data
+
+
+def environment_sha(stored: dict) -> str | None:
+    """The environment blob a stored lineage refers to, if any."""
+    env = stored.get("environment")
+    sha = env.get("sha256") if isinstance(env, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
+def join_environment(stored: dict, read_environment: Callable[[str], dict | None]) -> dict:
+    """The lineage as registration captured it, from its stored form and its environment blob."""
+    sha = environment_sha(stored)
+    if sha is None:
+        return stored
+    env = read_environment(sha) or {}
+    out = {k: v for k, v in stored.items() if k != "environment"}
+    out.update({k: env.get(k) for k in ENVIRONMENT_KEYS})
+    out["packages"] = list(env.get("packages") or [])
+    out["environment_sha256"] = sha
+    return out

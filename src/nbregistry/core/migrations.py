@@ -82,7 +82,8 @@ CREATE INDEX alias_moves_time ON alias_moves (model_id, alias, time);
 CREATE INDEX events_time ON events (time);
 """
 
-MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity", "m007_webhook_secrets"]
+MIGRATION_NAMES = ["m001_initial", "m002_collaboration", "m003_webhooks", "m004_identity", "m005_environments",
+                   "m007_webhook_secrets"]
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -120,6 +121,13 @@ def build():
         for table in ("versions", "comments"):
             db.execute(f"ALTER TABLE {table} ADD COLUMN identity TEXT NOT NULL DEFAULT 'local'")
             db.execute(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT")
+
+    @migrations(name="m005_environments")
+    def m005_environments(db):
+        """Environments as content-addressed blobs; inline ones of older versions move there."""
+        from .environments import migrate
+
+        migrate(db)
 
     @migrations(name="m007_webhook_secrets")
     def m007_webhook_secrets(db):

@@ -54,6 +54,31 @@ class PreparedRegistration:
                 "notebook": self.notebook}
 
 
+@dataclass
+class StagedVersion:
+    """A version whose blobs are stored (no lock was held), waiting for the short metadata
+    transaction of :meth:`Registry.commit_staged`."""
+
+    name: str
+    entries: list  # [(relative path, source path)]: kept to store blobs again if gc removed one
+    flavor: str
+    meta: dict
+    metrics: dict
+    params: dict
+    tags: dict
+    description: str
+    signature: dict | None
+    example_json: bytes | None
+    lineage: dict  # as captured
+    stored_lineage: dict  # with the environment replaced by its blob's sha
+    environment_sha: str | None
+    manifest_sha: str
+    deduplicated: bool
+    example_sha: str | None
+    blobs: list
+    size: int
+
+
 def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: dict | None, tags: dict | None,
                          description: str, data: Any, input_example: Any, flavor: str | None,
                          notebook: dict | None, limits: Limits = DEFAULT_LIMITS) -> PreparedRegistration:
@@ -84,7 +109,8 @@ def serialize(obj: Any, flavor, staging: Path, files: dict | None = None) -> tup
     if flavor.name == "file":
         entries, meta = file_entries(obj)
     else:
-        meta = flavor.save(obj, staging)
+        with lineage_mod.own_imports():  # what the flavor imports is not the user's doing
+            meta = flavor.save(obj, staging)
         # A flavor that had to pick a weaker format says so; the warning is loud, not stored.
         for message in meta.pop("_warnings", ()):
             warnings.warn(message, RegistrationWarning, stacklevel=4)

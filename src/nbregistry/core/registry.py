@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterable
 
 from .collab import CollaborationMixin
 from .compare import Comparison, Diff
+from .environments import EnvironmentBlobs
+from .lineage import own_imports
 from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, VerifyReport
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
@@ -20,7 +22,8 @@ from .identity import IDENTITIES, LOCAL, VERIFIED, default_author, default_root
 from .objects import BlobStore, open_object_store, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
-from .registration import clean_metrics, clean_strings, file_entries, prepare_registration, serialize
+from .registration import (StagedVersion, clean_metrics, clean_strings, file_entries, prepare_registration,
+                           serialize)
 from . import trust as trust_rule
 from .limits import Limits, check_int
 from .registration import check_edit, check_record
@@ -63,6 +66,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 and next(iter(self.objects.iter_blobs()), None):  # check_openable, for a bucket
             raise IntegrityError(f"{self.root}: registry.db is missing or empty but {self.objects.url} holds blobs; "
                                  "refusing to open it (gc would delete them). Restore registry.db, or use another prefix")
+        self.environments = EnvironmentBlobs(self.objects)
         self.store = Store(self.root / "registry.db")
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
@@ -140,7 +144,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                 description=r["description"], status=r["status"], flavor=r["flavor"], tags=f["tags"],
                 metrics=f["metrics"], params=f["params"], aliases=sorted(f["aliases"]),
                 signature=json.loads(r["signature"]) if r["signature"] else None,
-                lineage=json.loads(r["lineage"]) if lineage and r["lineage"] else None,
+                lineage=self.environments.join(json.loads(r["lineage"])) if lineage and r["lineage"] else None,
                 artifact={"sha256": r["artifact_sha"], "size": r["artifact_size"],
                           "files": meta.get("files", [])},
                 has_input_example=r["input_example_sha"] is not None, identity=r["identity"],
@@ -201,14 +205,25 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
 
     def search(self, expr: str = "", *, order_by: str | None = None, limit: int = 100, offset: int = 0) -> Results:
         """Versions matching a search expression (see docs/search.md), e.g.
-        ``search("metrics.auc > 0.8 AND alias = production", order_by="metrics.auc desc")``."""
-        from .search import compile_order, compile_where
+        ``search("metrics.auc > 0.8 AND alias = production", order_by="metrics.auc desc")``.
+        ``.total`` counts every match up to 10,000 (``.total_capped`` says when there are more)."""
+        from .search_plan import SearchQuery
 
         _check_page(limit, offset)
-        where, args = compile_where(expr)
-        order, order_args = compile_order(order_by)
-        items = self._versions(where, args, order=order, order_args=order_args, limit=limit, offset=offset)
-        return Results(items, title=f"search: {expr}" if expr else "all versions")
+        query = SearchQuery.build(expr, order_by)
+        with self.store.read() as conn:
+            ids, total, capped = self.store.search_page(query, limit, offset, conn)
+            found = {v_id: v for v_id, v in zip(*self._versions_by_id(ids, conn))}
+        return Results([found[i] for i in ids if i in found], title=f"search: {expr}" if expr else "all versions",
+                       total=total, total_capped=capped)
+
+    def _versions_by_id(self, ids: list[int], conn) -> tuple[list[int], list[ModelVersion]]:
+        """``(ids, versions)`` of the given version ids, in id order."""
+        ids = sorted(ids)
+        if not ids:
+            return [], []
+        return ids, self._versions(f"v.id IN ({','.join('?' * len(ids))})", ids, order="v.id", limit=len(ids),
+                                   conn=conn)
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
         """Audit events with id greater than ``since`` (cheap polling), oldest first."""
@@ -259,6 +274,21 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         ``flavor.save`` wrote them (what the REST server does with an upload). Same rules as
         :meth:`register`; nothing is serialized here, so no model object is needed.
         """
+        return self.commit_staged(self.stage_saved(
+            folder, name, flavor=flavor, flavor_meta=flavor_meta, metrics=metrics, params=params, tags=tags,
+            description=description, signature=signature, input_example_json=input_example_json,
+            lineage=lineage, progress=progress))
+
+    def stage_saved(self, folder: str | os.PathLike, name: str, *, flavor: str, flavor_meta: dict,
+                    metrics: dict | None = None, params: dict | None = None, tags: dict | None = None,
+                    description: str = "", signature: dict | None = None,
+                    input_example_json: bytes | None = None, lineage: dict | None = None,
+                    progress: Progress | None = None) -> StagedVersion:
+        """The first half of :meth:`register_saved`: validate, then hash and store every blob,
+        taking no lock, so a big artifact never holds up anyone else's registration. Then
+        :meth:`commit_staged` records the version in one short transaction; ``folder`` must stay
+        until then (if a concurrent ``gc`` removed a blob meanwhile, it is stored again from there).
+        """
         validate_name(name)
         if not isinstance(description, str):
             raise ValidationError("description must be a string")
@@ -282,28 +312,44 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         if not Path(folder).is_dir():
             raise ValidationError(f"{folder} is not a folder")
         entries, _ = file_entries(folder)
-        return self._store_version(name, entries, flavor=flavor_obj.name, meta=dict(flavor_meta), metrics=metrics,
+        return self._stage_version(name, entries, flavor=flavor_obj.name, meta=dict(flavor_meta), metrics=metrics,
                                    params=params, tags=tags, description=description, signature=signature,
                                    example_json=input_example_json, lineage=lineage or {}, progress=progress)
 
-    def _store_version(self, name: str, entries: list, *, flavor: str, meta: dict, metrics: dict, params: dict,
-                       tags: dict, description: str, signature: dict | None, example_json: bytes | None,
-                       lineage: dict, progress: Progress | None) -> ModelVersion:
+    def _store_version(self, name: str, entries: list, **kwargs) -> ModelVersion:
         """Store the files (``[(relative path, source path)]``) and record the next version of ``name``."""
+        return self.commit_staged(self._stage_version(name, entries, **kwargs))
+
+    def _stage_version(self, name: str, entries: list, *, flavor: str, meta: dict, metrics: dict, params: dict,
+                       tags: dict, description: str, signature: dict | None, example_json: bytes | None,
+                       lineage: dict, progress: Progress | None) -> StagedVersion:
+        """Hash and store the blobs of a version (no lock held); see :meth:`stage_saved`."""
         check_record(self.limits, description=description, metrics=metrics, params=params, tags=tags,
                      lineage=lineage, flavor_meta=meta, signature=signature)
         manifest_blob, manifest = self.objects.put_tree(entries, progress=progress)
         example_blob = self.objects.put_bytes(example_json) if example_json is not None else None
+        stored_lineage, environment_sha = self.environments.store(lineage)
         meta["files"] = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in manifest["files"]]
         blobs = [manifest_blob.sha256, *(f["sha256"] for f in manifest["files"])]
         if example_blob:
             blobs.append(example_blob.sha256)
         size = sum(f["size"] for f in manifest["files"])
+        return StagedVersion(name=name, entries=entries, flavor=flavor, meta=meta, metrics=metrics, params=params,
+                             tags=tags, description=description, signature=signature, example_json=example_json,
+                             lineage=lineage, stored_lineage=stored_lineage, environment_sha=environment_sha,
+                             manifest_sha=manifest_blob.sha256, deduplicated=not manifest_blob.new,
+                             example_sha=example_blob.sha256 if example_blob else None, blobs=blobs, size=size)
+
+    def commit_staged(self, staged: StagedVersion) -> ModelVersion:
+        """Record a staged version (:meth:`stage_saved`) in one short write transaction."""
+        s = staged
+        name, blobs, size, environment_sha = s.name, s.blobs, s.size, s.environment_sha
         for attempt in range(3):
             with self.store.write() as conn:
                 # A concurrent gc may have removed a blob we deduplicated against; it only deletes
                 # while holding the write lock, so what exists now stays until we commit.
-                missing = [s for s in blobs if not self.objects.exists(s)]
+                missing = [b for b in [*blobs, *([environment_sha] if environment_sha else [])]
+                           if not self.objects.exists(b)]
                 if not missing:
                     model = self.store.model_row(name, conn)
                     if model is None:
@@ -313,22 +359,25 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
                         model_id, name = model["id"], model["name"]
                     created = now_iso()
                     _, number = self.store.insert_version(
-                        conn, model_id, author=self.author, description=description, flavor=flavor,
-                        flavor_meta=meta, artifact_sha=manifest_blob.sha256, artifact_size=size,
-                        signature=signature, input_example_sha=example_blob.sha256 if example_blob else None,
-                        lineage=lineage, metrics=metrics, params=params, tags=tags, blobs=blobs,
-                        created_at=created, identity=self.identity, claimed_by=self.claimed_by)
+                        conn, model_id, author=self.author, description=s.description, flavor=s.flavor,
+                        flavor_meta=s.meta, artifact_sha=s.manifest_sha, artifact_size=size,
+                        signature=s.signature, input_example_sha=s.example_sha,
+                        lineage=s.stored_lineage, metrics=s.metrics, params=s.params, tags=s.tags, blobs=blobs,
+                        created_at=created, environment_sha=environment_sha, identity=self.identity,
+                        claimed_by=self.claimed_by)
                     self._event(conn, "version.registered", name, number,
-                                {"flavor": flavor, "sha256": manifest_blob.sha256, "size": size,
-                                 "deduplicated": not manifest_blob.new, "metrics": metrics})
+                                {"flavor": s.flavor, "sha256": s.manifest_sha, "size": size,
+                                 "deduplicated": s.deduplicated, "metrics": s.metrics})
                     break
             if attempt == 2:
                 raise IntegrityError(f"blobs vanished while registering (concurrent gc?): {missing}")
-            self.objects.put_tree(entries)  # re-store what gc removed, then try again
-            if example_json is not None:
-                self.objects.put_bytes(example_json)
+            self.objects.put_tree(s.entries)  # re-store what gc removed, then try again
+            if s.example_json is not None:
+                self.objects.put_bytes(s.example_json)
+            if environment_sha:
+                self.environments.store(s.lineage, rewrite=True)
         version = self.get(f"{name}:{number}")
-        version.deduplicated = not manifest_blob.new
+        version.deduplicated = s.deduplicated
         return version
 
     # ================================================================ loading
@@ -342,7 +391,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         version = self.get(ref)
         trusted = self._trust_decision(version, trust=trust)
         folder = self.objects.checkout(version.artifact["sha256"], progress=progress)
-        return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
+        with own_imports():  # what the flavor imports is not the user's doing (lineage.environment)
+            return get_flavor(version.flavor).load(folder, version.flavor_meta, trusted=trusted)
 
     def _trust_decision(self, version: ModelVersion, *, trust: bool = False) -> "trust_rule.Trust":
         """The trust rule (core/trust.py) for this reader loading ``version``: the
@@ -542,10 +592,15 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
         """
         parsed = [parse_ref(r) for r in refs]
         clauses, args = [], []
+        numbered = [[ref.name, ref.version] for ref in parsed if ref.version is not None]
+        if numbered:  # one indexed lookup per ref, not an OR of comparisons that scans every version
+            clauses.append("v.id IN (SELECT x.id FROM json_each(?) j JOIN models mm"
+                           " ON mm.name = json_extract(j.value, '$[0]') JOIN versions x"
+                           " ON x.model_id = mm.id AND x.version = json_extract(j.value, '$[1]'))")
+            args.append(json.dumps(numbered))
         for ref in parsed:
             if ref.version is not None:
-                clauses.append("(m.name = ? AND v.version = ?)")
-                args += [ref.name, ref.version]
+                continue
             elif ref.alias is not None:
                 clauses.append("(m.name = ? AND v.id = (SELECT a.version_id FROM aliases a"
                                " WHERE a.model_id = m.id AND a.alias = ?))")
@@ -595,6 +650,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin):
             report.checked_versions += 1
             targets = _version_targets(self.objects, row, recorded.get(row["id"], set()),
                                        lambda text, blob=None, path=None, ref=ref: problem(ref, text, blob, path))
+            if row["environment_sha"]:
+                targets.append((row["environment_sha"], None, "<environment>"))
             for sha, size, path in targets:
                 if sha not in checked:
                     checked[sha] = self.objects.check(sha, size, fast=fast, progress=progress)

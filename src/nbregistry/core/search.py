@@ -29,16 +29,22 @@ DEFAULT_ORDER = "v.created_at DESC, v.id DESC"
 COLUMNS = {  # field -> SQL column; `created` gets its own date handling
     "name": "m.name COLLATE NOCASE", "version": "v.version", "author": "v.author",
     "created": "v.created_at", "status": "v.status", "flavor": "v.flavor",
-    "description": "v.description",
+    "description": "v.description", "model.description": "m.description",
 }
-KEYED = {"metrics": "metrics", "params": "params", "tags": "version_tags"}  # prefix -> table
-FIELDS_HELP = ", ".join([*COLUMNS, "alias", "tags.<key>", "params.<key>", "metrics.<key>"])
+KEYED = {"metrics": "metrics", "params": "params", "tags": "version_tags",
+         "model.tags": "model_tags"}  # prefix -> table
+OWNER = {"model_tags": "x.model_id = m.id"}  # how a keyed table's row belongs to the version (else by version_id)
+FIELDS_HELP = ", ".join([*COLUMNS, "alias", "tags.<key>", "params.<key>", "metrics.<key>", "model.tags.<key>"])
 KEYWORDS = {"and", "or", "not", "like", "in"}
 NEGATED = {"!=": "=", "NOT IN": "IN", "NOT LIKE": "LIKE"}
 
 # A params/tags value counts as a number when it is a JSON number ('5', '-0.5', '1e-3').
-_IS_NUMBER = ("(CASE WHEN json_valid(x.value) THEN json_type(x.value) IN ('integer', 'real') "
-              "ELSE 0 END)")
+def _is_number(column: str = "x.value") -> str:
+    return (f"(CASE WHEN json_valid({column}) THEN json_type({column}) IN ('integer', 'real') "
+            "ELSE 0 END)")
+
+
+_IS_NUMBER = _is_number()
 
 _NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(?![\w.:+-])")
 _WORD = re.compile(r"[\w.:+-]+")
@@ -135,6 +141,8 @@ def _field(t: Token) -> tuple[str, str | None]:
         if t.text.lower() in COLUMNS or t.text.lower() == "alias":
             return t.text.lower(), None
         prefix, dot, key = t.text.partition(".")
+        if prefix.lower() == "model" and key.lower().startswith("tags."):
+            prefix, key = "model.tags", key[len("tags."):]
         if not (dot and prefix.lower() in KEYED):
             _fail(f"unknown field {t.text!r} at position {t.pos} (fields: {FIELDS_HELP})")
         prefix, key = prefix.lower(), key
@@ -326,7 +334,7 @@ def _created_sql(c: Compare, params: list) -> str:
     return within if c.op in ("=", "IN") else f"NOT {within}"
 
 
-def _compare_sql(c: Compare, params: list) -> str:
+def _compare_sql(c: Compare, params: list, form: str = "exists") -> str:
     like = c.op in ("LIKE", "NOT LIKE")
     if c.field == "created":
         return _created_sql(c, params)
@@ -348,31 +356,58 @@ def _compare_sql(c: Compare, params: list) -> str:
         return f"NOT {exists}" if op != c.op else exists
     # metrics / params / tags: the key must exist and its value satisfy the comparison.
     params.append(c.key)
-    guard, column = "", "x.value"
+    table = KEYED[c.field]
+    if table in OWNER:  # model-level tags: one row per model, not per version
+        return f"EXISTS (SELECT 1 FROM {table} x WHERE {OWNER[table]} AND x.key = ? AND " \
+               f"{_keyed_condition(c, params)})"
+    if form == "in":  # selective conditions: SQLite drives the query from the (key, value) index
+        return (f"v.id IN (SELECT x.version_id FROM {table} x "
+                f"WHERE x.key = ? AND {_keyed_condition(c, params)})")
+    return (f"EXISTS (SELECT 1 FROM {table} x "
+            f"WHERE x.version_id = v.id AND x.key = ? AND {_keyed_condition(c, params)})")
+
+
+def _keyed_condition(c: Compare, params: list, alias: str = "x") -> str:
+    """The test on ``<alias>.value`` of a metrics/params/tags row."""
+    like = c.op in ("LIKE", "NOT LIKE")
+    guard, column = "", f"{alias}.value"
     if c.field == "metrics":
         if like:
             _fail(f"{c.op} needs a text field; metrics.{c.key} is a number "
                   f"(position {c.op_token.pos})")
         values = [_need_number(t, f"metrics.{c.key}") for t in c.values]
     elif not like and all(t.kind == "num" for t in c.values):
-        guard, column = f"{_IS_NUMBER} AND ", "CAST(x.value AS REAL)"
+        guard, column = f"{_is_number(column)} AND ", f"CAST({column} AS REAL)"
         values = [t.value for t in c.values]
     else:
         values = [_text(t) for t in c.values]
-    cond = _condition(column, c.op, values, params)
-    return (f"EXISTS (SELECT 1 FROM {KEYED[c.field]} x "
-            f"WHERE x.version_id = v.id AND x.key = ? AND {guard}{cond})")
+    return guard + _condition(column, c.op, values, params)
 
 
-def _sql(node, params: list, depth: int = 1) -> str:
+def _sql(node, params: list, depth: int = 1, form: str = "exists") -> str:
     if isinstance(node, Compare):
-        return _compare_sql(node, params)
+        return _compare_sql(node, params, form)
     if depth > MAX_SQL_DEPTH:
         _fail(f"expression is too complex: AND, OR and NOT groups nest more than "
               f"{MAX_SQL_DEPTH} deep")
     if node[0] == "NOT":
-        return f"NOT {_sql(node[1], params, depth + 1)}"  # comparisons and EXISTS bind tighter
-    return "(" + f" {node[0]} ".join(_sql(child, params, depth + 1) for child in node[1]) + ")"
+        return f"NOT {_sql(node[1], params, depth + 1, form)}"  # comparisons and EXISTS bind tighter
+    return "(" + f" {node[0]} ".join(_sql(child, params, depth + 1, form) for child in node[1]) + ")"
+
+
+def parse(expr: str | None):
+    """The parsed expression: ``None`` (matches everything), a :class:`Compare`, or a group
+    ``("AND" | "OR", [nodes])`` / ``("NOT", node)``. Raises ``InvalidSearch``."""
+    if expr is None or (isinstance(expr, str) and not expr.strip()):
+        return None
+    _check_text(expr)
+    return _Parser(expr).parse()
+
+
+def node_sql(node, params: list, form: str = "exists") -> str:
+    """SQL for a parsed node (see :func:`compile_where`); ``form="in"`` writes metrics/params/tags
+    tests as ``v.id IN (SELECT version_id ...)`` instead of correlated ``EXISTS``."""
+    return "1" if node is None else _sql(node, params, 1, form)
 
 
 def compile_where(expr: str | None) -> tuple[str, list]:
@@ -396,10 +431,27 @@ def compile_order(order_by: str | None) -> tuple[str, list]:
     sort by a scalar subquery; versions lacking the key sort last in either direction. Ties are
     broken by ``v.id DESC``. None or blank gives ``"v.created_at DESC, v.id DESC"``.
     """
-    if order_by is None or (isinstance(order_by, str) and not order_by.strip()):
+    items = order_items(order_by)
+    if not items:
         return DEFAULT_ORDER, []
+    return ", ".join([item.sql for item in items] + ["v.id DESC"]), [p for item in items for p in item.params]
+
+
+@dataclass
+class OrderItem:
+    field: str
+    key: str | None
+    direction: str  # ASC | DESC
+    sql: str  # "<expression> <direction>[ NULLS LAST]"
+    params: list
+
+
+def order_items(order_by: str | None) -> list[OrderItem]:
+    """The parsed items of an ``order_by`` (empty for None or blank); see :func:`compile_order`."""
+    if order_by is None or (isinstance(order_by, str) and not order_by.strip()):
+        return []
     _check_text(order_by)
-    tokens, i, parts, params = _tokenize(order_by), 0, [], []
+    tokens, i, items = _tokenize(order_by), 0, []
     while True:
         t = tokens[i]
         field, key = _field(t)
@@ -410,15 +462,17 @@ def compile_order(order_by: str | None) -> tuple[str, list]:
         elif field == "metrics":
             expr = "(SELECT x.value FROM metrics x WHERE x.version_id = v.id AND x.key = ?)"
         else:  # numbers sort numerically, and before text when ascending
+            owner = OWNER.get(KEYED[field], "x.version_id = v.id")
             expr = (f"(SELECT CASE WHEN {_IS_NUMBER} THEN CAST(x.value AS REAL) ELSE x.value END "
-                    f"FROM {KEYED[field]} x WHERE x.version_id = v.id AND x.key = ?)")
-        params += [key] if key is not None else []
+                    f"FROM {KEYED[field]} x WHERE {owner} AND x.key = ?)")
         direction, d = "ASC", tokens[i + 1]
         if d.kind not in (",", "end"):
             if d.kind != "word" or d.text.lower() not in ("asc", "desc"):
                 _fail(f"unknown order direction {d.text!r} at position {d.pos} (use ASC or DESC)")
             direction, i = d.text.upper(), i + 1
-        parts.append(f"{expr} {direction}" + (" NULLS LAST" if key is not None else ""))
+        items.append(OrderItem(field, key, direction,
+                               f"{expr} {direction}" + (" NULLS LAST" if key is not None else ""),
+                               [key] if key is not None else []))
         sep = tokens[i + 1]
         if sep.kind == "end":
             break
@@ -426,4 +480,7 @@ def compile_order(order_by: str | None) -> tuple[str, list]:
             _fail(f"expected ',' or the end of the ordering at position {sep.pos}, "
                   f"got {sep.text!r}")
         i += 2
-    return ", ".join(parts + ["v.id DESC"]), params
+    return items
+
+
+keyed_condition = _keyed_condition  # for search_plan: the same test on a driving index's rows

@@ -143,9 +143,12 @@ class Store:
             )
         if found == migrations.SCHEMA_VERSION:
             return
-        import sqlite_utils
+        from .lineage import own_imports
 
-        with self.write():
+        with own_imports():  # sqlite-utils is nbregistry's doing, not the user's (lineage.environment)
+            import sqlite_utils
+
+        with self.write(), own_imports():
             db = sqlite_utils.Database(conn)
             migrations.build().apply(db)
             conn.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION}")
@@ -189,7 +192,8 @@ class Store:
     MODEL_SELECT = """
         SELECT m.*,
           (SELECT COUNT(*) FROM versions v WHERE v.model_id = m.id) AS version_count,
-          (SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id AND v.status = 'active') AS latest_version
+          (SELECT v.version FROM versions v WHERE v.model_id = m.id AND v.status = 'active'
+           ORDER BY v.version DESC LIMIT 1) AS latest_version
         FROM models m"""
 
     def model_row(self, name: str, conn=None, *, counts: bool = False) -> sqlite3.Row | None:
@@ -212,10 +216,15 @@ class Store:
 
     def list_model_rows(self, *, q: str | None, archived: bool, limit: int, offset: int,
                         order: str = "name", metric: str | None = None) -> tuple[list, int]:
+        """Models in ``order``; ``q`` matches (case-insensitively, as a substring) the name, the
+        description, or a tag's key or value."""
         where, args = ["1"], []
         if q:
-            where.append("m.name LIKE ? ESCAPE '\\'")
-            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(m.name LIKE ? ESCAPE '\\' OR m.description LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1"
+                         " FROM model_tags t WHERE t.model_id = m.id AND (t.key LIKE ? ESCAPE '\\'"
+                         " OR t.value LIKE ? ESCAPE '\\')))")
+            args += [like] * 4
         if not archived:
             where.append("m.archived = 0")
         clause = " WHERE " + " AND ".join(where)
@@ -286,7 +295,8 @@ class Store:
 
     def latest_version(self, model_id: int, conn=None) -> int | None:
         return (conn or self.conn).execute(
-            "SELECT MAX(version) FROM versions WHERE model_id = ? AND status = 'active'", (model_id,)).fetchone()[0]
+            "SELECT COALESCE((SELECT version FROM versions WHERE model_id = ? AND status = 'active'"
+            " ORDER BY version DESC LIMIT 1), NULL)", (model_id,)).fetchone()[0]
 
     def alias_target(self, model_id: int, alias: str, conn=None) -> int | None:
         row = (conn or self.conn).execute(
@@ -303,11 +313,15 @@ class Store:
         """
         lineage_col = "v.lineage" if lineage else "NULL"
         pad = ", ".join(["NULL"] * 16)
+        # The page is cut first (an index walk that stops at LIMIT), then numbered: a window function
+        # over the whole WHERE would number every match before the LIMIT applies.
         sql = f"""
-            WITH sel AS (
-              SELECT v.id AS vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
-              FROM versions v JOIN models m ON m.id = v.model_id
-              WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)
+            WITH page AS (
+              SELECT v.id AS vid FROM versions v JOIN models m ON m.id = v.model_id
+              WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?),
+            sel AS MATERIALIZED (
+              SELECT page.vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
+              FROM page JOIN versions v ON v.id = page.vid JOIN models m ON m.id = v.model_id)
             SELECT 'v' AS part, sel.pos, v.id, v.model_id, m.name, v.version, v.created_at, v.author,
                    v.description, v.status, v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size,
                    v.signature, v.input_example_sha, {lineage_col} AS lineage, v.identity, v.claimed_by,
@@ -321,7 +335,7 @@ class Store:
               WHERE version_id IN (SELECT vid FROM sel)
             UNION ALL SELECT 'aliases', NULL, version_id, {pad}, alias, NULL FROM aliases
               WHERE version_id IN (SELECT vid FROM sel)"""
-        cur = (conn or self.conn).execute(sql, [*order_args, *args, *order_args, limit, offset])
+        cur = (conn or self.conn).execute(sql, [*args, *order_args, limit, offset, *order_args])
         rows, facts = [], {}
         for r in cur:
             part = r[0]
@@ -337,6 +351,32 @@ class Store:
         rows.sort(key=lambda r: r[1])
         return rows, facts
 
+    def search_page(self, query, limit: int, offset: int, conn=None) -> tuple[list[int], int, bool]:
+        """``(version ids of the page, total, capped)`` for a :class:`~.search_plan.SearchQuery`:
+        the count through its most selective driving index, then the page by the cheaper plan."""
+        from .search_plan import COUNT_CAP
+
+        conn = conn or self.conn
+
+        def one(statement):
+            return conn.execute(*statement).fetchone()[0]
+
+        def ids(statement):
+            return [r[0] for r in conn.execute(*statement)]
+
+        driver = query.drivers[0] if query.drivers else None
+        if len(query.drivers) > 1:  # the most selective one drives (a capped count of index entries each)
+            driver = query.drivers[min((one(query.estimate_sql(d)), i) for i, d in enumerate(query.drivers))[1]]
+        total = one(query.count_sql(driver))
+        capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
+        if query.few(total, one(("SELECT COUNT(*) FROM versions", [])), limit, offset):
+            return ids(query.few_sql(driver, limit, offset)), total, capped
+        page = ids(query.many_sql(limit, offset))
+        if query.ordered_metric() is not None and len(page) < limit:  # then versions lacking the metric
+            holding = offset + len(page) if page else one(query.holding_count_sql())
+            page += ids(query.lacking_sql(limit - len(page), max(0, offset - holding)))
+        return page, total, capped
+
     def count_versions(self, where: str, args: list, conn=None) -> int:
         return (conn or self.conn).execute(
             f"SELECT COUNT(*) FROM versions v JOIN models m ON m.id = v.model_id WHERE {where}", args).fetchone()[0]
@@ -345,16 +385,16 @@ class Store:
                        flavor_meta: dict, artifact_sha: str, artifact_size: int, signature: dict | None,
                        input_example_sha: str | None, lineage: dict, metrics: dict, params: dict,
                        tags: dict, blobs: Iterable[str], created_at: str, identity: str = "local",
-                       claimed_by: str | None = None) -> tuple[int, int]:
+                       claimed_by: str | None = None, environment_sha: str | None = None) -> tuple[int, int]:
         number = conn.execute("UPDATE models SET last_version = last_version + 1 WHERE id = ? RETURNING last_version",
                               (model_id,)).fetchone()[0]
         cur = conn.execute(
             "INSERT INTO versions (model_id, version, created_at, author, description, flavor, flavor_meta,"
-            " artifact_sha, artifact_size, signature, input_example_sha, lineage, identity, claimed_by)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " artifact_sha, artifact_size, signature, input_example_sha, lineage, identity, claimed_by,"
+            " environment_sha) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (model_id, number, created_at, author, description, flavor, dumps(flavor_meta), artifact_sha,
              artifact_size, None if signature is None else dumps(signature), input_example_sha, dumps(lineage),
-             identity, claimed_by))
+             identity, claimed_by, environment_sha))
         vid = cur.lastrowid
         conn.executemany("INSERT INTO metrics (version_id, key, value) VALUES (?,?,?)",
                          [(vid, k, v) for k, v in metrics.items()])
@@ -413,7 +453,9 @@ class Store:
 
     # -- blobs -------------------------------------------------------------------------------
     def referenced_blobs(self, conn=None) -> set[str]:
-        return {r[0] for r in (conn or self.conn).execute("SELECT DISTINCT sha FROM version_blobs")}
+        return {r[0] for r in (conn or self.conn).execute(
+            "SELECT sha FROM version_blobs UNION SELECT environment_sha FROM versions"
+            " WHERE environment_sha IS NOT NULL")}
 
     def check_database(self, *, full: bool) -> list[str]:
         """SQLite's own page check (``quick_check``; ``integrity_check`` when ``full``): problems, or []."""
@@ -430,7 +472,8 @@ class Store:
         ``version_blobs`` records for each (``{version id: set of sha}``)."""
         conn = conn or self.conn
         rows = conn.execute(
-            "SELECT v.id, m.name, v.version, v.artifact_sha, v.artifact_size, v.input_example_sha, v.flavor_meta"
+            "SELECT v.id, m.name, v.version, v.artifact_sha, v.artifact_size, v.input_example_sha, v.flavor_meta,"
+            " v.environment_sha"
             " FROM versions v JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version").fetchall()
         blobs: dict = {}
         for vid, sha in conn.execute("SELECT version_id, sha FROM version_blobs"):
@@ -440,7 +483,7 @@ class Store:
     def blob_rows(self, conn=None) -> list[sqlite3.Row]:
         """Every version's manifest and example blob, for verify."""
         return (conn or self.conn).execute(
-            "SELECT m.name, v.version, v.artifact_sha, v.input_example_sha FROM versions v"
+            "SELECT m.name, v.version, v.artifact_sha, v.input_example_sha, v.environment_sha FROM versions v"
             " JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version").fetchall()
 
 

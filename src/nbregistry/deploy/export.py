@@ -28,8 +28,10 @@ def export_bundle(reg, ref_or_model: str | None, dest) -> ExportReport:
     with reg.store.read() as conn:
         infos = table_infos(conn)
         scope, rows_by_table = _select_rows(reg, conn, infos, ref_or_model)
-        blobs = sorted({r[infos["version_blobs"].columns.index("sha")] for r in rows_by_table["version_blobs"]})
         vcols = infos["versions"].columns
+        blobs = sorted({r[infos["version_blobs"].columns.index("sha")] for r in rows_by_table["version_blobs"]}
+                       | ({r[vcols.index("environment_sha")] for r in rows_by_table["versions"]} - {None}
+                          if "environment_sha" in vcols else set()))  # environments: m005, docs/schema.md
         names = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM models")}
         refs = [f"{names[v[vcols.index('model_id')]]}:{v[vcols.index('version')]}" for v in rows_by_table["versions"]]
         schema_version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -137,7 +137,7 @@ class SearchHandler(RegistryHandler):
         q, order_by = self.arg("q", ""), self.arg("order_by")
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
         found = await self.read(lambda r: r.search(q, order_by=order_by, limit=limit, offset=offset))
-        self.reply({"versions": found})
+        self.reply({"versions": found, "total": found.total, "total_capped": found.total_capped})
 
 
 class CompareHandler(RegistryHandler):

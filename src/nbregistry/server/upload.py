@@ -107,13 +107,16 @@ class UploadHandler(RegistryHandler):
         try:
             depth = self.service.registry.limits.json_depth
             meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging, depth)
-            version = await self.change(lambda r: r.register_saved(
+            # Blob bytes are hashed and stored on the read pool, outside the single writer; the
+            # writer only runs the short metadata transaction, so a 1 GB upload holds up nobody.
+            staged = await self.read(lambda r: r.stage_saved(
                 staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
                 metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
                 description=meta.get("description") or "", signature=meta.get("signature"),
                 lineage=meta.get("lineage"),
                 input_example_json=None if meta.get("input_example") is None
                 else json.dumps(meta["input_example"]).encode()))
+            version = await self.change(lambda r: r.commit_staged(staged))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         data = version.to_dict()
