@@ -168,7 +168,7 @@ def _add_blob(tar: tarfile.TarFile, reg, sha: str) -> int:
         tar.addfile(info, reader)
     if reader.digest.hexdigest() != sha:
         raise IntegrityError(f"blob {sha} is corrupted (its content no longer matches its hash); not exported")
-    return size
+    return info.size
 
 
 # ==================================================================== MLflow model directory
