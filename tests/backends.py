@@ -75,3 +75,14 @@ def delete_blob(reg, sha: str) -> None:
         objects.path(sha).unlink()
     else:
         objects.client.delete_object(Bucket=objects.bucket, Key=objects.key(sha))
+
+
+def registry_kinds() -> list[str]:
+    """The kinds tests/conftest.py's ``reg`` runs over ("local", plus "remote" with the server suite),
+    for modules that add "local-s3" (importable by name, unlike a conftest)."""
+    kinds = ["local"]
+    try:
+        from server.remote_fixture import REMOTE_KINDS
+    except ImportError:
+        return kinds
+    return kinds + list(REMOTE_KINDS)

@@ -11,10 +11,10 @@ import pytest
 from nbregistry.core.errors import (Conflict, InvalidName, InvalidRef, NotFound, TrustRequired,
                                     ValidationError)
 
-from conftest import REGISTRY_KINDS
+from backends import registry_kinds
 
 
-@pytest.fixture(params=[*REGISTRY_KINDS, "local-s3"])
+@pytest.fixture(params=[*registry_kinds(), "local-s3"])
 def reg(_reg_of_kind):
     """Every registry kind, plus a local one whose blobs are in an S3 bucket (tests/backends.py)."""
     return _reg_of_kind
