@@ -64,13 +64,44 @@ def local_reg(tmp_path):
     reg.close()
 
 
+# Object-store backends for tests that exercise blobs: ``blob_reg`` (and ``reg`` where a module adds "local-s3").
+from backends import s3_endpoint, s3_url, registry_with_s3  # noqa: E402,F401
+
+BLOB_KINDS = ["folder", "s3"]
+
+
+@pytest.fixture(params=BLOB_KINDS)
+def blob_reg(request, tmp_path):
+    """A fresh registry acting as 'alice' whose blobs are in a folder, then in an S3 bucket."""
+    from nbregistry import Registry
+
+    registry = (Registry(tmp_path / "registry", author="alice") if request.param == "folder" else
+                registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice"))
+    yield registry
+    registry.close()
+
+
 @pytest.fixture(params=REGISTRY_KINDS)
 def reg(request, tmp_path):
     """A fresh empty registry acting as user 'alice', of each kind in REGISTRY_KINDS."""
-    if request.param == "local":
+    yield from _registry_of_kind(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def _reg_of_kind(request, tmp_path):
+    """The registry of the kind a module's own ``reg`` fixture was parametrized with."""
+    yield from _registry_of_kind(request, request.node.callspec.params["reg"], tmp_path)
+
+
+def _registry_of_kind(request, kind, tmp_path):
+    if kind == "local":
         from nbregistry import Registry
 
         registry = Registry(tmp_path / "registry", author="alice")
+        yield registry
+        registry.close()
+    elif kind == "local-s3":  # blobs in an S3 bucket (tests/backends.py), metadata in SQLite
+        registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice")
         yield registry
         registry.close()
     else:

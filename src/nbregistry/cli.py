@@ -664,7 +664,7 @@ def chosen_verb(argv: list[str] | None) -> str | None:
     i = 0
     while i < len(args):
         token = args[i]
-        if token == "--root":
+        if token in ("--root", "--objects"):
             i += 2
             continue
         if token.startswith("-"):
@@ -682,6 +682,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", default=argparse.SUPPRESS, metavar="PATH",
                         help="registry folder (default: NBREGISTRY_ROOT, else the Jupyter data dir)")
+    common.add_argument("--objects", default=argparse.SUPPRESS, metavar="URL",
+                        help="where blobs are stored: s3://bucket/prefix or a folder (default: NBREGISTRY_OBJECTS, "
+                             "else the registry folder)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output (the entities' to_dict())")
 
@@ -724,7 +727,8 @@ def open_registry(args):
         return None
     root = getattr(args, "root", None)
     try:
-        return Registry(root, origin="cli", create=args.verb not in READ_ONLY_VERBS)
+        return Registry(root, origin="cli", create=args.verb not in READ_ONLY_VERBS,
+                        objects=getattr(args, "objects", None))
     except NotFound as exc:
         where = ("--root" if root is not None else
                  "NBREGISTRY_ROOT" if os.environ.get("NBREGISTRY_ROOT") else

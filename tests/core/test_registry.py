@@ -11,6 +11,14 @@ import pytest
 from nbregistry.core.errors import (Conflict, InvalidName, InvalidRef, NotFound, TrustRequired,
                                     ValidationError)
 
+from backends import registry_kinds
+
+
+@pytest.fixture(params=[*registry_kinds(), "local-s3"])
+def reg(_reg_of_kind):
+    """Every registry kind, plus a local one whose blobs are in an S3 bucket (tests/backends.py)."""
+    return _reg_of_kind
+
 
 def test_register_assigns_increasing_versions_and_reads_back(reg, iris, iris_model):
     X, y = iris

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from backends import corrupt_blob, delete_blob, stored_bytes
+
 from helpers import state
 from nbregistry import Registry
 from nbregistry.core import migrations
@@ -31,13 +33,14 @@ def test_layout_on_disk(local_reg, iris_model):
     assert all(p.parent.name == p.name[:2] for p in blobs)
 
 
-def test_identical_content_is_stored_once(local_reg, tmp_path):
+def test_identical_content_is_stored_once(blob_reg, tmp_path):
+    local_reg = blob_reg
     f = tmp_path / "big.bin"
     f.write_bytes(os.urandom(1 << 20))
     v1 = local_reg.register(f, "big")
-    before = sum(p.stat().st_size for p in (local_reg.root / "objects").rglob("*") if p.is_file())
+    before = stored_bytes(local_reg)
     v2 = local_reg.register(f, "big")
-    after = sum(p.stat().st_size for p in (local_reg.root / "objects").rglob("*") if p.is_file())
+    after = stored_bytes(local_reg)
     assert (v1.deduplicated, v2.deduplicated) == (False, True)
     assert after == before
 
@@ -53,13 +56,10 @@ def test_identical_sklearn_models_dedup_across_processes(local_reg, iris_model):
     assert out.strip() == "True"
 
 
-def test_tampered_blob_is_detected_on_load_and_by_verify(local_reg, iris_model):
+def test_tampered_blob_is_detected_on_load_and_by_verify(blob_reg, iris_model):
+    local_reg = blob_reg
     v = local_reg.register(iris_model, "iris")
-    blob = local_reg.objects.path(v.artifact["files"][0]["sha256"])
-    os.chmod(blob, 0o644)
-    data = bytearray(blob.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    blob.write_bytes(bytes(data))
+    corrupt_blob(local_reg, v.artifact["files"][0]["sha256"])
     with pytest.raises(IntegrityError, match="does not match its hash"):
         local_reg.load("iris:1")
     report = local_reg.verify()
@@ -68,18 +68,20 @@ def test_tampered_blob_is_detected_on_load_and_by_verify(local_reg, iris_model):
     assert local_reg.verify(fast=True).ok  # same size: only a full verify re-hashes
 
 
-def test_missing_blob_found_by_fast_verify(local_reg, tmp_path):
+def test_missing_blob_found_by_fast_verify(blob_reg, tmp_path):
+    local_reg = blob_reg
     f = tmp_path / "a.txt"
     f.write_text("hello")
     v = local_reg.register(f, "a")
-    local_reg.objects.path(v.artifact["files"][0]["sha256"]).unlink()
+    delete_blob(local_reg, v.artifact["files"][0]["sha256"])
     report = local_reg.verify(fast=True)
     assert report.problems[0]["problem"] == "missing"
     with pytest.raises(IntegrityError, match="missing"):
         local_reg.load("a:1")
 
 
-def test_verify_counts_what_it_checked(local_reg, iris, iris_model):
+def test_verify_counts_what_it_checked(blob_reg, iris, iris_model):
+    local_reg = blob_reg
     local_reg.register(iris_model, "iris", input_example=iris[0].head())
     local_reg.register(iris_model, "iris")
     report = local_reg.verify()
@@ -88,7 +90,8 @@ def test_verify_counts_what_it_checked(local_reg, iris, iris_model):
     assert report.checked_bytes > 0
 
 
-def test_gc_removes_only_unreferenced_blobs_past_grace(local_reg, tmp_path):
+def test_gc_removes_only_unreferenced_blobs_past_grace(blob_reg, tmp_path):
+    local_reg = blob_reg
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("keep me")
     b.write_text("delete me")

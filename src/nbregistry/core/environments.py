@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import lineage as lineage_mod
 from .errors import IntegrityError, NotFound
-from .objects import ObjectStore
+from .objects import BlobStore, ObjectStore
 
 CACHE_SIZE = 64
 
@@ -33,7 +33,7 @@ CREATE INDEX metrics_key_value_version ON metrics (key, value, version_id);
 class EnvironmentBlobs:
     """Store and read environment blobs of one object store."""
 
-    def __init__(self, objects: ObjectStore):
+    def __init__(self, objects: BlobStore):
         self.objects = objects
         self._cache: OrderedDict[str, dict] = OrderedDict()
         self._lock = threading.Lock()

@@ -19,7 +19,7 @@ from .entities import AliasMove, Event, GCReport, Model, ModelVersion, Results, 
 from .errors import Conflict, IntegrityError, NotFound, ValidationError
 from .flavors import get_flavor
 from .identity import IDENTITIES, LOCAL, VERIFIED, default_author, default_root
-from .objects import ObjectStore, safe_relpath
+from .objects import BlobStore, open_object_store, safe_relpath
 from .refs import Ref, parse_ref, validate_alias, validate_name
 from .signature import example_from_json
 from .registration import (StagedVersion, clean_metrics, clean_strings, file_entries, prepare_registration,
@@ -55,14 +55,20 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
-                 origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True):
+                 origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True,
+                 objects: str | os.PathLike | None = None):
         """``create=False`` opens an existing registry only (read-only faces): where there is no
         ``registry.db`` it raises :class:`NotFound` instead of making a new registry. A folder whose
         ``objects/`` holds blobs without a usable ``registry.db`` is always refused."""
         self.root = Path(root).expanduser() if root is not None else default_root()
         check_openable(self.root, create=create)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.objects = ObjectStore(self.root)
+        # Blobs: the folder in root, or ``objects=`` / $NBREGISTRY_OBJECTS (s3://bucket/prefix, core/objects/).
+        self.objects = open_object_store(objects, root=self.root)
+        if self.objects.url != str(self.root) and _database_state(self.root / "registry.db") != "ok" \
+                and next(iter(self.objects.iter_blobs()), None):  # check_openable, for a bucket
+            raise IntegrityError(f"{self.root}: registry.db is missing or empty but {self.objects.url} holds blobs; "
+                                 "refusing to open it (gc would delete them). Restore registry.db, or use another prefix")
         self.environments = EnvironmentBlobs(self.objects)
         self.store = Store(self.root / "registry.db")
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
@@ -680,18 +686,17 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         cutoff = time.time() - grace
         with self.store.write() as conn:  # registrations check their blobs under this same lock
             referenced = self.store.referenced_blobs(conn)
-            for sha, path in self.objects.iter_blobs():
+            for sha, _ in self.objects.iter_blobs():
                 if sha in referenced:
                     continue
-                try:
-                    stat = path.stat()
-                except FileNotFoundError:
+                stat = self.objects.blob_stat(sha)
+                if stat is None:
                     continue
-                if stat.st_mtime > cutoff:
+                if stat[1] > cutoff:
                     report.kept_recent += 1
                     continue
                 report.removed_blobs += 1
-                report.removed_bytes += stat.st_size
+                report.removed_bytes += stat[0]
                 report.removed.append(sha)
                 if not dry_run:
                     self.objects.remove(sha)
@@ -707,7 +712,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
 
 
 # ==================================================================== helpers
-def _version_targets(objects: ObjectStore, row, recorded: set, problem) -> list:
+def _version_targets(objects: BlobStore, row, recorded: set, problem) -> list:
     """The blobs one version row needs, ``[(sha, size, path)]``, after comparing the row with its
     manifest; each disagreement is passed to ``problem`` (a bad row gives ``[]``, never an exception)."""
     from .objects import SHA_RE

@@ -158,21 +158,19 @@ class _HashingReader:
 
 
 def _add_blob(tar: tarfile.TarFile, reg, sha: str) -> int:
-    path = reg.objects.path(sha)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise IntegrityError(f"blob {sha} is missing from the object store; run `nbregistry verify`") from None
+    stat = reg.objects.blob_stat(sha)
+    if stat is None:
+        raise IntegrityError(f"blob {sha} is missing from the object store; run `nbregistry verify`")
     info = tarfile.TarInfo(f"blobs/{sha[:2]}/{sha}")
-    info.size = size
-    info.mtime = int(path.stat().st_mtime)
+    info.size, mtime = stat
+    info.mtime = int(mtime)
     info.mode = 0o444
-    with open(path, "rb") as f:
+    with reg.objects.open(sha) as f:
         reader = _HashingReader(f)
         tar.addfile(info, reader)
     if reader.digest.hexdigest() != sha:
         raise IntegrityError(f"blob {sha} is corrupted (its content no longer matches its hash); not exported")
-    return size
+    return info.size
 
 
 # ==================================================================== shared with export_mlflow.py

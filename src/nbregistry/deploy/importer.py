@@ -240,6 +240,12 @@ def import_rows(reg, conn, tables: dict[str, tuple[list, list]], report: ImportR
                 conn.executemany("INSERT INTO version_blobs (version_id, sha) VALUES (?, ?)",
                                  [(cur.lastrowid, sha) for sha in sorted(blobs)])
                 needed |= blobs
+                env = values.get("environment_sha")  # m005: kept by gc through versions.environment_sha
+                if env is not None:
+                    if not isinstance(env, str) or not SHA_RE.fullmatch(env) \
+                            or not (env in staged or reg.objects.exists(env)):
+                        raise IntegrityError(f"{ref}: its environment blob {str(env)[:16]!r} is not in the bundle")
+                    needed.add(env)
                 blob_rows += len(blobs)
                 report.refs.append(ref)
         report.added[name] = added
