@@ -66,6 +66,8 @@ def local_reg(tmp_path):
 
 # Object-store backends for tests that exercise blobs: ``blob_reg`` (and ``reg`` where a module adds "local-s3").
 from backends import s3_endpoint, s3_url, registry_with_s3  # noqa: E402,F401
+# A throwaway PostgreSQL cluster (tests/pg_cluster.py): ``postgres_server`` per session, ``pg_url`` per test.
+from pg_cluster import postgres_server, pg_url  # noqa: E402,F401
 
 BLOB_KINDS = ["folder", "s3"]
 
