@@ -8,6 +8,9 @@ The cluster trusts loopback connections (``-A trust``), so URLs carry a user but
 Fixtures:
 - ``postgres_server`` (session): the running cluster, a :class:`PostgresCluster`.
 - ``pg_url`` (function): a fresh empty database on it, as a ``postgresql://`` URL, dropped after the test.
+- ``pg_registry_url`` (function): a fresh database that already holds the registry's schema, copied
+  from a template migrated once per session (``CREATE DATABASE ... TEMPLATE``: ~0.1 s instead of
+  running every migration for every test).
 """
 
 from __future__ import annotations
@@ -125,5 +128,25 @@ def postgres_server():
 def pg_url(postgres_server):
     """A fresh empty database for this test, as a ``postgresql://`` URL; dropped afterwards."""
     name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres_server, tmp_path_factory):
+    """A database migrated to this nbregistry's schema, used only as a template."""
+    from nbregistry.core.engines.postgres import PostgresEngine
+
+    name = postgres_server.create_database()
+    engine = PostgresEngine(postgres_server.url(name), root=tmp_path_factory.mktemp("pg-template"))
+    engine.ensure_schema()
+    engine.close()
+    return name
+
+
+@pytest.fixture
+def pg_registry_url(postgres_server, pg_template):
+    """A fresh database holding the registry's (empty) schema, as a ``postgresql://`` URL."""
+    name = postgres_server.create_database(template=pg_template)
     yield postgres_server.url(name)
     postgres_server.drop_database(name)

@@ -616,9 +616,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         clauses, args = [], []
         numbered = [[ref.name, ref.version] for ref in parsed if ref.version is not None]
         if numbered:  # one indexed lookup per ref, not an OR of comparisons that scans every version
-            clauses.append("v.id IN (SELECT x.id FROM json_each(?) j JOIN models mm"
-                           " ON mm.name = json_extract(j.value, '$[0]') JOIN versions x"
-                           " ON x.model_id = mm.id AND x.version = json_extract(j.value, '$[1]'))")
+            clauses.append(f"v.id IN (SELECT x.id FROM {self.store.engine.json_pairs()} j JOIN models mm"
+                           " ON mm.name = j.name JOIN versions x ON x.model_id = mm.id AND x.version = j.number)")
             args.append(json.dumps(numbered))
         for ref in parsed:
             if ref.version is not None:

@@ -79,6 +79,11 @@ class Engine(ABC):
         database beside an object store that holds blobs."""
 
     @abstractmethod
+    def json_pairs(self) -> str:
+        """A table ``(name, number)`` of the pairs in one JSON parameter ``[["churn", 3], ...]``
+        (many refs resolved by one indexed query)."""
+
+    @abstractmethod
     def reopen(self) -> "Engine":
         """Another engine on the same database (a background thread's own store)."""
 

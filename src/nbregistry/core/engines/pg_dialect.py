@@ -9,6 +9,7 @@ fixed rules over the statement text (never over values, which are always paramet
 - ``INSERT OR IGNORE`` -> ``INSERT ... ON CONFLICT DO NOTHING``;
 - ``LIKE`` -> ``COLLATE "C" ILIKE``: SQLite's LIKE ignores ASCII case, and PostgreSQL 15 refuses LIKE
   under the case-insensitive collation the name columns use;
+- ``SELECT COUNT(*) FROM (subquery)`` gains the alias PostgreSQL 15 requires;
 - a bare ``1`` used as a condition (``WHERE 1``) -> ``TRUE``;
 - search's "is this text a JSON number" test and its numeric cast -> the schema's ``nbr_is_number`` /
   ``nbr_number`` functions (a cast of non-numeric text fails in PostgreSQL; SQLite gives 0), and its
@@ -52,6 +53,7 @@ _TRUE = re.compile(r"\b(WHERE|AND|OR|NOT)\s+1\b(?!\s*(?:[=<>!.,0-9+*/-]|IS\b|IN\
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.I)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+\"?(\w+)\"?", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
+_COUNT_OF_SUBQUERY = re.compile(r"^(\s*SELECT COUNT\(\*\) FROM \(.*\))\s*$", re.S)
 
 
 def _code_parts(sql: str) -> list[tuple[bool, str]]:
@@ -94,6 +96,7 @@ def translate(sql: str) -> str:
     sql = _IS_NUMBER.sub(r"(nbr_is_number(\1))", sql)
     sql = _SORT_KEY.sub(r"ROW(nbr_number(\1), \1)", sql)
     sql = _CAST_REAL.sub(r"nbr_number(\1)", sql)
+    sql = _COUNT_OF_SUBQUERY.sub(r"\1 AS counted", sql)
     ignore = bool(_OR_IGNORE.match(sql))
     if ignore:
         sql = _OR_IGNORE.sub("INSERT INTO", sql, count=1)

@@ -296,6 +296,10 @@ class PostgresEngine(Engine):
     def explain(self, sql: str, args) -> list[str]:
         return [r[0] for r in self.conn.execute(self.dialect.explain + sql, args)]
 
+    def json_pairs(self) -> str:
+        return ("(SELECT value->>0 AS name, CAST(value->>1 AS BIGINT) AS number"
+                " FROM jsonb_array_elements(CAST(? AS jsonb)))")
+
     def reopen(self) -> "PostgresEngine":
         return PostgresEngine(self.url, root=self.root)
 

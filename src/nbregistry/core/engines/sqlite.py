@@ -151,6 +151,9 @@ class SqliteEngine(Engine):
     def explain(self, sql: str, args) -> list[str]:
         return [r[3] for r in self.conn.execute(self.dialect.explain + sql, args)]
 
+    def json_pairs(self) -> str:
+        return "(SELECT json_extract(value, '$[0]') AS name, json_extract(value, '$[1]') AS number FROM json_each(?))"
+
     def reopen(self) -> "SqliteEngine":
         return SqliteEngine(self.path)
 
