@@ -69,16 +69,22 @@ from backends import s3_endpoint, s3_url, registry_with_s3  # noqa: E402,F401
 # A throwaway PostgreSQL cluster (tests/pg_cluster.py): ``postgres_server`` per session, ``pg_url`` per test.
 from pg_cluster import pg_registry_url, pg_template, pg_url, postgres_server  # noqa: E402,F401
 
-BLOB_KINDS = ["folder", "s3"]
+BLOB_KINDS = ["folder", "s3", "pg-s3"]
 
 
 @pytest.fixture(params=BLOB_KINDS)
 def blob_reg(request, tmp_path):
-    """A fresh registry acting as 'alice' whose blobs are in a folder, then in an S3 bucket."""
+    """A fresh registry acting as 'alice' whose blobs are in a folder, then in an S3 bucket (with
+    metadata in SQLite, then in PostgreSQL)."""
     from nbregistry import Registry
 
-    registry = (Registry(tmp_path / "registry", author="alice") if request.param == "folder" else
-                registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice"))
+    if request.param == "folder":
+        registry = Registry(tmp_path / "registry", author="alice")
+    elif request.param == "s3":
+        registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice")
+    else:
+        registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice",
+                                    db=request.getfixturevalue("pg_registry_url"))
     yield registry
     registry.close()
 

@@ -53,7 +53,7 @@ _TRUE = re.compile(r"\b(WHERE|AND|OR|NOT)\s+1\b(?!\s*(?:[=<>!.,0-9+*/-]|IS\b|IN\
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.I)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+\"?(\w+)\"?", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
-_COUNT_OF_SUBQUERY = re.compile(r"^(\s*SELECT COUNT\(\*\) FROM \(.*\))\s*$", re.S)
+_COUNT_OF_SUBQUERY = re.compile(r"^(\s*(?:EXPLAIN\s+)?SELECT COUNT\(\*\) FROM \(.*\))\s*$", re.S)
 
 
 def _code_parts(sql: str) -> list[tuple[bool, str]]:
