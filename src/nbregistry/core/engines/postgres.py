@@ -153,7 +153,10 @@ class PostgresEngine(Engine):
     name = "postgresql"
 
     def __init__(self, url: str, *, root: Path):
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:
+            raise ValidationError("a postgresql:// database needs psycopg 3: pip install 'nbregistry[postgres]'") from None
 
         self.url = url
         self.root = Path(root)
