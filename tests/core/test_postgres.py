@@ -62,7 +62,7 @@ def test_an_unknown_database_url_is_a_one_line_error(tmp_path):
 def test_an_unreachable_server_names_the_database_without_its_password(tmp_path, postgres_server):
     from nbregistry.core.errors import RegistryError
 
-    url = f"postgresql://nbregistry:s3cret@127.0.0.1:1/nothing"
+    url = "postgresql://nbregistry:s3cret@127.0.0.1:1/nothing"
     with pytest.raises(RegistryError, match="cannot connect to the registry database") as info:
         Registry(tmp_path / "r", db=url)
     assert "s3cret" not in str(info.value) and "***" in str(info.value)
