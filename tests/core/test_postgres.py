@@ -276,3 +276,18 @@ def test_statements_without_parameters_keep_their_percent_signs(tmp_path, pg_reg
     assert conn.execute("SELECT 7 % 4").fetchone()[0] == 3
     assert conn.execute("SELECT ? || '%'", ("50",)).fetchone()[0] == "50%"
     reg.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced(tmp_path, pg_registry_url):
+    """A database restart or a killed backend costs the statement that was running, not the registry."""
+    reg = Registry(tmp_path / "r", db=pg_registry_url, author="alice")
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"w")
+    reg.register(f, "churn")
+    pid = reg.store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with _raw(pg_registry_url) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+    assert reg.get("churn:1").version == 1  # reconnected, the statement tried again
+    assert reg.store.conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    assert reg.register(f, "churn").version == 2
+    reg.close()

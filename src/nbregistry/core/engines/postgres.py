@@ -93,9 +93,24 @@ class Cursor:
 class Connection:
     """A psycopg connection that speaks the store's SQLite-spelled SQL (see :mod:`.pg_dialect`)."""
 
-    def __init__(self, raw, id_tables: set):
+    def __init__(self, raw, id_tables: set, reconnect):
         self.raw = raw
         self.id_tables = id_tables
+        self._reconnect = reconnect  # a new raw connection, for one that the server dropped
+
+    def run(self, statement: str, params=None):
+        """Execute on the raw connection. Outside a transaction, a connection the server dropped
+        (a restart, a terminated backend) is replaced and the statement tried once more."""
+        import psycopg
+
+        idle = not self.in_transaction
+        try:
+            return self.raw.execute(statement, params)
+        except psycopg.OperationalError:
+            if not (idle and self.raw.broken):
+                raise
+            self.raw = self._reconnect()
+            return self.raw.execute(statement, params)
 
     @property
     def in_transaction(self) -> bool:
@@ -103,18 +118,14 @@ class Connection:
 
         return self.raw.info.transaction_status != TransactionStatus.IDLE
 
-    def _cursor(self):
-        return self.raw.cursor()
-
     def execute(self, sql: str, args=()):
         statement = translate(sql)
         table = inserted_table(sql)
         returning = table is not None and table in self.id_tables
         if returning:
             statement += " RETURNING id"
-        cur = self._cursor()
         try:
-            cur.execute(statement, tuple(args))  # always params: the rewritten text's %% must become %
+            cur = self.run(statement, tuple(args))  # always params: the rewritten text's %% must become %
         except Exception as exc:
             raise _translate_error(exc) from None
         if returning:
@@ -124,7 +135,7 @@ class Connection:
 
     def executemany(self, sql: str, rows):
         rows = [tuple(r) for r in rows]
-        cur = self._cursor()
+        cur = self.raw.cursor()
         if rows:
             try:
                 cur.executemany(translate(sql), rows)
@@ -214,7 +225,10 @@ class PostgresEngine(Engine):
         return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
     # -- connections ---------------------------------------------------------------------------
-    def _connect(self):
+    def _connect(self) -> "Connection":
+        return Connection(self._connect_raw(), self._id_tables, self._connect_raw)
+
+    def _connect_raw(self):
         import psycopg
         from psycopg.types.numeric import NumericLoader
 
@@ -231,7 +245,7 @@ class PostgresEngine(Engine):
             raise RegistryError(f"cannot connect to the registry database {self.describe()}: "
                                 f"{str(exc).strip().splitlines()[0]}") from None
         raw.adapters.register_loader("numeric", _Numeric)
-        return Connection(raw, self._id_tables)
+        return raw
 
     @property
     def conn(self) -> Connection:
@@ -250,14 +264,17 @@ class PostgresEngine(Engine):
     @contextmanager
     def _transaction(self, begin: str, lock: int | None = None) -> Iterator[Connection]:
         conn = self.conn
-        conn.raw.execute(begin)
+        conn.run(begin)
         try:
             if lock is not None:
                 conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             yield conn
         except BaseException:
-            if not conn.raw.closed and conn.in_transaction:
-                conn.raw.execute("ROLLBACK")
+            try:
+                if not conn.raw.closed and not conn.raw.broken and conn.in_transaction:
+                    conn.raw.execute("ROLLBACK")
+            except self._psycopg.Error:
+                pass  # the connection went away: the server rolled back; the next use reconnects
             raise
         else:
             conn.raw.execute("COMMIT")
