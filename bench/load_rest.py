@@ -24,6 +24,7 @@ Everything runs on 127.0.0.1 in a temporary folder, removed at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import random
@@ -49,12 +50,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def run_once(backend_name: str, replicas: int, args, work: Path) -> tuple[dict, list[str]]:
+def run_once(backend_name: str, replicas: int, args, work: Path, services: dict) -> tuple[dict, list[str]]:
     """One load run on a fresh registry served by ``replicas`` servers: ``(stats, problems)``."""
     from nbregistry.remote import RemoteRegistry
     from server.replicas import BACKENDS, ReplicaSet
 
-    backend = BACKENDS[backend_name](work / f"{backend_name}-{replicas}")
+    factory, _ = BACKENDS[backend_name]
+    backend = factory(work / f"{backend_name}-{replicas}", services.get(backend_name))
     users = {f"client{i}": f"token-{i}-{os.urandom(8).hex()}" for i in range(args.clients)}
     users["checker"] = f"token-checker-{os.urandom(8).hex()}"
     t0 = time.perf_counter()
@@ -159,6 +161,29 @@ def run_once(backend_name: str, replicas: int, args, work: Path) -> tuple[dict, 
     return {"latencies": latencies, "errors": errors, "elapsed": elapsed}, problems
 
 
+def start_services(backends: list[str], work: Path, stack) -> dict:
+    """What each backend needs running (the tests get the same from their fixtures): for ``pg-s3`` a
+    throwaway PostgreSQL cluster (tests/pg_cluster.py) and moto's S3 server on loopback."""
+    services = {}
+    if "pg-s3" in backends:
+        from moto.server import ThreadedMotoServer
+        from pg_cluster import PostgresCluster
+
+        from backends import AWS_ENV
+
+        postgres = PostgresCluster(work / "postgres")
+        (work / "postgres").mkdir()
+        postgres.start()
+        stack.callback(postgres.stop)
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        stack.callback(moto.stop)
+        host, port = moto.get_host_and_port()
+        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=f"http://{host}:{port}")
+        services["pg-s3"] = (postgres, os.environ["AWS_ENDPOINT_URL"])
+    return services
+
+
 def print_table(results: list[tuple[str, int, dict]]) -> None:
     print(f"\n| backend | replicas | operation | requests | errors | req/s | p50 ms | p99 ms |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -192,10 +217,12 @@ def main(argv=None) -> int:
         parser.error(f"--backends from {', '.join(BACKENDS)}; --replicas counts of at least 1")
     work = Path(tempfile.mkdtemp(prefix="nbregistry-load-"))
     results, failed = [], []
+    stack = contextlib.ExitStack()
     try:
+        services = start_services(backends, work, stack)
         for backend_name in backends:
             for n in counts:
-                stats, problems = run_once(backend_name, n, args, work)
+                stats, problems = run_once(backend_name, n, args, work, services)
                 results.append((backend_name, n, stats))
                 if problems:
                     failed.append((backend_name, n, problems))
@@ -207,6 +234,7 @@ def main(argv=None) -> int:
         print("\nnothing lost")
         return 0
     finally:
+        stack.close()
         shutil.rmtree(work, ignore_errors=True)
 
 

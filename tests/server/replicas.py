@@ -3,7 +3,8 @@
 A :class:`ReplicaSet` starts N server processes (subprocesses, 127.0.0.1, free ports) that serve ONE
 registry: today one SQLite file and one blob folder shared by every replica (SQLite in WAL mode with
 ``BEGIN IMMEDIATE`` writers is a valid multi-process setup), and PostgreSQL + an S3 bucket where that
-backend is available (see :data:`BACKENDS`). Each replica is told the stores by the command line,
+backend is available (see :data:`BACKENDS`: ``sqlite-folder`` shares one root; ``pg-s3`` gives each
+replica a root of its own, so nothing a replica keeps there can be what the others need). Each replica is told the stores by the command line,
 as an operator would run them behind a load balancer.
 
 :class:`Spread` is the "load balancer" the tests and bench/load_rest.py use: a client that sends each
@@ -29,31 +30,71 @@ from server.remote_fixture import STARTUP_TIMEOUT, free_port
 @dataclass
 class Backend:
     """Where the replicas keep the registry: ``root(i)`` is replica i's ``--root``; ``args`` the
-    store options every replica gets (``--db``, ``--objects``)."""
+    store options every replica gets (``--db``, ``--objects``); ``env`` what their environment adds."""
 
     name: str
     base: Path
     shared_root: bool = True
     args: tuple = ()
     registry_kwargs: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
 
     def root(self, i: int) -> Path:
         return self.base / ("registry" if self.shared_root else f"replica-{i}")
 
     def local_registry(self, **kwargs):
-        """A core ``Registry`` on the same stores, as an operator's shell would open it."""
+        """A core ``Registry`` on the same stores, as an operator's shell would open it (``env``
+        must be in this process's environment where it matters: webhook secrets)."""
         from nbregistry import Registry
 
-        return Registry(self.base / "operator" if not self.shared_root else self.root(0),
-                        **self.registry_kwargs, **kwargs)
+        return Registry(self.operator_root(), **self.registry_kwargs, **kwargs)
+
+    def operator_root(self) -> Path:
+        """The root of a process beside the replicas (an operator's shell, a scoring server)."""
+        return self.root(0) if self.shared_root else self.base / "operator"
+
+    def cli_args(self) -> list[str]:
+        """``nbregistry`` global options that open these stores: ``--root`` plus ``args``."""
+        return [*self.args, "--root", str(self.operator_root())]
 
 
-def sqlite_folder_backend(base: Path) -> Backend:
+def sqlite_folder_backend(base: Path, services=None) -> Backend:
     """Every replica serves the same registry folder: one ``registry.db`` and one ``objects/``."""
     return Backend("sqlite-folder", Path(base))
 
 
-BACKENDS = {"sqlite-folder": sqlite_folder_backend}
+def pg_s3_backend(base: Path, services) -> Backend:
+    """One PostgreSQL database and one S3 bucket; every replica has a root (tmp/, checkouts) of its own,
+    and all of them share one webhook key file (core/secret_box.py)."""
+    import uuid
+
+    import boto3
+
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    postgres, _endpoint = services
+    db = postgres.url(postgres.create_database())
+    bucket = f"nbr-replicas-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    objects = f"s3://{bucket}/registry"
+    return Backend("pg-s3", base, shared_root=False, args=("--db", db, "--objects", objects),
+                   registry_kwargs={"db": db, "objects": objects},
+                   env={"NBREGISTRY_WEBHOOK_KEY_FILE": str(base / "webhook-secrets.key")})
+
+
+# name -> (factory(base, services), the pytest fixtures whose values are the services)
+BACKENDS = {"sqlite-folder": (sqlite_folder_backend, ()),
+            "pg-s3": (pg_s3_backend, ("postgres_server", "s3_endpoint"))}
+
+
+# What the replica tests run on.
+TESTED_BACKENDS = ["sqlite-folder"]
+
+
+def backend_for(name: str, base: Path, request) -> Backend:
+    """The backend ``name`` in ``base``, its services taken from the test's fixtures."""
+    factory, fixtures = BACKENDS[name]
+    return factory(base, tuple(request.getfixturevalue(f) for f in fixtures) or None)
 
 
 class Replica:
@@ -117,7 +158,7 @@ class ReplicaSet:
         backend.base.mkdir(parents=True, exist_ok=True)
         users_file = backend.base / "users.json"
         users_file.write_text(json.dumps(self.users))
-        env = {**os.environ, "NBREGISTRY_URL": "", **(env or {})}
+        env = {**os.environ, "NBREGISTRY_URL": "", **backend.env, **(env or {})}
         self.replicas = [Replica(i, backend.root(i), backend.args, users_file, backend.base / f"replica-{i}.log", env)
                          for i in range(n)]
 

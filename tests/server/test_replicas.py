@@ -13,13 +13,13 @@ import time
 import pytest
 
 from nbregistry.core import errors
-from server.replicas import BACKENDS, ReplicaSet
+from server.replicas import TESTED_BACKENDS, ReplicaSet, backend_for
 
 USERS = {name: f"{name}-replica-token-{os.urandom(4).hex()}" for name in
          ("alice", "bob", "carol", "checker", *(f"client{i}" for i in range(8)))}
 
 
-@pytest.fixture(scope="module", params=sorted(BACKENDS))
+@pytest.fixture(scope="module", params=TESTED_BACKENDS)
 def backend_name(request):
     return request.param
 
@@ -27,7 +27,7 @@ def backend_name(request):
 @pytest.fixture(scope="module")
 def three(backend_name, tmp_path_factory, request):
     """Three replicas for the module (each test uses model names of its own)."""
-    backend = BACKENDS[backend_name](tmp_path_factory.mktemp(f"replicas-{backend_name}"))
+    backend = backend_for(backend_name, tmp_path_factory.mktemp(f"replicas-{backend_name}"), request)
     cluster = ReplicaSet(backend, 3, USERS).start()
     yield cluster
     cluster.stop()
@@ -198,8 +198,8 @@ def test_the_events_feed_polled_on_one_replica_sees_writes_through_the_others(th
 
 
 @pytest.mark.slow
-def test_a_replica_killed_mid_upload_loses_nothing_acknowledged_and_verify_is_clean(backend_name, tmp_path):
-    backend = BACKENDS[backend_name](tmp_path / "cluster")
+def test_a_replica_killed_mid_upload_loses_nothing_acknowledged_and_verify_is_clean(backend_name, tmp_path, request):
+    backend = backend_for(backend_name, tmp_path / "cluster", request)
     cluster = ReplicaSet(backend, 2, USERS).start()
     try:
         big = tmp_path / "big.bin"

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from server.replicas import BACKENDS, ReplicaSet
+from server.replicas import TESTED_BACKENDS, ReplicaSet, backend_for
 
 USERS = {name: f"{name}-serve-token-{os.urandom(4).hex()}" for name in ("alice", "bob", "server")}
 
@@ -55,9 +55,9 @@ class Scoring:
         self._log.close()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=TESTED_BACKENDS)
 def pair(request, tmp_path):
-    backend = BACKENDS[request.param](tmp_path / "cluster")
+    backend = backend_for(request.param, tmp_path / "cluster", request)
     replicas = ReplicaSet(backend, 2, USERS).start()
     yield replicas
     replicas.stop()
@@ -78,8 +78,8 @@ def test_serve_follows_an_alias_moved_through_another_replica(pair, iris, tmp_pa
     through_replica = Scoring(["serve", "scored@production"], {"NBREGISTRY_URL": pair.urls[0],
                                                                  "NBREGISTRY_TOKEN": USERS["server"]},
                               tmp_path / "serve-remote.log")
-    from_stores = Scoring([*pair.backend.args, "--root", str(pair.backend.root(0)), "serve", "scored@production"],
-                          {"NBREGISTRY_URL": ""}, tmp_path / "serve-stores.log")
+    from_stores = Scoring([*pair.backend.cli_args(), "serve", "scored@production"],
+                          {"NBREGISTRY_URL": "", **pair.backend.env}, tmp_path / "serve-stores.log")
     body = {"dataframe_split": sample.to_dict(orient="split")}
     try:
         for scoring in (through_replica, from_stores):

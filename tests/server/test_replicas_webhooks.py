@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nbregistry.deploy import webhooks
-from server.replicas import BACKENDS, ReplicaSet
+from server.replicas import TESTED_BACKENDS, ReplicaSet, backend_for
 
 USERS = {name: f"{name}-hook-token-{os.urandom(4).hex()}" for name in ("alice", "bob", "checker")}
 SECRET = "replica-shared-secret"
@@ -53,10 +53,12 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=TESTED_BACKENDS)
 def cluster(request, tmp_path, monkeypatch):
     monkeypatch.setenv("NBREGISTRY_WEBHOOK_ALLOW", "127.0.0.0/8")  # the receiver is on loopback
-    backend = BACKENDS[request.param](tmp_path / "cluster")
+    backend = backend_for(request.param, tmp_path / "cluster", request)
+    for key, value in backend.env.items():  # the operator's registry below opens the same key file
+        monkeypatch.setenv(key, value)
     replicas = ReplicaSet(backend, 3, USERS, env={"NBREGISTRY_WEBHOOK_ALLOW": "127.0.0.0/8"}).start()
     yield replicas
     replicas.stop()
