@@ -114,3 +114,27 @@ def test_events_written_through_3_replicas_are_delivered_once_each(cluster, tmp_
     assert receiver.bad_signatures == 0
     assert len({b["delivery"] for b in receiver.bodies}) == len(expected)
     admin.close()
+
+
+def test_events_left_by_a_writer_that_never_dispatched_are_delivered_by_the_replicas(cluster, tmp_path,
+                                                                                     monkeypatch):
+    receiver = Receiver(delay=0)
+    # This process writes but never dispatches, like a CLI process or a replica that died right after
+    # its commit: only the replicas' periodic sweep can deliver what it wrote.
+    monkeypatch.setattr(webhooks, "wake", lambda *args, **kwargs: None)
+    operator = cluster.backend.local_registry(author="alice")
+    hook = operator.add_webhook(receiver.url, events="version.registered", model="orphaned", secret=SECRET)
+    path = tmp_path / "m.bin"
+    path.write_bytes(b"orphaned")
+    versions = [operator.register(str(path), "orphaned", metrics={"i": i}).version for i in range(3)]
+    deadline = time.monotonic() + 60
+    while True:
+        log = list(operator.webhook_deliveries(hook.id, limit=100))
+        if len(log) == 3 and all(d.status == "delivered" for d in log):
+            break
+        assert time.monotonic() < deadline, (log, cluster.logs())
+        time.sleep(0.2)
+    assert sorted(b["event"]["version"] for b in receiver.bodies) == versions
+    assert [d.attempts for d in log] == [1, 1, 1]
+    receiver.close()
+    operator.close()

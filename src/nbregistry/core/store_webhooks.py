@@ -129,7 +129,11 @@ def claim_due(conn, now: float, claim_until: float, limit: int) -> list[sqlite3.
 
 
 def next_due(conn) -> float | None:
-    return conn.execute("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'").fetchone()[0]
+    """When the next pending delivery may be sent: its attempt time, or the end of another
+    dispatcher's claim on it (so nobody polls a claimed delivery in a loop)."""
+    return conn.execute(
+        "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt_at THEN claimed_until"
+        " ELSE next_attempt_at END) FROM webhook_deliveries WHERE status = 'pending'").fetchone()[0]
 
 
 def record_attempt(conn, *, delivery_id: int, attempt: int, time_: str, status_code: int | None,
