@@ -88,7 +88,7 @@ BACKENDS = {"sqlite-folder": (sqlite_folder_backend, ()),
 
 
 # What the replica tests run on.
-TESTED_BACKENDS = ["sqlite-folder"]
+TESTED_BACKENDS = ["sqlite-folder", "pg-s3"]
 
 
 def backend_for(name: str, base: Path, request) -> Backend:

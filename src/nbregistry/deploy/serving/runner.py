@@ -125,11 +125,17 @@ def uvicorn_config(app, *, host: str, port: int, limits: Limits, workers: int = 
 
 def worker_stores(registry) -> dict:
     """The stores a worker must open besides ``root`` (``Registry(root, **stores)``): the object
-    store when it is not the root's folder (``--objects s3://...``)."""
-    objects = getattr(registry, "objects", None)
+    store when it is not the root's folder (``--objects s3://...``), the database when it is not
+    ``<root>/registry.db`` (``--db postgresql://...``)."""
+    root = getattr(registry, "root", None)
+    if root is None:  # a RemoteRegistry: the workers reach the same server
+        return {}
     stores = {}
-    if objects is not None and getattr(registry, "root", None) is not None and objects.url != str(registry.root):
-        stores["objects"] = objects.url
+    if registry.objects.url != str(root):
+        stores["objects"] = registry.objects.url
+    engine = registry.store.engine
+    if engine.url != str(root / "registry.db"):
+        stores["db"] = engine.url
     return stores
 
 
