@@ -171,8 +171,9 @@ def start_services(backends: list[str], work: Path, stack) -> dict:
 
         from backends import AWS_ENV
 
-        postgres = PostgresCluster(work / "postgres")
-        (work / "postgres").mkdir()
+        pg_base = Path(tempfile.mkdtemp(prefix="nbr-pg-"))  # its own: run as root, it is handed to postgres
+        stack.callback(shutil.rmtree, pg_base, ignore_errors=True)
+        postgres = PostgresCluster(pg_base)
         postgres.start()
         stack.callback(postgres.stop)
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
