@@ -29,6 +29,7 @@ import hashlib
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -166,7 +167,6 @@ def start_services(backends: list[str], work: Path, stack) -> dict:
     throwaway PostgreSQL cluster (tests/pg_cluster.py) and moto's S3 server on loopback."""
     services = {}
     if "pg-s3" in backends:
-        from moto.server import ThreadedMotoServer
         from pg_cluster import PostgresCluster
 
         from backends import AWS_ENV
@@ -176,13 +176,32 @@ def start_services(backends: list[str], work: Path, stack) -> dict:
         postgres = PostgresCluster(pg_base)
         postgres.start()
         stack.callback(postgres.stop)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        stack.callback(moto.stop)
-        host, port = moto.get_host_and_port()
-        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=f"http://{host}:{port}")
+        # moto in a process of its own, as a real S3 endpoint would be: in this process it would
+        # share one interpreter lock with the clients and slow every blob request down.
+        from server.remote_fixture import free_port
+
+        port = free_port()
+        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stack.callback(lambda: (moto.terminate(), moto.wait(30)))
+        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+        wait_for_port(port)
         services["pg-s3"] = (postgres, os.environ["AWS_ENDPOINT_URL"])
     return services
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s") from None
+            time.sleep(0.1)
 
 
 def print_table(results: list[tuple[str, int, dict]]) -> None:
