@@ -211,7 +211,8 @@ def test_a_replica_killed_mid_upload_loses_nothing_acknowledged_and_verify_is_cl
         big_result: list = []
 
         def progress(n: int) -> None:
-            uploading.set()  # bytes are on their way to replica 0
+            uploading.set()  # bytes are on their way to replica 0 ...
+            time.sleep(0.02)  # ... slowly enough that the kill lands mid-upload on any machine
 
         def upload_big() -> None:
             remote = cluster.client(0, "alice")
