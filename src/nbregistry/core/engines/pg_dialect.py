@@ -10,6 +10,7 @@ fixed rules over the statement text (never over values, which are always paramet
 - ``LIKE`` -> ``COLLATE "C" ILIKE``: SQLite's LIKE ignores ASCII case, and PostgreSQL 15 refuses LIKE
   under the case-insensitive collation the name columns use;
 - ``SELECT COUNT(*) FROM (subquery)`` gains the alias PostgreSQL 15 requires;
+- ``x IS ?`` (SQLite's null-safe equality) -> ``x IS NOT DISTINCT FROM %s``;
 - a bare ``1`` used as a condition (``WHERE 1``) -> ``TRUE``;
 - search's "is this text a JSON number" test and its numeric cast -> the schema's ``nbr_is_number`` /
   ``nbr_number`` functions (a cast of non-numeric text fails in PostgreSQL; SQLite gives 0), and its
@@ -50,6 +51,7 @@ _INTEGER = re.compile(r"\bINTEGER\b")
 _REAL = re.compile(r"\bREAL\b")
 _LIKE = re.compile(r"\b(NOT\s+)?LIKE\b")
 _TRUE = re.compile(r"\b(WHERE|AND|OR|NOT)\s+1\b(?!\s*(?:[=<>!.,0-9+*/-]|IS\b|IN\b))")
+_IS_PARAM = re.compile(r"\bIS(\s+NOT)?\s+(?=\?)")
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.I)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+\"?(\w+)\"?", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
@@ -87,6 +89,7 @@ def _code(text: str) -> str:
     text = _REAL.sub("DOUBLE PRECISION", text)
     text = _LIKE.sub(lambda m: f'COLLATE "C" {m.group(1) or ""}ILIKE', text)
     text = _TRUE.sub(lambda m: f"{m.group(1)} TRUE", text)
+    text = _IS_PARAM.sub(lambda m: "IS DISTINCT FROM " if m.group(1) else "IS NOT DISTINCT FROM ", text)
     return text.replace("%", "%%").replace("?", "%s")
 
 

@@ -114,7 +114,7 @@ class Connection:
             statement += " RETURNING id"
         cur = self._cursor()
         try:
-            cur.execute(statement, tuple(args) if args else None)
+            cur.execute(statement, tuple(args))  # always params: the rewritten text's %% must become %
         except Exception as exc:
             raise _translate_error(exc) from None
         if returning:
@@ -135,6 +135,43 @@ class Connection:
     def close(self) -> None:
         self.raw.close()
 
+    # -- what bundles read from the schema (deploy/bundle.py) ---------------------------------
+    def catalog(self) -> list[tuple]:
+        """``[(table, columns, primary key, {column: parent table}, [unique column lists])]``."""
+        out = []
+        tables = [r[0] for r in self.raw.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname")]
+        for table in tables:
+            oid = self.raw.execute("SELECT %s::regclass::oid", (table,)).fetchone()[0]
+            columns = [r[0] for r in self.raw.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped"
+                " ORDER BY attnum", (oid,))]
+            keys = self.raw.execute(
+                "SELECT i.indisprimary, (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(i.indkey)"
+                " WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                " AND a.attnum = k.attnum) FROM pg_index i WHERE i.indrelid = %s AND i.indisunique"
+                " ORDER BY i.indexrelid", (oid,)).fetchall()
+            pk = next((list(cols) for primary, cols in keys if primary), [])
+            unique = [list(cols) for primary, cols in keys if not primary]
+            fks = {r[0]: r[1] for r in self.raw.execute(
+                "SELECT a.attname, c.confrelid::regclass::text FROM pg_constraint c JOIN pg_attribute a"
+                " ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] WHERE c.conrelid = %s AND c.contype = 'f'",
+                (oid,))}
+            out.append((table, columns, pk, fks, unique))
+        return out
+
+    def row_order(self, pk: list[str]) -> str:
+        """How an export lists a table's rows (SQLite: insertion order, ``rowid``)."""
+        return ", ".join(f'"{c}"' for c in pk) or "1"
+
+    def sync_ids(self, tables) -> None:
+        """After rows were inserted with their own ids (an import), the next generated id follows them."""
+        for table in tables:
+            self.raw.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(COALESCE(MAX(id), 0), 1),"
+                f" COALESCE(MAX(id), 0) > 0) FROM \"{table}\"")
+
 
 def _translate_error(exc: Exception) -> Exception:
     """A value PostgreSQL cannot store, as the bad input it is (as the SQLite engine does)."""
@@ -153,7 +190,10 @@ class PostgresEngine(Engine):
     name = "postgresql"
 
     def __init__(self, url: str, *, root: Path):
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:
+            raise ValidationError("a postgresql:// database needs psycopg 3: pip install 'nbregistry[postgres]'") from None
 
         self.url = url
         self.root = Path(root)
