@@ -214,7 +214,7 @@ class DeployMixin:
         created, sent = webhooks.run_once(self.store, allowed=self.webhook_networks)
         return {"created": created, "attempts": sent}
 
-    def dispatch_pending_webhooks(self) -> bool:
+    def _dispatch_pending_webhooks(self) -> bool:
         """Wake this process's webhook dispatcher when work is waiting: events not fanned out yet, or
         a delivery due (and not claimed by a live dispatcher). Server replicas call this every few
         seconds, so that what a process left when it died (or never dispatched) is still delivered,

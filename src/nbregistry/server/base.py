@@ -68,7 +68,7 @@ class RegistryService:
         from tornado.ioloop import PeriodicCallback
 
         def sweep():
-            future = self.readers.submit(self.registry.dispatch_pending_webhooks)
+            future = self.readers.submit(self.registry._dispatch_pending_webhooks)
             future.add_done_callback(lambda f: f.exception() and log.warning("webhook sweep: %s", f.exception()))
 
         self.webhook_sweep = PeriodicCallback(sweep, seconds * 1000)
