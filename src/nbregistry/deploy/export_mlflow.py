@@ -10,6 +10,8 @@ KServe and Seldon's MLflow runtimes serve it:
   module scripted), loaded by ``mlflow.pytorch``; onnx: ``model.onnx`` (``mlflow.onnx``);
   keras: ``data/model.keras`` (``mlflow.keras``, Keras 3);
 - pickle / custom objects: a ``python_model.pkl`` pyfunc whose ``predict`` calls the object's;
+- transformers: MLflow's ``transformers`` flavor for pipelines MLflow can rebuild, else a pyfunc
+  around the safetensors checkpoint (see export_mlflow_transformers.py);
 - a version imported from MLflow: its MLflow directory as it was imported (exported back verbatim).
 
 Signature (column- or tensor-based, with the recorded output schema) and input example are written
@@ -53,7 +55,16 @@ def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: st
         return _export_verbatim(reg, version, dest)
     staging = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=".mlflow-"))
     try:
-        flavors, requirements = _mlflow_flavor(reg, version, staging, trust=trust, serialization=serialization)
+        outputs = version.signature.get("outputs") if version.signature else None
+        mlflow_outputs = _mlflow_schema(outputs, output=True) if outputs else None
+        if version.flavor == "transformers":  # MLflow's transformers flavor, or a pyfunc around the checkpoint
+            from .export_mlflow_transformers import transformers_flavor
+
+            flavors, requirements, answer = transformers_flavor(reg, version, staging, trust=trust, meta=meta)
+            if "transformers" in flavors:  # MLflow's pyfunc answers as the pipeline does, not as nbregistry
+                mlflow_outputs = answer
+        else:
+            flavors, requirements = _mlflow_flavor(reg, version, staging, trust=trust, serialization=serialization)
         mlmodel = {
             "artifact_path": version.name,
             "flavors": flavors,
@@ -66,9 +77,8 @@ def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: st
         }
         del mlmodel["mlflow_version"]
         if version.signature:
-            outputs = version.signature.get("outputs")
             mlmodel["signature"] = {"inputs": json.dumps(_mlflow_schema(version.signature)),
-                                    "outputs": json.dumps(_mlflow_schema(outputs, output=True)) if outputs else None,
+                                    "outputs": json.dumps(mlflow_outputs) if mlflow_outputs else None,
                                     "params": None}
         if version.has_input_example:
             mlmodel["saved_input_example_info"] = _write_example(reg.input_example(version.ref), version.signature,
@@ -257,6 +267,8 @@ def _mlflow_schema(signature: dict, *, output: bool = False) -> list:
 
 
 def _write_example(example, signature: dict | None, folder: Path) -> dict:
+    if hasattr(example, "to_frame") and not hasattr(example, "columns"):  # a Series is its one-column frame
+        example = example.to_frame(example.name if example.name is not None else "0")
     if hasattr(example, "columns"):
         split = json.loads(example.to_json(orient="split", index=False, date_format="iso"))
         data = {"columns": split["columns"], "data": split["data"]}
