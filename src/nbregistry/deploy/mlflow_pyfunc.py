@@ -21,6 +21,30 @@ def wrap(model):
     return NbregistryPythonModel(model)
 
 
+def wrap_custom(model):
+    """A PythonModel around an ``nbregistry.CustomModel``: ``load_context`` gives the model its
+    artifact files from the MLflow directory (``load_artifacts({name: Path})``), then ``predict``
+    calls the model's."""
+    import mlflow.pyfunc
+
+    class NbregistryCustomModel(mlflow.pyfunc.PythonModel):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def load_context(self, context):
+            from pathlib import Path
+
+            paths = {name: Path(path) for name, path in (context.artifacts or {}).items()}
+            if paths:
+                self.inner.artifacts = {name: str(path) for name, path in paths.items()}
+                self.inner.load_artifacts(paths)
+
+        def predict(self, context, model_input, params=None):
+            return self.inner.predict(model_input)
+
+    return NbregistryCustomModel(model)
+
+
 def wrap_torchscript(data: bytes):
     """A PythonModel holding a TorchScript archive, loaded with ``torch.jit.load`` on first use."""
     import mlflow.pyfunc
