@@ -87,6 +87,24 @@ def test_negative_content_length_with_a_flood_behind_it_keeps_memory_bounded(ser
     still_serving(server)
 
 
+def test_a_missing_content_type_is_a_415_before_any_body(server):
+    """Refused on the headers alone: a 408 (the body deadline) would mean the server waited for the body."""
+    head = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n"
+    with raw_connection(server.url, CLIENT_TIMEOUT) as sock:
+        sock.sendall(head)  # and no body at all
+        started = time.monotonic()
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        waited = time.monotonic() - started
+    assert status_of(answer) == 415 and b"Content-Type header is required" in answer
+    assert waited < CLIENT_TIMEOUT
+    still_serving(server)
+
+
 def test_a_huge_content_length_is_a_413_before_any_body(server):
     with raw_connection(server.url, CLIENT_TIMEOUT) as sock:
         sock.sendall(request_head(str(50 * 1024**3)))  # claims 50 GiB, sends none
