@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nbregistry.core.errors import NotFound, ValidationError
-from nbregistry.deploy import webhooks
+from nbregistry.core import webhooks
 
 
 class Receiver:

@@ -28,7 +28,7 @@ from . import trust as trust_rule
 from .limits import Limits, check_int
 from .registration import check_edit, check_record
 from .store import Store, now_iso
-from ..deploy.api import DeployMixin
+from .deployment import DeployMixin
 from .reproduce import ReproduceMixin
 from .versioning import VersioningMixin, previous_values, revert_authors, revert_authors_counted
 from .cards import CardsMixin
@@ -48,9 +48,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
 
     def __new__(cls, root: str | os.PathLike | None = None, **kwargs):
         if cls is Registry and root is None and os.environ.get("NBREGISTRY_URL"):
-            from ..remote import RemoteRegistry
+            from .hooks import provided  # nbregistry.remote.RemoteRegistry, a face
 
-            return RemoteRegistry(os.environ["NBREGISTRY_URL"], os.environ.get("NBREGISTRY_TOKEN"),
+            return provided("remote_registry")(os.environ["NBREGISTRY_URL"], os.environ.get("NBREGISTRY_TOKEN"),
                                   author=kwargs.get("author"))
         return super().__new__(cls)
 
@@ -71,7 +71,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                                  "refusing to open it (gc would delete them). Restore registry.db, or use another prefix")
         self.environments = EnvironmentBlobs(self.objects)
         self.store = Store(self.root / "registry.db")
-        self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
+        self.store.on_events_committed = self._events_committed  # webhooks (core/deployment.py)
         self._author = author
         self.origin = origin
         self.identity = LOCAL       # how this registry's author was established (core/identity.py)
