@@ -645,6 +645,18 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         return out
 
     # ================================================================ integrity
+    def copy_to(self, target: "Registry", *, progress=None):
+        """Move house: copy everything this registry holds (every table's rows with their ids, every
+        blob, id counters; webhook secrets re-sealed for the target) into ``target``, an empty
+        registry on another backend (``Registry(root, db=..., objects=...)``). Streams blobs and rows;
+        rows land in one transaction, so an interrupted copy leaves none and can be run again.
+        ``progress``: a bar factory called as ``progress(desc=, total=, unit=)``, e.g. ``tqdm``.
+        Refuses a target that holds anything. Returns a :class:`~.moving.MoveReport`; run
+        ``target.verify()`` afterwards (``nbregistry move`` does)."""
+        from .moving import copy_registry
+
+        return copy_registry(self, target, progress=progress)
+
     def verify(self, *, fast: bool = False, progress: Progress | None = None) -> VerifyReport:
         """Check the store: SQLite's page check (``quick_check``; ``integrity_check`` unless ``fast``),
         every version's metadata against its manifest (size, the file list REST clients are served,
