@@ -253,3 +253,40 @@ def test_the_move_verb(source, tmp_path, s3_url):
         "a registry moves only into an empty database"]
     nowhere = subprocess.run(command[:6], capture_output=True, text=True)
     assert nowhere.returncode == 2 and "--to-root PATH and/or --to-db URL" in nowhere.stderr
+
+
+def test_a_move_killed_mid_blob_is_run_again_cleanly(local_reg, tmp_path):
+    """A real `nbregistry move` process killed with SIGKILL while it streams a large blob: the target
+    holds no rows and no partial blob, and the same command then completes with verify clean."""
+    import os
+    import signal
+
+    big = tmp_path / "weights.bin"
+    with open(big, "wb") as out:
+        for _ in range(48):
+            out.write(os.urandom(1 << 20))
+    local_reg.register(str(big), "big", flavor="file")
+    local_reg.set_alias("big:1", "production")
+    target_root = tmp_path / "moved"
+    command = [sys.executable, "-m", "nbregistry.cli", "--root", str(local_reg.root), "move",
+               "--to-root", str(target_root)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = target_root / "tmp"
+    deadline = time.monotonic() + 60
+    while not (staging.is_dir() and any(p.name.startswith("blob-") and p.stat().st_size > 0
+                                        for p in staging.iterdir())):
+        assert proc.poll() is None and time.monotonic() < deadline, "the move ended before it could be killed"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    moved = Registry(target_root)
+    assert all(not r for r in rows(moved).values())
+    assert not blobs(moved) or blobs(moved) < blobs(local_reg)  # the blob being written never appears half-done
+    moved.close()
+
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "verify: " in done.stdout and done.stdout.rstrip().endswith("clean")
+    moved = Registry(target_root)
+    assert rows(moved) == rows(local_reg) and blobs(moved) == blobs(local_reg)
+    assert moved.resolve("big@production").version == 1
