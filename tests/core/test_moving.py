@@ -22,7 +22,7 @@ from nbregistry.core.errors import Conflict, IntegrityError, ValidationError
 from nbregistry.core.identity import VERIFIED
 
 SECRET = "s" * 32
-TARGET_KINDS = ["sqlite-s3"]
+TARGET_KINDS = ["sqlite-s3", "pg-s3"]
 
 
 @pytest.fixture(autouse=True)
@@ -108,6 +108,9 @@ class Receiver:
 def open_target(kind: str, tmp_path, request) -> Registry:
     if kind == "sqlite-s3":
         return Registry(tmp_path / "target", author="carol", objects=request.getfixturevalue("s3_url"))
+    if kind == "pg-s3":  # an empty PostgreSQL database: the registry creates its schema
+        return Registry(tmp_path / "target", author="carol", objects=request.getfixturevalue("s3_url"),
+                        db=request.getfixturevalue("pg_url"))
     raise AssertionError(kind)
 
 
@@ -290,3 +293,25 @@ def test_a_move_killed_mid_blob_is_run_again_cleanly(local_reg, tmp_path):
     moved = Registry(target_root)
     assert rows(moved) == rows(local_reg) and blobs(moved) == blobs(local_reg)
     assert moved.resolve("big@production").version == 1
+
+
+def test_the_move_verb_to_postgresql_and_back(source, tmp_path, s3_url, pg_url):
+    """SQLite + folder -> PostgreSQL + S3 -> SQLite + folder with the verb: the same rows arrive back."""
+    there = [sys.executable, "-m", "nbregistry.cli", "--root", str(source.root), "move", "--to-db", pg_url,
+             "--to-objects", s3_url, "--to-root", str(tmp_path / "pg-root"), "--json"]
+    done = subprocess.run(there, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["verify"]["ok"] and answer["target"].startswith("postgresql://") and s3_url in answer["target"]
+    on_pg = Registry(tmp_path / "pg-root", db=pg_url, objects=s3_url)
+    assert rows(on_pg) == rows(source) and on_pg.verify().ok
+    on_pg.close()
+
+    back = [sys.executable, "-m", "nbregistry.cli", "--root", str(tmp_path / "pg-root"), "--db", pg_url,
+            "--objects", s3_url, "move", "--to-db", str(tmp_path / "back" / "registry.db")]
+    done = subprocess.run(back, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("clean")
+    home = Registry(tmp_path / "back")
+    assert rows(home) == rows(source) and blobs(home) == blobs(source)
+    assert home.register({"a": 1}, "fraud", flavor="pickle").version == 3

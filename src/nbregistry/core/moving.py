@@ -80,15 +80,7 @@ class _FunctionBar(_NoBar):
 
 
 def _describe(reg) -> str:
-    store = getattr(reg.store, "engine", None)
-    db = getattr(store, "url", None) or str(getattr(reg.store, "path", "?"))
-    return f"{db} + {reg.objects.url}"
-
-
-def _key_root(store):
-    """Where a registry keeps its webhook-secret key (the registry's local root folder)."""
-    root = getattr(store, "root", None)
-    return root if root is not None else store.path.parent
+    return f"{reg.store.engine.describe()} + {reg.objects.url}"  # a PostgreSQL URL without its password
 
 
 def copy_registry(source, target, *, progress=None, batch: int = ROWS_PER_BATCH) -> MoveReport:
@@ -181,7 +173,7 @@ def _resealer(source, target, table, report: MoveReport):
     if table.name != "webhooks" or "secret" not in table.columns:
         return None
     at = table.columns.index("secret")
-    src_root, dst_root = _key_root(source.store), _key_root(target.store)
+    src_root, dst_root = source.store.root, target.store.root  # where each keeps its key
 
     def reseal(row: tuple) -> tuple:
         try:

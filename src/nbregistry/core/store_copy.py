@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 # The engines' own bookkeeping: every target has its own, written by its migrations.
-ENGINE_TABLES = {"_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4", "nbregistry_schema"}
+ENGINE_TABLES = {"_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4", "nbregistry_schema",
+                 "nbregistry_migrations"}
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Table:
 
 
 def _is_sqlite(conn) -> bool:
-    return isinstance(conn, sqlite3.Connection)
+    return isinstance(conn, sqlite3.Connection)  # else PostgreSQL's (core/engines/postgres.py)
 
 
 def tables(conn) -> list[Table]:
@@ -70,26 +71,9 @@ def _sqlite_tables(conn) -> list[Table]:
 
 
 def _postgres_tables(conn) -> list[Table]:
-    schema = "current_schema()"
-    names = [r[0] for r in conn.execute(
-        f"SELECT table_name FROM information_schema.tables WHERE table_schema = {schema}"
-        " AND table_type = 'BASE TABLE' ORDER BY table_name")]
-    out = []
-    for name in names:
-        if name in ENGINE_TABLES:
-            continue
-        columns = [r[0] for r in conn.execute(
-            f"SELECT column_name FROM information_schema.columns WHERE table_schema = {schema}"
-            " AND table_name = ? ORDER BY ordinal_position", (name,))]
-        key = [r[0] for r in conn.execute(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
-            " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(? AS regclass) AND i.indisprimary"
-            " ORDER BY array_position(i.indkey, a.attnum)", (name,))]
-        parents = {r[0] for r in conn.execute(
-            "SELECT CAST(confrelid AS regclass)::text FROM pg_constraint WHERE contype = 'f'"
-            " AND conrelid = CAST(? AS regclass)", (name,))}
-        out.append(Table(name, columns, key, parents))
-    return out
+    """From the engine's own reading of the catalog (``Connection.catalog``, core/engines/postgres.py)."""
+    return [Table(name, columns, key, set(fks.values())) for name, columns, key, fks, _unique in conn.catalog()
+            if name not in ENGINE_TABLES]
 
 
 def first_filled(conn, names: list[str]) -> str | None:
@@ -105,15 +89,24 @@ def count(conn, name: str) -> int:
 
 
 def read_rows(conn, table: Table, batch: int) -> Iterator[list[tuple]]:
-    """The table's rows in key order (a parent comment before its replies), ``batch`` at a time."""
+    """The table's rows in key order (a parent comment before its replies), ``batch`` at a time:
+    each batch is one keyset query (``WHERE key > last``), so memory stays bounded on any engine."""
     columns = ", ".join(f'"{c}"' for c in table.columns)
-    order = ", ".join(f'"{c}"' for c in table.key) or "rowid"
-    cursor = conn.execute(f'SELECT {columns} FROM "{table.name}" ORDER BY {order}')
+    key = ", ".join(f'"{c}"' for c in table.key)
+    if not table.key:  # every registry table has a primary key; this is for the unexpected one
+        yield [tuple(r) for r in conn.execute(f'SELECT {columns} FROM "{table.name}"').fetchall()]
+        return
+    at = [table.columns.index(c) for c in table.key]
+    last = None
     while True:
-        rows = cursor.fetchmany(batch)
-        if not rows:
+        after = "" if last is None else f" WHERE ({key}) > ({', '.join('?' for _ in at)})"
+        rows = [tuple(r) for r in conn.execute(f'SELECT {columns} FROM "{table.name}"{after} ORDER BY {key} '
+                                               f"LIMIT {int(batch)}", last or ()).fetchall()]
+        if rows:
+            yield rows
+        if len(rows) < batch:
             return
-        yield [tuple(r) for r in rows]
+        last = tuple(rows[-1][i] for i in at)
 
 
 def write_rows(conn, table: Table, rows: list[tuple]) -> None:
@@ -152,4 +145,4 @@ def continue_ids(conn, counters: dict[str, int]) -> None:
     for name, last in counters.items():
         seq = conn.execute("SELECT pg_get_serial_sequence(?, 'id')", (name,)).fetchone()[0]
         if seq and last:
-            conn.execute("SELECT setval(?, ?)", (seq, last))
+            conn.execute("SELECT setval(CAST(? AS regclass), ?)", (seq, last))
