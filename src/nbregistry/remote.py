@@ -651,6 +651,9 @@ class RemoteRegistry:
     def import_bundle(self, path):
         self._server_only("import")
 
+    def copy_to(self, target, *, progress=None):
+        self._server_only("move")
+
     def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         self._server_only("import")
 
