@@ -202,6 +202,21 @@ def test_a_target_that_holds_anything_is_refused(source, tmp_path, request, kind
 
 
 @pytest.mark.parametrize("kind", TARGET_KINDS)
+def test_a_target_whose_object_store_is_not_empty_is_refused(source, tmp_path, request, kind):
+    target = open_target(kind, tmp_path, request)
+    target.objects.put_bytes(b"another registry's blob")
+    with pytest.raises(Conflict, match=r"its object store holds 1 blobs this registry does not have"):
+        source.copy_to(target)
+    assert all(not r for r in rows(target).values()) and len(blobs(target)) == 1
+
+    Registry(tmp_path / "shared").close()  # an empty registry, then reopened on the source's own folder
+    shared = quiet(Registry(tmp_path / "shared", objects=source.root))
+    with pytest.raises(ValidationError, match="the target's object store is the source's"):
+        source.copy_to(shared)
+    assert all(not r for r in rows(shared).values())
+
+
+@pytest.mark.parametrize("kind", TARGET_KINDS)
 def test_an_interrupted_move_leaves_no_rows_and_can_be_run_again(source, tmp_path, request, kind, monkeypatch):
     target = open_target(kind, tmp_path, request)
     real = store_copy.write_rows

@@ -97,7 +97,10 @@ def copy_registry(source, target, *, progress=None, batch: int = ROWS_PER_BATCH)
     filled = store_copy.first_filled(target.store.conn, names)
     if filled is not None:
         raise Conflict(f"the target {report.target} is not empty (its {filled} table has rows); "
-                              "a registry moves only into an empty database")
+                       "a registry moves only into an empty database")
+    if target.objects.url == source.objects.url:
+        raise ValidationError(f"the target's object store is the source's ({source.objects.url}); a prefix belongs to "
+                              "one database, so give the target its own (--to-objects)")
     have = _copy_blobs(source, target, report, bars)
     with source.store.read() as src:
         for sha in sorted(source.store.referenced_blobs(src) - have):  # registered during the blob pass
@@ -134,11 +137,17 @@ def copy_registry(source, target, *, progress=None, batch: int = ROWS_PER_BATCH)
 
 
 def _copy_blobs(source, target, report: MoveReport, bars: _Bars) -> set:
-    """Stream every blob the target lacks; returns the hashes the target now holds."""
+    """Stream every blob the target lacks; returns the hashes the target now holds. A target holding
+    blobs the source does not is another registry's store: refused (an interrupted move's are a subset)."""
+    shas = [sha for sha, _handle in source.objects.iter_blobs()]
     present = {sha for sha, _ in target.objects.iter_blobs()}
+    foreign = present.difference(shas)
+    if foreign:
+        raise Conflict(f"the target {report.target} is not empty (its object store holds {len(foreign)} blobs this "
+                       "registry does not have); a registry moves only into an empty object store")
     have = set()
     wanted = []
-    for sha, _handle in source.objects.iter_blobs():
+    for sha in shas:
         if sha in present:
             report.blobs_present += 1
             have.add(sha)
