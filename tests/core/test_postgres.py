@@ -62,7 +62,7 @@ def test_an_unknown_database_url_is_a_one_line_error(tmp_path):
 def test_an_unreachable_server_names_the_database_without_its_password(tmp_path, postgres_server):
     from nbregistry.core.errors import RegistryError
 
-    url = f"postgresql://nbregistry:s3cret@127.0.0.1:1/nothing"
+    url = "postgresql://nbregistry:s3cret@127.0.0.1:1/nothing"
     with pytest.raises(RegistryError, match="cannot connect to the registry database") as info:
         Registry(tmp_path / "r", db=url)
     assert "s3cret" not in str(info.value) and "***" in str(info.value)
@@ -265,3 +265,14 @@ def test_gc_between_staging_and_commit_never_leaves_a_version_without_blobs(tmp_
     assert other.load("racer:1").read_bytes() == b"racing weights"
     reg.close()
     other.close()
+
+
+def test_statements_without_parameters_keep_their_percent_signs(tmp_path, pg_registry_url):
+    """The rewritten text doubles '%' for the driver; a statement without parameters still means one '%'."""
+    reg = Registry(tmp_path / "r", db=pg_registry_url)
+    conn = reg.store.conn
+    assert conn.execute("SELECT 'webhook.x' LIKE 'webhook.%'").fetchone()[0] is True
+    assert conn.execute("SELECT 'a%b'").fetchone()[0] == "a%b"
+    assert conn.execute("SELECT 7 % 4").fetchone()[0] == 3
+    assert conn.execute("SELECT ? || '%'", ("50",)).fetchone()[0] == "50%"
+    reg.close()

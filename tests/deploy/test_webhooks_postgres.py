@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from test_webhooks import Receiver, fast_retries, loopback_receivers_allowed, receiver, wait_status  # noqa: F401
+from test_webhooks import fast_retries, loopback_receivers_allowed, receiver, wait_status  # noqa: F401
 
 from nbregistry import Registry
 from nbregistry.core import webhooks

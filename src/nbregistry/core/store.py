@@ -362,6 +362,27 @@ class Store:
     def delete_version(self, conn, version_id: int) -> None:
         conn.execute("DELETE FROM versions WHERE id = ?", (version_id,))
 
+    def version_ids(self, model_id: int, conn=None) -> list[int]:
+        return [r[0] for r in (conn or self.conn).execute("SELECT id FROM versions WHERE model_id = ?", (model_id,))]
+
+    def version_numbers(self, model_id: int, conn=None) -> list[int]:
+        return [r[0] for r in (conn or self.conn).execute(
+            "SELECT version FROM versions WHERE model_id = ? ORDER BY version", (model_id,))]
+
+    def version_blob_shas(self, version_id: int, conn=None) -> list[str]:
+        return [r[0] for r in (conn or self.conn).execute("SELECT sha FROM version_blobs WHERE version_id = ?",
+                                                          (version_id,))]
+
+    def version_authors(self, model_id: int, version: int, conn=None):
+        """``author`` and ``claimed_by`` of one version (a row), or None."""
+        return (conn or self.conn).execute("SELECT author, claimed_by FROM versions WHERE model_id = ? AND version = ?",
+                                           (model_id, version)).fetchone()
+
+    def flavor_meta(self, model_id: int, version: int, conn=None) -> dict:
+        row = (conn or self.conn).execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
+                                          (model_id, version)).fetchone()
+        return json.loads(row["flavor_meta"])
+
     def aliases_of_version(self, version_id: int, conn=None) -> list[str]:
         return [r[0] for r in (conn or self.conn).execute(
             "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias", (version_id,))]

@@ -176,9 +176,7 @@ def _add_blob(tar: tarfile.TarFile, reg, sha: str) -> int:
 # ==================================================================== shared with export_mlflow.py
 def _flavor_meta(reg, version) -> dict:
     model, _ = reg._resolve(version.ref)
-    row = reg.store.conn.execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
-                                 (model["id"], version.version)).fetchone()
-    return json.loads(row["flavor_meta"])
+    return reg.store.flavor_meta(model["id"], version.version)
 
 
 def _pin(package: str) -> str:

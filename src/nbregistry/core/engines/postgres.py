@@ -114,7 +114,7 @@ class Connection:
             statement += " RETURNING id"
         cur = self._cursor()
         try:
-            cur.execute(statement, tuple(args) if args else None)
+            cur.execute(statement, tuple(args))  # always params: the rewritten text's %% must become %
         except Exception as exc:
             raise _translate_error(exc) from None
         if returning:
