@@ -18,6 +18,30 @@ __all__ = ["__version__", "Registry", "RemoteRegistry", "register", "load", "get
 _default = None
 
 
+def _lend_faces_to_core() -> None:
+    """The core never imports a face: it asks for hooks by name (core/hooks.py). The built-in faces
+    fill them here as module paths, imported only when a hook is first used."""
+    from .core import hooks
+
+    for name, target in {
+        "html": "nbregistry.notebook.display:render_html",
+        "card_html": "nbregistry.notebook.display:card_html",
+        "comparison_bundle": "nbregistry.notebook.display:comparison_bundle",
+        "notebook_lineage": "nbregistry.notebook.provenance:capture_for_call",
+        "remote_registry": "nbregistry.remote:RemoteRegistry",
+        "export.bundle": "nbregistry.deploy.export:export_bundle",
+        "export.mlflow": "nbregistry.deploy.export_mlflow:export_mlflow",
+        "export.docker": "nbregistry.deploy.export:export_docker",
+        "export.hf": "nbregistry.deploy.export_card:export_hf",
+        "import.bundle": "nbregistry.deploy.importer:import_bundle",
+        "import.mlflow": "nbregistry.deploy.import_mlflow:import_mlflow",
+    }.items():
+        hooks.provide(name, target)
+
+
+_lend_faces_to_core()
+
+
 def __getattr__(name: str):
     if name == "Registry":
         from .core.registry import Registry

@@ -638,6 +638,7 @@ VERBS: dict[str, Any] = {
     "webhooks": "nbregistry.deploy.cli",
     "predict": "nbregistry.deploy.cli",
     "cache": "nbregistry.cli_cache",
+    "move": "nbregistry.cli_move",
 }
 
 
@@ -717,7 +718,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # Verbs that only read: they never create a registry where there is none (they say where they looked).
 READ_ONLY_VERBS = frozenset({"ls", "show", "versions", "search", "compare", "diff", "history", "verify",
-                             "comments", "activity", "check", "export", "serve", "cache"})
+                             "comments", "activity", "check", "export", "serve", "cache", "move"})
 # Verbs that work without opening a registry at all.
 NO_REGISTRY_VERBS = frozenset({"cache"})
 

@@ -634,7 +634,7 @@ class RemoteRegistry:
     def predict(self, ref: str, data, *, method: str = "predict", chunk_size: int = 10_000, trust: bool = False,
                 positional: bool = False, progress=None):
         """Batch scoring here, with a version loaded from the server (see ``Registry.predict``)."""
-        from .deploy.batch import predict
+        from .core.batch import predict
 
         return predict(self, ref, data, method=method, chunk_size=chunk_size, trust=trust, positional=positional,
                        progress=progress)
@@ -650,6 +650,9 @@ class RemoteRegistry:
 
     def import_bundle(self, path):
         self._server_only("import")
+
+    def copy_to(self, target, *, progress=None):
+        self._server_only("move")
 
     def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         self._server_only("import")

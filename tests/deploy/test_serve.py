@@ -136,7 +136,7 @@ def test_registry_predict_scores_in_chunks_with_the_servers_checks(local_reg, ch
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
 def test_cli_predict_writes_the_version_into_the_parquet_metadata(local_reg, churn, tmp_path, suffix, capsys):
     from nbregistry.cli import main
-    from nbregistry.deploy.batch import version_of
+    from nbregistry.core.batch import version_of
 
     X = churn["X"]
     source = tmp_path / f"input{suffix}"

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nbregistry.core.errors import NotFound, ValidationError
-from nbregistry.deploy import webhooks
+from nbregistry.core import webhooks
 
 
 class Receiver:
@@ -241,6 +241,7 @@ def test_webhooks_run_delivers_for_short_lived_writers(local_reg, iris_model, re
                              "--poll", "0.1"], env=dict(os.environ), stderr=subprocess.DEVNULL)
     try:
         got = rec.wait_for(1, timeout=60)
+        wait_status(local_reg, "delivered", timeout=60)  # the receiver's answer recorded, not only its request
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

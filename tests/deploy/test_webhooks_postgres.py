@@ -9,7 +9,7 @@ import time
 from test_webhooks import fast_retries, loopback_receivers_allowed, receiver, wait_status  # noqa: F401
 
 from nbregistry import Registry
-from nbregistry.deploy import webhooks
+from nbregistry.core import webhooks
 
 
 def test_signed_delivery_from_a_postgres_registry(tmp_path, pg_registry_url, receiver, fast_retries):  # noqa: F811

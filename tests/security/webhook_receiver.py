@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Receiver:
     def __init__(self, secret: str | None = None):
-        from nbregistry.deploy import webhooks
+        from nbregistry.core import webhooks
 
         self.secret = secret
         self.requests: list[dict] = []

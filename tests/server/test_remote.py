@@ -133,6 +133,8 @@ def test_server_only_verbs_refuse_and_name_the_cli(remote, tmp_path):
         remote.export("churn", tmp_path / "out")
     with pytest.raises(errors.PermissionDenied, match="nbregistry webhook"):
         remote.list_webhooks()
+    with pytest.raises(errors.PermissionDenied, match="nbregistry move"):
+        remote.copy_to(None)
 
 
 def test_register_saved_uploads_a_folder(remote, tmp_path):

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from nbregistry.deploy import webhooks
+from nbregistry.core import webhooks
 from server.replicas import TESTED_BACKENDS, ReplicaSet, backend_for
 
 USERS = {name: f"{name}-hook-token-{os.urandom(4).hex()}" for name in ("alice", "bob", "checker")}

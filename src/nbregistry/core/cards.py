@@ -50,9 +50,9 @@ class CardText(str):
                         written_at=data.get("written_at"), draft=bool(data.get("draft")))
 
     def _repr_html_(self) -> str:
-        from ..notebook.display import card_html
+        from .hooks import provided
 
-        return card_html(self)
+        return provided("card_html")(self)
 
     def _repr_markdown_(self) -> str:
         return str(self)

@@ -141,9 +141,9 @@ class Comparison(_Rich):
         return pd.DataFrame(columns, index=pd.Index(self.refs, name="ref"))
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from ..notebook.display import comparison_bundle
+        from .hooks import provided
 
-        return comparison_bundle(self)
+        return provided("comparison_bundle")(self)
 
     def __repr__(self) -> str:
         return f"<Comparison of {len(self.versions)} versions, {len(self.metrics)} metrics; best: {self.best}>"

@@ -1,8 +1,8 @@
 """Result objects returned by the registry. Each has ``to_dict()`` (the JSON shapes documented in
 docs/rest-api.md), ``from_dict()``, a short ``__repr__`` and an HTML view for notebooks.
 
-The HTML itself lives in ``nbregistry.notebook.display`` and is imported only when asked for, so the
-core stays free of any notebook machinery.
+The HTML itself is a face's (``nbregistry.notebook.display``, lent through the ``html`` hook of
+core/hooks.py) and is imported only when asked for, so the core stays free of any notebook machinery.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any
 
 
 class _Rich:
-    """Mixin: notebooks render these objects through ``nbregistry.notebook.display``."""
+    """Mixin: notebooks render these objects through the ``html`` hook (``nbregistry.notebook.display``)."""
 
     def _repr_html_(self) -> str:
-        from ..notebook.display import render_html
+        from .hooks import provided
 
-        return render_html(self)
+        return provided("html")(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -162,9 +162,9 @@ class Results(list):
         self.total_capped = total_capped
 
     def _repr_html_(self) -> str:
-        from ..notebook.display import render_html
+        from .hooks import provided
 
-        return render_html(self)
+        return provided("html")(self)
 
     def to_dict(self) -> list:
         return [item.to_dict() for item in self]
@@ -294,3 +294,41 @@ class ActivityItem(_Rich):
 
     def __repr__(self) -> str:
         return f"<ActivityItem #{self.id} {self.time} {self.summary}>"
+
+
+# ==================================================================== webhooks (core/deployment.py)
+@dataclass
+class Webhook(_Rich):
+    id: int
+    url: str
+    events: str = "*"
+    model: str | None = None
+    active: bool = True
+    created_at: str = ""
+    created_by: str = ""
+    description: str = ""
+    pending: int = 0
+    failed: int = 0
+    # Only filled in by ``add_webhook`` (the one time it is shown); never listed afterwards.
+    secret: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        scope = f" model={self.model}" if self.model else ""
+        return f"<Webhook #{self.id} {self.url} events={self.events}{scope}>"
+
+
+@dataclass
+class WebhookDelivery(_Rich):
+    id: int
+    webhook_id: int
+    event_id: int | None
+    action: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    created_at: str
+    finished_at: str | None = None
+    next_attempt_at: float | None = None
+    log: list = field(default_factory=list)  # [{"attempt", "time", "status_code", "error", "duration_ms"}]
+
+    def __repr__(self) -> str:
+        return f"<WebhookDelivery #{self.id} {self.action} -> webhook {self.webhook_id}: {self.status} ({self.attempts} attempts)>"

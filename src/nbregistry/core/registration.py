@@ -94,9 +94,9 @@ def prepare_registration(obj: Any, name: str, *, metrics: dict | None, params: d
     validate_name(name)
     check_text(description, "description", max_chars=limits.description_chars)
     if notebook is None and "IPython" in sys.modules:  # from a kernel, without %register
-        from ..notebook.provenance import capture_for_call  # pure Python: imports no Jupyter
+        from .hooks import provided  # nbregistry.notebook.provenance: pure Python, imports no Jupyter
 
-        notebook = capture_for_call(obj, metrics=metrics, params=params, data=data)
+        notebook = provided("notebook_lineage")(obj, metrics=metrics, params=params, data=data)
     if input_example is None:
         input_example = example_from_data(data)
     data_lineage = lineage_mod.fingerprints(data)

@@ -28,7 +28,7 @@ from .limits import Limits, check_int
 from .registration import check_edit, check_record
 from .engines import open_engine
 from .store import Store, now_iso
-from ..deploy.api import DeployMixin
+from .deployment import DeployMixin
 from .reproduce import ReproduceMixin
 from .versioning import VersioningMixin, previous_values, revert_authors, revert_authors_counted
 from .cards import CardsMixin
@@ -48,9 +48,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
 
     def __new__(cls, root: str | os.PathLike | None = None, **kwargs):
         if cls is Registry and root is None and os.environ.get("NBREGISTRY_URL"):
-            from ..remote import RemoteRegistry
+            from .hooks import provided  # nbregistry.remote.RemoteRegistry, a face
 
-            return RemoteRegistry(os.environ["NBREGISTRY_URL"], os.environ.get("NBREGISTRY_TOKEN"),
+            return provided("remote_registry")(os.environ["NBREGISTRY_URL"], os.environ.get("NBREGISTRY_TOKEN"),
                                   author=kwargs.get("author"))
         return super().__new__(cls)
 
@@ -74,7 +74,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                                  "or use another prefix")
         self.environments = EnvironmentBlobs(self.objects)
         self.store = Store(engine)
-        self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
+        self.store.on_events_committed = self._events_committed  # webhooks (core/deployment.py)
         self._author = author
         self.origin = origin
         self.identity = LOCAL       # how this registry's author was established (core/identity.py)
@@ -647,6 +647,18 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         return out
 
     # ================================================================ integrity
+    def copy_to(self, target: "Registry", *, progress=None):
+        """Move house: copy everything this registry holds (every table's rows with their ids, every
+        blob, id counters; webhook secrets re-sealed for the target) into ``target``, an empty
+        registry on another backend (``Registry(root, db=..., objects=...)``). Streams blobs and rows;
+        rows land in one transaction, so an interrupted copy leaves none and can be run again.
+        ``progress``: a bar factory called as ``progress(desc=, total=, unit=)``, e.g. ``tqdm``.
+        Refuses a target that holds anything. Returns a :class:`~.moving.MoveReport`; run
+        ``target.verify()`` afterwards (``nbregistry move`` does)."""
+        from .moving import copy_registry
+
+        return copy_registry(self, target, progress=progress)
+
     def verify(self, *, fast: bool = False, progress: Progress | None = None) -> VerifyReport:
         """Check the store: SQLite's page check (``quick_check``; ``integrity_check`` unless ``fast``),
         every version's metadata against its manifest (size, the file list REST clients are served,

@@ -97,7 +97,7 @@ def add_predict_parser(sub):
 
 
 def cmd_predict(reg, args):
-    from .batch import predict_file
+    from ..core.batch import predict_file
 
     if args.chunk_size < 1:
         raise _cli().UsageError("--chunk-size must be at least 1")
@@ -240,7 +240,7 @@ def cmd_webhooks(reg, args):
         log = reg.webhook_deliveries(args.id, limit=args.limit)
         return cli.output(args, log, lambda ds: "\n".join(_render_delivery(d) for d in ds) if ds else "no deliveries")
     if args.action == "run":
-        from .webhooks import run_forever
+        from ..core.webhooks import run_forever
 
         sys.stderr.write(f"nbregistry webhooks: delivering for {reg.root}; Ctrl-C stops\n")
         try:

@@ -1,4 +1,4 @@
-"""Result objects of the deployment features (webhooks, exports, imports), shaped like the core's
+"""Result objects of the export and import faces, shaped like the core's
 entities: ``to_dict()``/``from_dict()``, a short ``__repr__`` and the notebooks' generic HTML view."""
 
 from __future__ import annotations
@@ -6,43 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.entities import _Rich
-
-
-@dataclass
-class Webhook(_Rich):
-    id: int
-    url: str
-    events: str = "*"
-    model: str | None = None
-    active: bool = True
-    created_at: str = ""
-    created_by: str = ""
-    description: str = ""
-    pending: int = 0
-    failed: int = 0
-    # Only filled in by ``add_webhook`` (the one time it is shown); never listed afterwards.
-    secret: str | None = field(default=None, repr=False)
-
-    def __repr__(self) -> str:
-        scope = f" model={self.model}" if self.model else ""
-        return f"<Webhook #{self.id} {self.url} events={self.events}{scope}>"
-
-
-@dataclass
-class WebhookDelivery(_Rich):
-    id: int
-    webhook_id: int
-    event_id: int | None
-    action: str
-    status: str  # pending | delivered | failed
-    attempts: int
-    created_at: str
-    finished_at: str | None = None
-    next_attempt_at: float | None = None
-    log: list = field(default_factory=list)  # [{"attempt", "time", "status_code", "error", "duration_ms"}]
-
-    def __repr__(self) -> str:
-        return f"<WebhookDelivery #{self.id} {self.action} -> webhook {self.webhook_id}: {self.status} ({self.attempts} attempts)>"
 
 
 @dataclass

@@ -33,10 +33,10 @@ import threading
 import time
 from pathlib import Path
 
-from ..core import secret_box
-from ..core import store_webhooks as sql
-from ..core.errors import RegistryError
-from ..core.store import Store, now_iso
+from . import secret_box
+from . import store_webhooks as sql
+from .errors import RegistryError
+from .store import Store, now_iso
 from . import webhook_urls
 
 log = logging.getLogger("nbregistry.webhooks")

@@ -24,7 +24,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..core.errors import ValidationError
+from .errors import ValidationError
 
 ALLOW_ENV = "NBREGISTRY_WEBHOOK_ALLOW"
 NAT64 = ipaddress.ip_network("64:ff9b::/96")

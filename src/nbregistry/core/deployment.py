@@ -1,8 +1,11 @@
-"""``DeployMixin``: the deployment capabilities of the core ``Registry`` (exports, imports, webhooks).
+"""``DeployMixin``: the deployment capabilities of the core ``Registry`` (exports, imports, batch
+scoring, webhooks).
 
 Mixed into ``Registry`` so they are ordinary registry methods every face calls (and a
-``RemoteRegistry`` can mirror). This module stays import-light: the work is done in
-``export.py``, ``importer.py``, ``import_mlflow.py`` and ``webhooks.py``, imported on first use.
+``RemoteRegistry`` can mirror). Batch scoring (``batch.py``) and webhooks (``webhooks.py``,
+``webhook_urls.py``) are core logic and live beside this module. The export formats and import
+sources are faces (``nbregistry.deploy``): the core reaches them through the ``export.<format>`` and
+``import.<source>`` hooks (``hooks.py``), so it never imports them, and each is imported on first use.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import logging
 import os
 import secrets as _secrets
 
+from . import hooks
+
 log = logging.getLogger("nbregistry.deploy")
 
-EXPORT_FORMATS = ("bundle", "mlflow", "docker", "hf")
 
 
 class DeployMixin:
@@ -34,39 +38,26 @@ class DeployMixin:
         every MLflow loads, or ``skops`` to copy the stored skops file as is), so pickle-based versions
         by others need ``trust``. ``port`` is the port the Docker image serves on.
         """
-        from ..core.errors import ValidationError
-        from . import export as ex
+        from .errors import ValidationError
 
-        if format == "bundle":
-            return ex.export_bundle(self, ref_or_model, dest)
-        if ref_or_model is None:
+        formats = [n.split(".", 1)[1] for n in hooks.names("export.")]
+        if format not in formats:
+            raise ValidationError(f"unknown export format {format!r}; use one of: {', '.join(formats)}")
+        if ref_or_model is None and format != "bundle":
             raise ValidationError(f"--format {format} exports one version: give a ref such as churn:3")
-        if format == "mlflow":
-            from .export_mlflow import export_mlflow
-
-            return export_mlflow(self, ref_or_model, dest, trust=trust, serialization=serialization)
-        if format == "docker":
-            return ex.export_docker(self, ref_or_model, dest, port=port)
-        if format == "hf":
-            from .export_card import export_hf
-
-            return export_hf(self, ref_or_model, dest)
-        raise ValidationError(f"unknown export format {format!r}; use one of: {', '.join(EXPORT_FORMATS)}")
+        options = {"mlflow": {"trust": trust, "serialization": serialization}, "docker": {"port": port}}
+        return hooks.provided(f"export.{format}")(self, ref_or_model, dest, **options.get(format, {}))
 
     def import_bundle(self, path: str | os.PathLike):
         """Restore a bundle written by :meth:`export`. Idempotent: rows and blobs already here are
         recognised (by their natural keys and hashes) and skipped, so importing twice adds nothing.
         A version that exists here with different content is refused (nothing is imported)."""
-        from .importer import import_bundle
-
-        return import_bundle(self, path)
+        return hooks.provided("import.bundle")(self, path)
 
     def import_mlflow(self, uri: str, *, models: list[str] | None = None):
         """Copy registered models from an MLflow registry (``sqlite:///...``, a tracking URI) with their
         versions (same numbers), aliases, tags and the metrics/params of the runs that made them."""
-        from .import_mlflow import import_mlflow
-
-        return import_mlflow(self, uri, models=models)
+        return hooks.provided("import.mlflow")(self, uri, models=models)
 
     # ================================================================ batch scoring
     def predict(self, ref: str, data, *, method: str = "predict", chunk_size: int = 10_000, trust: bool = False,
@@ -85,7 +76,7 @@ class DeployMixin:
     def webhook_networks(self) -> tuple:
         """Non-public networks (CIDRs) webhooks may reach from this registry; by default none, or
         those in ``NBREGISTRY_WEBHOOK_ALLOW`` (comma-separated). Public addresses are always allowed.
-        Checked when a webhook is added and before every delivery (see deploy/webhook_urls.py)."""
+        Checked when a webhook is added and before every delivery (see core/webhook_urls.py)."""
         from .webhook_urls import default_networks
 
         if "_webhook_networks" not in self.__dict__:
@@ -105,10 +96,10 @@ class DeployMixin:
         :class:`Webhook` with its ``secret`` (generated when not given): the only time it is shown.
         The URL must reach public addresses only, unless :attr:`webhook_networks` allows more. The
         secret is stored encrypted (core/secret_box.py); events record neither it nor the URL."""
-        from ..core import secret_box
-        from ..core import store_webhooks as sql
-        from ..core.errors import ValidationError
-        from ..core.store import now_iso
+        from . import secret_box
+        from . import store_webhooks as sql
+        from .errors import ValidationError
+        from .store import now_iso
         from .webhook_urls import check_url
 
         check_url(url, self.webhook_networks)
@@ -130,7 +121,7 @@ class DeployMixin:
 
     def get_webhook(self, webhook_id: int):
         """One subscription (without its secret); :class:`NotFound` when there is none with that id."""
-        from ..core.errors import NotFound
+        from .errors import NotFound
 
         for hook in self.list_webhooks():
             if hook.id == webhook_id:
@@ -139,8 +130,8 @@ class DeployMixin:
 
     def list_webhooks(self):
         """Subscriptions (without secrets), with counts of pending and failed deliveries."""
-        from ..core import store_webhooks as sql
-        from ..core.entities import Results
+        from . import store_webhooks as sql
+        from .entities import Results
         from .entities import Webhook
 
         rows = sql.webhook_rows(self.store.conn)
@@ -151,8 +142,8 @@ class DeployMixin:
 
     def remove_webhook(self, webhook_id: int) -> int:
         """Delete a subscription and its delivery log."""
-        from ..core import store_webhooks as sql
-        from ..core.errors import NotFound
+        from . import store_webhooks as sql
+        from .errors import NotFound
 
         with self.store.write() as conn:
             row = sql.webhook_row(conn, webhook_id)
@@ -168,9 +159,9 @@ class DeployMixin:
         import json
         import time
 
-        from ..core import store_webhooks as sql
-        from ..core.errors import NotFound
-        from ..core.store import now_iso
+        from . import store_webhooks as sql
+        from .errors import NotFound
+        from .store import now_iso
         from . import webhooks
 
         when = now_iso()
@@ -192,8 +183,8 @@ class DeployMixin:
 
     def webhook_deliveries(self, webhook_id: int | None = None, *, limit: int = 100):
         """The delivery log, newest first: each delivery with every attempt (time, HTTP status, error)."""
-        from ..core import store_webhooks as sql
-        from ..core.entities import Results
+        from . import store_webhooks as sql
+        from .entities import Results
         from .entities import WebhookDelivery
 
         conn = self.store.conn
@@ -237,7 +228,7 @@ class DeployMixin:
         """Store hook after a write that added events: wake the webhook dispatcher when anyone listens.
         Costs one indexed ``SELECT`` when nobody does; never raises into the registry operation."""
         try:
-            from ..core import store_webhooks as sql
+            from . import store_webhooks as sql
 
             if sql.any_active(self.store.conn):
                 from . import webhooks

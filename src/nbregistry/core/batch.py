@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..core.errors import ValidationError
+from .errors import ValidationError
 
 METADATA_KEY = b"nbregistry"
 INPUT_SUFFIXES = (".csv", ".parquet", ".jsonl")
@@ -25,7 +25,7 @@ def predictions_frame(prediction: Any, method: str, index=None):
     a matrix as ``method_0, method_1, ...``."""
     import pandas as pd
 
-    from ..core.scoring import as_array
+    from .scoring import as_array
 
     if hasattr(prediction, "columns") and hasattr(prediction, "dtypes"):
         return prediction.reset_index(drop=True).set_axis(index, axis=0) if index is not None else prediction
@@ -52,7 +52,7 @@ def predict(reg, ref: str, data: Any, *, method: str = "predict", chunk_size: in
     """Score ``data`` (a DataFrame, an array, or an iterable of DataFrames) with ``ref``."""
     import pandas as pd
 
-    from ..core.scoring import check_method, score
+    from .scoring import check_method, score
 
     check_method(method)
     if not isinstance(chunk_size, int) or chunk_size < 1:
