@@ -248,3 +248,24 @@ def test_webhooks_run_delivers_for_short_lived_writers(local_reg, iris_model, re
     assert got[0]["signature_ok"] and got[0]["json"]["event"]["ref"] == "churn:1"
     assert proc.returncode == 0
     assert [d.status for d in local_reg.webhook_deliveries()] == ["delivered"]
+
+
+def test_a_dispatcher_whose_database_keeps_failing_says_so_once_and_stops(local_reg, monkeypatch, caplog):
+    """A registry whose database went away (a dropped test database, a deleted file) must not leave a
+    thread behind that warns every 5 s for the rest of the process."""
+    import logging
+
+    def gone(store, allowed=()):
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(webhooks, "run_once", gone)
+    monkeypatch.setattr(webhooks, "IDLE_EXIT_SECONDS", 0.3)
+    dispatcher = webhooks.Dispatcher(local_reg.store.engine)
+    with caplog.at_level(logging.WARNING, logger=webhooks.log.name):
+        dispatcher.wake()
+        deadline = time.monotonic() + 20
+        while dispatcher._thread is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert dispatcher._thread is None  # it ended, as an idle one does
+    said = [r for r in caplog.records if "the database is gone" in r.getMessage()]
+    assert len(said) == 1 and dispatcher.last_error == "the database is gone"

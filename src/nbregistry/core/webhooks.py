@@ -202,9 +202,12 @@ class Dispatcher:
                 wait = seconds_until_due(self.store)
                 self.last_error = None
             except Exception as exc:  # a locked or vanished database must not kill the process
-                log.warning("webhook dispatcher for %s: %s", self.engine.describe(), exc)
+                if str(exc) != self.last_error:  # said once, not every 5 s while it lasts
+                    log.warning("webhook dispatcher for %s: %s", self.engine.describe(), exc)
                 self.last_error = str(exc)
-                created, sent, wait = 0, 0, 5.0
+                # retried every 5 s; a failure that outlasts IDLE_EXIT_SECONDS ends the thread like
+                # idleness does (the next write, or a replica's sweep, starts it again)
+                created, sent, wait = 0, 0, None
             if created or sent:
                 idle_since = time.monotonic()
             if wait is None and time.monotonic() - idle_since > IDLE_EXIT_SECONDS:
