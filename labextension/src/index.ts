@@ -17,6 +17,7 @@ import { registryIcon } from './icon';
 import { RegistryNavigator } from './navigator';
 import { appSettings, applySettings } from './settings';
 import { forgetWhoAmI } from './whoami';
+import { keepWidgetFallback } from './widgetFallback';
 
 const PLUGIN_ID = 'nbregistry:panel';
 const CATEGORY = 'Model Registry';
@@ -42,6 +43,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     router: IRouter | null
   ) => {
+    // Saved widget outputs show their static HTML when the widget's model is gone (widgetFallback.ts).
+    if (rendermime) {
+      keepWidgetFallback(rendermime);
+    }
+    notebooks?.forEach(panel => keepWidgetFallback(panel.content.rendermime));
+    notebooks?.widgetAdded.connect((_, panel) => keepWidgetFallback(panel.content.rendermime));
+
     const insertLoadCode = (ref: string): string | null => {
       const current = notebooks?.currentWidget;
       if (!current) {

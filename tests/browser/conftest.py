@@ -237,7 +237,8 @@ def start_lab(tmp_path_factory, registry_root):
     port = _free_port()
     env = dict(os.environ, NBREGISTRY_ROOT=str(registry_root), JUPYTER_CONFIG_DIR=str(config_dir),
                JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
-               HOME=str(base / "home"), NBREGISTRY_USER=PANEL_USER, JUPYTER_PATH=jupyter_path_env(base))
+               HOME=str(base / "home"), NBREGISTRY_USER=PANEL_USER, JUPYTER_PATH=jupyter_path_env(base),
+               JUPYTER_DATA_DIR=str(base / "data"))
     env.pop("NBREGISTRY_URL", None)
     log = open(base / "jupyter.log", "wb")
     process = subprocess.Popen(
@@ -260,7 +261,8 @@ def start_lab(tmp_path_factory, registry_root):
                 log.close()
                 pytest.fail(f"jupyter lab did not start:\n{(base / 'jupyter.log').read_text()[-3000:]}")
             time.sleep(0.3)
-    yield {"url": url, "token": token, "notebooks": notebooks, "log": base / "jupyter.log", "root": registry_root}
+    yield {"url": url, "token": token, "notebooks": notebooks, "log": base / "jupyter.log", "root": registry_root,
+           "data_dir": base / "data"}  # where the server keeps notebook signatures (trust)
     process.terminate()
     try:
         process.wait(timeout=15)
