@@ -144,17 +144,20 @@ export function PromoteForm(props: { versionRef: string; model: string; knownAli
   );
 }
 
-/** The rollback dialog's body: names the move and asks for a reason. */
-class ReasonBody extends Widget {
-  constructor(text: string) {
+/** A confirm dialog's body (rollback, revert): names what will happen and asks for a reason. */
+export class ReasonBody extends Widget {
+  constructor(
+    text: string,
+    options: { className?: string; placeholder?: string; label?: string } = {}
+  ) {
     super();
     this.addClass('nbr-ReasonDialog');
     const p = document.createElement('p');
     p.textContent = text;
     this._input = document.createElement('input');
-    this._input.className = 'jp-mod-styled nbr-RollbackReason';
-    this._input.placeholder = 'reason (kept in the alias history)';
-    this._input.setAttribute('aria-label', 'rollback reason');
+    this._input.className = `jp-mod-styled ${options.className ?? 'nbr-RollbackReason'}`;
+    this._input.placeholder = options.placeholder ?? 'reason (kept in the alias history)';
+    this._input.setAttribute('aria-label', options.label ?? 'rollback reason');
     this.node.append(p, this._input);
   }
   getValue(): string {

@@ -17,6 +17,8 @@ export interface Model {
   updated_at?: string;
   /** Lists with ?metric=: that metric of the latest version. */
   latest_metric?: number | null;
+  /** The highest version number given so far (archived too): a new version gets the next one. */
+  last_version?: number | null;
 }
 
 export interface ColumnSignature {

@@ -2,12 +2,14 @@
 import * as React from 'react';
 
 import { apiUrl, refPath, withQuery } from './api';
+import { CardSection } from './card';
 import { CommentThreads, ReviewSummary } from './comments';
 import { useRegistry } from './context';
 import { LineageView, SignatureView } from './lineage';
 import { Markdown } from './markdown';
 import { rollbackTarget } from './modelPage';
 import { PromoteForm, RollbackButton } from './promote';
+import { RevertButton } from './revert';
 import { AliasMove, Model, ModelVersion } from './types';
 import { AliasChips, ErrorBox, formatBytes, KeyValueTable, LinkButton, Loading, Section, TagChips, Tabs, Time, useFetch } from './ui';
 
@@ -109,6 +111,7 @@ function Overview(props: { version: ModelVersion; diff: IDiff | null }) {
         <Section title="Description">
           {v.description ? <Markdown source={v.description} /> : <div className="nbr-Muted">No description.</div>}
         </Section>
+        <CardSection target={v.ref || `${v.name}:${v.version}`} model={v.name} />
         <Section title="Metrics">
           <KeyValueTable data={v.metrics ?? {}} empty="No metrics." />
         </Section>
@@ -229,6 +232,9 @@ function Actions(props: { version: ModelVersion }) {
               </div>
             ))}
           <ErrorBox message={history.error} />
+        </Section>
+        <Section title="Revert">
+          <RevertButton version={v} model={model.data} />
         </Section>
       </div>
       <div className="nbr-Column-side">
