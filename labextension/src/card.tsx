@@ -5,10 +5,10 @@
  */
 import * as React from 'react';
 
-import { errorMessage, refPath, requestAPI, sendJSON, withQuery } from './api';
+import { refPath, requestAPI, sendJSON, withQuery } from './api';
 import { useRegistry } from './context';
 import { Markdown } from './markdown';
-import { ErrorBox, Loading, Section, Time, useFetch } from './ui';
+import { ErrorBox, Loading, Section, Time, useAction, useFetch } from './ui';
 import { ActionButton } from './whoami';
 
 export interface ICard {
@@ -24,36 +24,18 @@ export function CardSection(props: { target: string; model: string }) {
   const path = `cards/${refPath(props.target)}`;
   const card = useFetch<ICard>(path, refreshKey);
   const [editing, setEditing] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const body = card.data?.body ?? '';
 
-  const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       await sendJSON('PUT', path, { body: editing ?? '' });
       setEditing(null);
       card.reload();
       refresh();
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const startFromDraft = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const draft = await requestAPI<ICard>(withQuery(path, { draft: 1 }));
-      setEditing(draft.body);
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
+  const startFromDraft = () =>
+    run(async () => setEditing((await requestAPI<ICard>(withQuery(path, { draft: 1 }))).body));
 
   const edit = editing === null && (
     <ActionButton action="edit-card" permission="edit" model={props.model} className="nbr-EditCard" onClick={() => setEditing(body)}>

@@ -10,11 +10,12 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { AppServices, RegistryApp } from './app';
+import { RegistryApp } from './app';
 import { argsFromRoute, IOpenArgs, loadCode, Route, routeFromArgs } from './context';
 import { checkBackendVersion } from './handshake';
 import { registryIcon } from './icon';
 import { RegistryNavigator } from './navigator';
+import { AppServices } from './services';
 import { appSettings, applySettings } from './settings';
 import { forgetWhoAmI } from './whoami';
 import { keepWidgetFallback } from './widgetFallback';

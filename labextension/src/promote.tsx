@@ -6,7 +6,7 @@ import { Widget } from '@lumino/widgets';
 import { ApiError, errorMessage, sendJSON } from './api';
 import { useRegistry } from './context';
 import { GateReport } from './types';
-import { ErrorBox } from './ui';
+import { ErrorBox, useAction } from './ui';
 import { ActionButton } from './whoami';
 
 export function GateReportView(props: { report: GateReport; message?: string | null }) {
@@ -172,8 +172,7 @@ export class ReasonBody extends Widget {
  */
 export function RollbackButton(props: { model: string; alias: string; target: number | null; current?: number }) {
   const { refresh } = useRegistry();
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, setError, run } = useAction();
   const aliasRef = `${props.model}@${props.alias}`;
   if (props.target === null) {
     return <span className="nbr-Muted nbr-NoRollback">nothing to roll back to</span>;
@@ -187,17 +186,11 @@ export function RollbackButton(props: { model: string; alias: string; target: nu
     if (!answer.button.accept) {
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const reason = (answer.value ?? '').trim();
+    const reason = (answer.value ?? '').trim();
+    await run(async () => {
       await sendJSON('POST', 'rollback', { ref: aliasRef, reason: reason || `rolled back to v${props.target} from the app` });
       refresh();
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <span className="nbr-Rollback">

@@ -6,17 +6,16 @@
 import * as React from 'react';
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 
-import { errorMessage, sendJSON } from './api';
+import { sendJSON } from './api';
 import { useRegistry } from './context';
 import { ReasonBody } from './promote';
 import { Model, ModelVersion } from './types';
-import { ErrorBox, LinkButton } from './ui';
+import { ErrorBox, LinkButton, useAction } from './ui';
 import { ActionButton } from './whoami';
 
 export function RevertButton(props: { version: ModelVersion; model: Model | null }) {
   const { refresh, navigate } = useRegistry();
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const [created, setCreated] = React.useState<string | null>(null);
   const v = props.version;
   const ref = `${v.name}:${v.version}`;
@@ -35,18 +34,12 @@ export function RevertButton(props: { version: ModelVersion; model: Model | null
     if (!answer.button.accept) {
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const reason = (answer.value ?? '').trim();
+    const reason = (answer.value ?? '').trim();
+    await run(async () => {
       const made = await sendJSON<ModelVersion>('POST', 'revert', { ref, ...(reason ? { reason } : {}) });
       setCreated(made.ref || `${made.name}:${made.version}`);
       refresh();
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <div className="nbr-Revert">
