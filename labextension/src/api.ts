@@ -99,9 +99,11 @@ export async function requestAPI<T = any>(
       (data && typeof data === 'object' && data.message) || `${response.status} ${response.statusText || 'error'} for ${path}`
     );
     const other = otherRegistry();
-    if (other && (response.status === 401 || response.status === 403) && /^(forbidden|unauthorized)$/i.test(message)) {
+    if (other && (response.status === 401 || (response.status === 403 && /^forbidden$/i.test(message)))) {
       // Another registry that does not know this browser yet (e.g. a JupyterHub service before its OAuth login).
-      message = `The registry at ${other} does not know you yet: log in at ${URLExt.join(other, 'login')} (Settings → Model Registry → registryUrl chooses the registry)`;
+      message =
+        `The registry at ${other} does not know you yet (it said: ${message}): log in at ` +
+        `${URLExt.join(other, 'login')}, or clear Settings → Model Registry → registryUrl to use this server's`;
     }
     throw new ApiError(message, response.status, data);
   }
