@@ -264,7 +264,7 @@ def test_version_page_sections_and_restored_tabs(lab, jupyter_lab, screenshot):
     screenshot(lab, "app-version-lineage")
     app.locator('.nbr-Tab[data-tab="files"]').click()
     app.locator(".nbr-FileTable").wait_for()
-    screenshot(lab, "app-version-files", wide=False)
+    screenshot(lab, "app-version-files")
     open_app(lab, compare=["churn:1", "churn:3"])
     # Reload the same workspace: both tabs come back on their views.
     lab.wait_for_timeout(1000)  # the workspace is saved after a short debounce

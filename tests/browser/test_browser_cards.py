@@ -129,7 +129,7 @@ def test_revert_to_a_version_names_the_version_it_creates(lab, jupyter_lab, scre
     dialog = lab.locator(".jp-Dialog")
     dialog.wait_for()
     assert f"Create {expected}" in dialog.inner_text() and "revert of revert-me:1" in dialog.inner_text()
-    screenshot(lab, "app-revert-dialog", wide=False)
+    screenshot(lab, "app-revert-dialog")
     # Cancel creates nothing.
     dialog.locator(".jp-Dialog-button", has_text="Cancel").click()
     dialog.wait_for(state="detached")

@@ -112,6 +112,15 @@ def test_the_app_writes_to_the_team_registry_through_bobs_server_as_bob(page_as_
     assert (comment.author, comment.identity) == ("bob", "verified")  # the Hub's word, through proxy.py
     assert page.api_requests and all(url.startswith(f"{hub.url}/user/bob/nbregistry/api/")
                                      for url in page.api_requests), page.api_requests[:5]
+    # bob's scopes hold neither edit nor register: the card's Edit and the revert are disabled, saying why.
+    page.click(f'{APP} .nbr-VersionPage [role="tab"][data-tab="overview"]')
+    edit = page.locator(f'{APP} [data-action="edit-card"]')
+    edit.wait_for()
+    assert edit.is_disabled() and "custom:nbregistry:edit" in (edit.get_attribute("title") or "")
+    page.click(f'{APP} .nbr-VersionPage [role="tab"][data-tab="actions"]')
+    revert = page.locator(f'{APP} [data-action="revert"]')
+    revert.wait_for()
+    assert revert.is_disabled() and "custom:nbregistry:register" in (revert.get_attribute("title") or "")
 
 
 @pytest.mark.browser
