@@ -53,6 +53,8 @@ export interface Lineage {
   git?: { commit: string; branch: string; dirty: boolean; remote: string | null } | null;
   data?: Record<string, DataFingerprint>;
   notebook?: NotebookLineage | null;
+  /** Set on a revert (POST /revert): the version it brought back, who did it and why. */
+  revert_of?: { ref: string; version: number; reason?: string | null; reverted_by?: string } | null;
 }
 
 export interface ModelVersion {

@@ -63,6 +63,7 @@ export function VersionPage(props: { versionRef: string; section?: string }) {
           <span>:{version.version}</span>
           <AliasChips aliases={version.aliases ?? []} />
           {version.status === 'archived' && <span className="nbr-Chip nbr-Chip-archived">archived</span>}
+          {version.lineage?.revert_of && <RevertOf link={version.lineage.revert_of} />}
         </h2>
         <div className="nbr-Muted">
           {version.flavor} · by {version.author} · <Time iso={version.created_at} /> · {formatBytes(version.artifact?.size ?? 0)}
@@ -94,6 +95,18 @@ export function VersionPage(props: { versionRef: string; section?: string }) {
         {section === 'actions' && <Actions version={version} />}
       </div>
     </div>
+  );
+}
+
+/** "revert of churn:1", linking to it; who reverted and why in the tooltip. */
+function RevertOf(props: { link: NonNullable<ModelVersion['lineage']['revert_of']> }) {
+  const { navigate } = useRegistry();
+  const { link } = props;
+  const why = [link.reverted_by && `by ${link.reverted_by}`, link.reason].filter(Boolean).join(': ');
+  return (
+    <span className="nbr-Chip nbr-RevertOf" title={why ? `reverted ${why}` : undefined}>
+      revert of <LinkButton onClick={() => navigate({ kind: 'version', ref: link.ref })}>{link.ref}</LinkButton>
+    </span>
   );
 }
 

@@ -153,4 +153,10 @@ def test_revert_to_a_version_names_the_version_it_creates(lab, jupyter_lab, scre
     finally:
         reg.close()
     done.locator(".nbr-LinkButton", has_text=expected).click()
-    app.locator(f'.nbr-VersionPage[data-ref="{expected}"]').wait_for()
+    page = app.locator(f'.nbr-VersionPage[data-ref="{expected}"]')
+    page.wait_for()
+    link = page.locator(".nbr-RevertOf")  # the new version says what it reverts, and links there
+    assert "revert of revert-me:1" in link.inner_text()
+    assert "v2 broke the dashboards" in (link.get_attribute("title") or "")
+    link.locator(".nbr-LinkButton").click()
+    app.locator('.nbr-VersionPage[data-ref="revert-me:1"]').wait_for()
