@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def cmd_server(reg, args):
         from ..core.permissions import load_roles
 
         load_roles(args.roles)  # a mistake in the file is a usage error now, not a crash at start
+    if not args.allow_root and not args.config and hasattr(os, "geteuid") and os.geteuid() == 0:
+        # jupyter-server would refuse too, but only after loading everything, with exit code 1
+        raise ValidationError("nbregistry server refuses to run as root: run it as an unprivileged user, "
+                              "or pass --allow-root")
     if args.config and not Path(args.config).is_file():
         raise ValidationError(f"--config {args.config}: no such file")
     args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
@@ -82,7 +87,7 @@ def cmd_server(reg, args):
     explicit = server_config(explicit_root, ip=args.ip, port=args.port, token=args.token, users=users,
                              base_url=args.base_url, allow_root=args.allow_root, max_upload_bytes=args.max_upload,
                              roles_file=args.roles, jupyterhub=args.jupyterhub,
-                             objects=getattr(args, "objects", None))
+                             objects=getattr(args, "objects", None), db=getattr(args, "db", None))
     defaults = Config({"ServerApp": {"ip": "127.0.0.1", "port": 8765}, "NBRegistry": {"root": str(root)}})
     run(explicit, ["--config", args.config] if args.config else [], defaults=defaults)
     return 0
