@@ -85,8 +85,18 @@ def put_bobs_settings(hub, raw: dict) -> None:
     assert r.status_code == 204, r.text
 
 
+def show_navigator(page) -> None:
+    """Open the sidebar navigator unless it is the current left panel already (a click would close it)."""
+    tab = page.locator(PANEL_TAB)
+    tab.wait_for(timeout=90_000)
+    page.wait_for_timeout(1000)  # the shell settles its restored layout
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    page.locator(f"{PANEL} .nbr-SearchInput").wait_for()
+
+
 def open_fraud_discussion(page) -> None:
-    page.click(PANEL_TAB) if not page.locator(f"{PANEL}:visible").count() else None
+    show_navigator(page)
     page.fill(f"{PANEL} .nbr-SearchInput", "fraud")
     page.click(f'{PANEL} .nbr-ModelRow[data-model="fraud"]')
     page.wait_for_selector(f'{APP} .nbr-ModelPage[data-model="fraud"] .nbr-VersionsTable')
@@ -129,19 +139,15 @@ def test_registry_url_points_the_app_at_the_hub_service(page_as_bob, hub):
     put_bobs_settings(hub, {"registryUrl": "/services/nbregistry/"})
     try:
         page.api_requests.clear()
-        page.goto(f"{hub.url}/user/bob/lab")
-        page.wait_for_selector(PANEL_TAB, timeout=90_000)
-        if not page.locator(f"{PANEL}:visible").count():
-            page.click(PANEL_TAB)
+        page.goto(f"{hub.url}/user/bob/lab?reset")  # no restored layout racing the clicks below
+        show_navigator(page)
         # The service does not know this browser yet: the navigator says where to log in.
         error = page.locator(f"{PANEL} .nbr-Error", has_text="log in at")
         error.wait_for(timeout=60_000)
         assert f"{hub.url}/services/nbregistry/login" in error.inner_text()
-        page.goto(f"{hub.url}/services/nbregistry/login?next=/user/bob/lab")  # the Hub's OAuth, then back
+        page.goto(f"{hub.url}/services/nbregistry/login?next=%2Fuser%2Fbob%2Flab%3Freset")  # the Hub's OAuth, then back
         page.wait_for_url("**/user/bob/lab**", timeout=90_000)
-        page.wait_for_selector(PANEL_TAB, timeout=90_000)
-        if not page.locator(f"{PANEL}:visible").count():
-            page.click(PANEL_TAB)
+        show_navigator(page)
         page.fill(f"{PANEL} .nbr-SearchInput", "fraud")
         page.locator(f'{PANEL} .nbr-ModelRow[data-model="fraud"]').wait_for(timeout=60_000)
         direct = [u for u in page.api_requests if u.startswith(f"{hub.url}/services/nbregistry/nbregistry/api/")]
