@@ -15,21 +15,39 @@ export class ApiError extends Error {
   }
 }
 
-let settings: ServerConnection.ISettings | null = null;
+let ownSettings: ServerConnection.ISettings | null = null;
+const otherSettings = new Map<string, ServerConnection.ISettings>();
 
-function serverSettings(): ServerConnection.ISettings {
+/** The base URL of another registry (the `registryUrl` setting), or null for this server's own. */
+export function otherRegistry(): string | null {
+  const other = appSettings().registryUrl.trim();
+  return other ? new URL(other, window.location.origin).href : null;
+}
+
+/**
+ * How to reach the registry the app shows. This Jupyter server's: JupyterLab's own settings (its
+ * token, its XSRF cookie). Another registry on the same origin: its own base URL, and never this
+ * server's token — that token opens the user's Jupyter server (and kernels) and is not for another
+ * service's ears. (ServerConnection also refuses URLs outside its base URL, so the lab's settings
+ * could not reach a registry outside `/user/<name>/` under JupyterHub at all.)
+ */
+function connection(): ServerConnection.ISettings {
+  const other = otherRegistry();
+  if (!other) {
+    ownSettings = ownSettings ?? ServerConnection.makeSettings();
+    return ownSettings;
+  }
+  let settings = otherSettings.get(other);
   if (!settings) {
-    settings = ServerConnection.makeSettings();
+    settings = ServerConnection.makeSettings({ baseUrl: other, token: '', appendToken: false });
+    otherSettings.set(other, settings);
   }
   return settings;
 }
 
 /** Absolute URL of an API path, e.g. `apiUrl('versions/churn%3A3/files/model.pkl')`. */
 export function apiUrl(path: string): string {
-  const other = appSettings().registryUrl.trim();
-  // Another registry on the same origin (e.g. a JupyterHub service), else this server's extension.
-  const base = other ? URLExt.join(window.location.origin, other) : serverSettings().baseUrl;
-  return URLExt.join(base, 'nbregistry/api', path);
+  return URLExt.join(connection().baseUrl, 'nbregistry/api', path);
 }
 
 /** Build `path?k=v&...`, leaving out undefined and empty values. */
@@ -63,7 +81,7 @@ export async function requestAPI<T = any>(
   }
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(apiUrl(path), request, serverSettings());
+    response = await ServerConnection.makeRequest(apiUrl(path), request, connection());
   } catch (error) {
     throw new ApiError(`Cannot reach the Jupyter server: ${String(error)}`, 0);
   }
@@ -77,10 +95,17 @@ export async function requestAPI<T = any>(
     }
   }
   if (!response.ok) {
-    const message =
-      (data && typeof data === 'object' && data.message) ||
-      `${response.status} ${response.statusText || 'error'} for ${path}`;
-    throw new ApiError(String(message), response.status, data);
+    let message = String(
+      (data && typeof data === 'object' && data.message) || `${response.status} ${response.statusText || 'error'} for ${path}`
+    );
+    const other = otherRegistry();
+    if (other && (response.status === 401 || (response.status === 403 && /^forbidden$/i.test(message)))) {
+      // Another registry that does not know this browser yet (e.g. a JupyterHub service before its OAuth login).
+      message =
+        `The registry at ${other} does not know you yet (it said: ${message}): log in at ` +
+        `${URLExt.join(other, 'login')}, or clear Settings → Model Registry → registryUrl to use this server's`;
+    }
+    throw new ApiError(message, response.status, data);
   }
   return data as T;
 }

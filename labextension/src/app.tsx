@@ -3,86 +3,29 @@
  * Several tabs can be open; each remembers its current view in the workspace (layout restorer).
  */
 import * as React from 'react';
-import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { caretLeftIcon, homeIcon, ReactWidget, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { caretLeftIcon, homeIcon, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { CompareView } from './compare';
 import { IRegistryContext, RegistryContext, Route, routeTitle } from './context';
-import { EventPoller } from './events';
 import { registryIcon } from './icon';
 import { ModelTable } from './modelList';
 import { ModelPage } from './modelPage';
+import { Banner, IAppServices, RegistryWidget } from './services';
 import { appSettings } from './settings';
 import { VersionPage } from './versionPage';
 
-/** What all registry views share: rendermime, the event feed, the banner, opening tabs. */
-export interface IAppServices {
-  rendermime: IRenderMimeRegistry | null;
-  userNames: () => string[];
-  insertLoadCode: (ref: string) => string | null;
-  openTab: (route: Route) => void;
-  poller: EventPoller;
-  /** Emitted when the event feed reports changes (or a view asked for a refresh): views re-fetch. */
-  changed: ISignal<IAppServices, void>;
-  /** Emitted when only what is drawn changed (banner, user names, settings): views re-render, no fetch. */
-  redraw: ISignal<IAppServices, void>;
-  refreshAll: () => void;
-  redrawAll: () => void;
-  banner: () => string | null;
-}
-
-export class AppServices implements IAppServices {
-  constructor(
-    readonly rendermime: IRenderMimeRegistry | null,
-    readonly userNames: () => string[],
-    readonly insertLoadCode: (ref: string) => string | null,
-    readonly openTab: (route: Route) => void
-  ) {
-    this.poller = new EventPoller(() => this.refreshAll());
-  }
-  readonly poller: EventPoller;
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-  get redraw(): ISignal<this, void> {
-    return this._redraw;
-  }
-  refreshAll(): void {
-    this._changed.emit();
-  }
-  redrawAll(): void {
-    this._redraw.emit();
-  }
-  banner(): string | null {
-    return this._banner;
-  }
-  setBanner(message: string | null): void {
-    this._banner = message;
-    this._redraw.emit();
-  }
-  private _banner: string | null = null;
-  private _changed = new Signal<this, void>(this);
-  private _redraw = new Signal<this, void>(this);
-}
-
 let nextId = 0;
 
-export class RegistryApp extends ReactWidget {
-  constructor(
-    private readonly services: IAppServices,
-    route: Route
-  ) {
-    super();
+export class RegistryApp extends RegistryWidget {
+  constructor(services: IAppServices, route: Route) {
+    super(services);
     this.id = `nbregistry-app-${++nextId}`;
     this.addClass('nbr-App');
     this.title.icon = registryIcon;
     this.title.closable = true;
     this._route = route;
     this.setTitle();
-    services.changed.connect(this.onChanged, this);
-    services.redraw.connect(this.onRedraw, this);
   }
 
   /** The view shown now (what the layout restorer saves). */
@@ -100,34 +43,6 @@ export class RegistryApp extends ReactWidget {
     this.update();
   }
 
-  dispose(): void {
-    this.services.changed.disconnect(this.onChanged, this);
-    this.services.redraw.disconnect(this.onRedraw, this);
-    this.services.poller.setVisible(this, false);
-    super.dispose();
-  }
-
-  // Poll while visible: attached and shown (a tab added and activated is attached, not "shown").
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.services.poller.setVisible(this, this.isVisible);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.services.poller.setVisible(this, false);
-    super.onBeforeDetach(msg);
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.services.poller.setVisible(this, true);
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this.services.poller.setVisible(this, false);
-  }
-
   protected render(): JSX.Element {
     const pending = this._pending;
     this._pending = null;
@@ -135,7 +50,7 @@ export class RegistryApp extends ReactWidget {
       <AppRoot
         initial={this._route}
         pending={pending}
-        refreshKey={this._refreshKey}
+        refreshKey={this.refreshKey}
         services={this.services}
         onRoute={route => {
           this._route = route;
@@ -146,15 +61,6 @@ export class RegistryApp extends ReactWidget {
     );
   }
 
-  private onRedraw(): void {
-    this.update();
-  }
-
-  private onChanged(): void {
-    this._refreshKey += 1;
-    this.update();
-  }
-
   private setTitle(): void {
     this.title.label = routeTitle(this._route);
     this.title.caption = this.title.label;
@@ -162,7 +68,6 @@ export class RegistryApp extends ReactWidget {
 
   private _route: Route;
   private _pending: Route | null = null;
-  private _refreshKey = 0;
   private _routeChanged = new Signal<this, Route>(this);
 }
 
@@ -218,11 +123,7 @@ function AppRoot(props: IAppRootProps) {
         <Breadcrumbs route={route} navigate={context.navigate} />
         <ToolbarButtonComponent icon={refreshIcon} tooltip="Refresh" className="nbr-Refresh" onClick={context.refresh} />
       </div>
-      {banner && (
-        <div className="nbr-Banner" role="alert">
-          {banner}
-        </div>
-      )}
+      <Banner message={banner} />
       <div className="nbr-Body">
         <ViewBoundary key={`${stack.length}:${JSON.stringify(route)}`}>{view(route)}</ViewBoundary>
       </div>

@@ -8,7 +8,7 @@ import { errorMessage, sendJSON, withQuery } from './api';
 import { useRegistry } from './context';
 import { Markdown } from './markdown';
 import { Comment, identityCounts, ReviewState, Verdict } from './types';
-import { Chip, ErrorBox, Time, useFetch } from './ui';
+import { Chip, ErrorBox, Time, useAction, useFetch } from './ui';
 import { ActionButton } from './whoami';
 
 /** `target`: a model name (its own comments) or a version ref; `anchors`: fields a comment may point at. */
@@ -89,22 +89,14 @@ function CommentView(props: { comment: Comment; target: string; model: string; o
   const { userNames } = useRegistry();
   const { comment } = props;
   const [mode, setMode] = React.useState<'view' | 'reply' | 'edit'>('view');
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, setError, run } = useAction();
   const own = userNames.includes(comment.author) && identityCounts(comment.identity);
 
-  const remove = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const remove = () =>
+    run(async () => {
       await sendJSON('DELETE', `comments/${comment.id}`);
       props.onChanged();
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <div
@@ -190,20 +182,10 @@ function CommentEditor(props: {
   onCancel?: () => void;
 }) {
   const [body, setBody] = React.useState(props.initial ?? '');
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, run } = useAction();
   const submit = async () => {
-    if (!body.trim()) {
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onSubmit(body);
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setBusy(false);
+    if (body.trim()) {
+      await run(() => props.onSubmit(body));
     }
   };
   return (

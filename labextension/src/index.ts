@@ -10,13 +10,15 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { AppServices, RegistryApp } from './app';
+import { RegistryApp } from './app';
 import { argsFromRoute, IOpenArgs, loadCode, Route, routeFromArgs } from './context';
 import { checkBackendVersion } from './handshake';
 import { registryIcon } from './icon';
 import { RegistryNavigator } from './navigator';
+import { AppServices } from './services';
 import { appSettings, applySettings } from './settings';
 import { forgetWhoAmI } from './whoami';
+import { keepWidgetFallback } from './widgetFallback';
 
 const PLUGIN_ID = 'nbregistry:panel';
 const CATEGORY = 'Model Registry';
@@ -42,6 +44,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     router: IRouter | null
   ) => {
+    // Saved widget outputs show their static HTML when the widget's model is gone (widgetFallback.ts).
+    if (rendermime) {
+      keepWidgetFallback(rendermime);
+    }
+    notebooks?.forEach(panel => keepWidgetFallback(panel.content.rendermime));
+    notebooks?.widgetAdded.connect((_, panel) => keepWidgetFallback(panel.content.rendermime));
+
     const insertLoadCode = (ref: string): string | null => {
       const current = notebooks?.currentWidget;
       if (!current) {

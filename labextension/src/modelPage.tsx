@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { refPath, withQuery } from './api';
 import { MetricChart } from './chart';
+import { CardSection } from './card';
 import { CommentThreads } from './comments';
 import { useRegistry, versionRef } from './context';
 import { Markdown } from './markdown';
@@ -62,6 +63,7 @@ export function ModelPage(props: { name: string }) {
         <div className="nbr-Column-main">
           <VersionsTable model={m} />
           <VersionsChart model={m} />
+          <CardSection target={m.name} model={m.name} />
         </div>
         <div className="nbr-Column-side">
           <Section title="Aliases">

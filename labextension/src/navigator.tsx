@@ -3,13 +3,12 @@
  * smoothly); choosing a model opens it in the main area, as does the header's "Open" button.
  */
 import * as React from 'react';
-import { launchIcon, ReactWidget, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { launchIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 
-import { IAppServices } from './app';
 import { errorMessage, requestAPI, withQuery } from './api';
 import { Route } from './context';
 import { registryIcon } from './icon';
+import { Banner, IAppServices, RegistryWidget } from './services';
 import { Model } from './types';
 import { ErrorBox, Skeleton } from './ui';
 import { VirtualList } from './virtualList';
@@ -17,43 +16,17 @@ import { VirtualList } from './virtualList';
 const PAGE_SIZE = 200;
 const ROW_HEIGHT = 44;
 
-export class RegistryNavigator extends ReactWidget {
+export class RegistryNavigator extends RegistryWidget {
   constructor(
-    private readonly services: IAppServices,
+    services: IAppServices,
     private readonly openApp: () => void
   ) {
-    super();
+    super(services);
     this.id = 'nbregistry-panel';
     this.title.icon = registryIcon;
     this.title.caption = 'Model Registry';
     this.addClass('nbr-Panel');
     this.addClass('nbr-Navigator');
-    services.changed.connect(() => {
-      this._refreshKey += 1;
-      this.update();
-    }, this);
-    services.redraw.connect(() => this.update(), this);
-  }
-
-  // Poll while visible: attached and shown (a tab added and activated is attached, not "shown").
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.services.poller.setVisible(this, this.isVisible);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.services.poller.setVisible(this, false);
-    super.onBeforeDetach(msg);
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.services.poller.setVisible(this, true);
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this.services.poller.setVisible(this, false);
   }
 
   protected render(): JSX.Element {
@@ -70,17 +43,11 @@ export class RegistryNavigator extends ReactWidget {
             onClick={this.openApp}
           />
         </div>
-        {banner && (
-          <div className="nbr-Banner" role="alert">
-            {banner}
-          </div>
-        )}
-        <NavigatorList refreshKey={this._refreshKey} open={route => this.services.openTab(route)} />
+        <Banner message={banner} />
+        <NavigatorList refreshKey={this.refreshKey} open={route => this.services.openTab(route)} />
       </>
     );
   }
-
-  private _refreshKey = 0;
 }
 
 function NavigatorList(props: { refreshKey: number; open: (route: Route) => void }) {

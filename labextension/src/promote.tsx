@@ -6,7 +6,7 @@ import { Widget } from '@lumino/widgets';
 import { ApiError, errorMessage, sendJSON } from './api';
 import { useRegistry } from './context';
 import { GateReport } from './types';
-import { ErrorBox } from './ui';
+import { ErrorBox, useAction } from './ui';
 import { ActionButton } from './whoami';
 
 export function GateReportView(props: { report: GateReport; message?: string | null }) {
@@ -144,17 +144,20 @@ export function PromoteForm(props: { versionRef: string; model: string; knownAli
   );
 }
 
-/** The rollback dialog's body: names the move and asks for a reason. */
-class ReasonBody extends Widget {
-  constructor(text: string) {
+/** A confirm dialog's body (rollback, revert): names what will happen and asks for a reason. */
+export class ReasonBody extends Widget {
+  constructor(
+    text: string,
+    options: { className?: string; placeholder?: string; label?: string } = {}
+  ) {
     super();
     this.addClass('nbr-ReasonDialog');
     const p = document.createElement('p');
     p.textContent = text;
     this._input = document.createElement('input');
-    this._input.className = 'jp-mod-styled nbr-RollbackReason';
-    this._input.placeholder = 'reason (kept in the alias history)';
-    this._input.setAttribute('aria-label', 'rollback reason');
+    this._input.className = `jp-mod-styled ${options.className ?? 'nbr-RollbackReason'}`;
+    this._input.placeholder = options.placeholder ?? 'reason (kept in the alias history)';
+    this._input.setAttribute('aria-label', options.label ?? 'rollback reason');
     this.node.append(p, this._input);
   }
   getValue(): string {
@@ -169,8 +172,7 @@ class ReasonBody extends Widget {
  */
 export function RollbackButton(props: { model: string; alias: string; target: number | null; current?: number }) {
   const { refresh } = useRegistry();
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, setError, run } = useAction();
   const aliasRef = `${props.model}@${props.alias}`;
   if (props.target === null) {
     return <span className="nbr-Muted nbr-NoRollback">nothing to roll back to</span>;
@@ -184,17 +186,11 @@ export function RollbackButton(props: { model: string; alias: string; target: nu
     if (!answer.button.accept) {
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const reason = (answer.value ?? '').trim();
+    const reason = (answer.value ?? '').trim();
+    await run(async () => {
       await sendJSON('POST', 'rollback', { ref: aliasRef, reason: reason || `rolled back to v${props.target} from the app` });
       refresh();
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <span className="nbr-Rollback">

@@ -17,6 +17,8 @@ export interface Model {
   updated_at?: string;
   /** Lists with ?metric=: that metric of the latest version. */
   latest_metric?: number | null;
+  /** The highest version number given so far (archived too): a new version gets the next one. */
+  last_version?: number | null;
 }
 
 export interface ColumnSignature {
@@ -51,6 +53,8 @@ export interface Lineage {
   git?: { commit: string; branch: string; dirty: boolean; remote: string | null } | null;
   data?: Record<string, DataFingerprint>;
   notebook?: NotebookLineage | null;
+  /** Set on a revert (POST /revert): the version it brought back, who did it and why. */
+  revert_of?: { ref: string; version: number; reason?: string | null; reverted_by?: string } | null;
 }
 
 export interface ModelVersion {

@@ -54,6 +54,32 @@ export function useFetch<T>(path: string | null, refreshKey = 0): IFetchState<T>
   return { data, error, loading, reload };
 }
 
+/**
+ * An action's busy flag and error: `run(work)` marks it busy, clears the error, awaits `work` and
+ * keeps the server's message if it fails (what every button with a request behind it needs).
+ */
+export function useAction(): {
+  busy: boolean;
+  error: string | null;
+  setError: (message: string | null) => void;
+  run: (work: () => Promise<unknown>) => Promise<void>;
+} {
+  const [busy, setBusy] = React.useState(false);
+  const [error, setError] = React.useState<string | null>(null);
+  const run = React.useCallback(async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (failure) {
+      setError(errorMessage(failure));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}
+
 export function ErrorBox(props: { message: string | null; onDismiss?: () => void }) {
   if (!props.message) {
     return null;

@@ -2,12 +2,14 @@
 import * as React from 'react';
 
 import { apiUrl, refPath, withQuery } from './api';
+import { CardSection } from './card';
 import { CommentThreads, ReviewSummary } from './comments';
 import { useRegistry } from './context';
 import { LineageView, SignatureView } from './lineage';
 import { Markdown } from './markdown';
 import { rollbackTarget } from './modelPage';
 import { PromoteForm, RollbackButton } from './promote';
+import { RevertButton } from './revert';
 import { AliasMove, Model, ModelVersion } from './types';
 import { AliasChips, ErrorBox, formatBytes, KeyValueTable, LinkButton, Loading, Section, TagChips, Tabs, Time, useFetch } from './ui';
 
@@ -61,6 +63,7 @@ export function VersionPage(props: { versionRef: string; section?: string }) {
           <span>:{version.version}</span>
           <AliasChips aliases={version.aliases ?? []} />
           {version.status === 'archived' && <span className="nbr-Chip nbr-Chip-archived">archived</span>}
+          {version.lineage?.revert_of && <RevertOf link={version.lineage.revert_of} />}
         </h2>
         <div className="nbr-Muted">
           {version.flavor} · by {version.author} · <Time iso={version.created_at} /> · {formatBytes(version.artifact?.size ?? 0)}
@@ -95,6 +98,18 @@ export function VersionPage(props: { versionRef: string; section?: string }) {
   );
 }
 
+/** "revert of churn:1", linking to it; who reverted and why in the tooltip. */
+function RevertOf(props: { link: NonNullable<ModelVersion['lineage']['revert_of']> }) {
+  const { navigate } = useRegistry();
+  const { link } = props;
+  const why = [link.reverted_by && `by ${link.reverted_by}`, link.reason].filter(Boolean).join(': ');
+  return (
+    <span className="nbr-Chip nbr-RevertOf" title={why ? `reverted ${why}` : undefined}>
+      revert of <LinkButton onClick={() => navigate({ kind: 'version', ref: link.ref })}>{link.ref}</LinkButton>
+    </span>
+  );
+}
+
 function Overview(props: { version: ModelVersion; diff: IDiff | null }) {
   const v = props.version;
   const changed = new Set((props.diff?.changes?.params ?? []).map(c => c.key));
@@ -109,6 +124,7 @@ function Overview(props: { version: ModelVersion; diff: IDiff | null }) {
         <Section title="Description">
           {v.description ? <Markdown source={v.description} /> : <div className="nbr-Muted">No description.</div>}
         </Section>
+        <CardSection target={v.ref || `${v.name}:${v.version}`} model={v.name} />
         <Section title="Metrics">
           <KeyValueTable data={v.metrics ?? {}} empty="No metrics." />
         </Section>
@@ -229,6 +245,9 @@ function Actions(props: { version: ModelVersion }) {
               </div>
             ))}
           <ErrorBox message={history.error} />
+        </Section>
+        <Section title="Revert">
+          <RevertButton version={v} model={model.data} />
         </Section>
       </div>
       <div className="nbr-Column-side">

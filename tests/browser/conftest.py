@@ -201,6 +201,27 @@ def jupyter_lab(tmp_path_factory, registry_root):
     yield from start_lab(tmp_path_factory, registry_root)
 
 
+def this_checkouts_labextensions(base: Path) -> Path:
+    """A folder for JUPYTER_PATH whose ``labextensions/nbregistry`` is THIS checkout's build. The
+    venv's ``share/jupyter/labextensions/nbregistry`` may point at another checkout's build (an
+    editable install links the one it was installed from), and JupyterLab takes the first
+    ``nbregistry`` it finds along JUPYTER_PATH, then the user's, then the environment's folders."""
+    build = REPO / "src" / "nbregistry" / "labextension"
+    if not (build / "package.json").exists():
+        pytest.fail(f"the labextension is not built in {REPO}: make labextension "
+                    "(cd labextension && npm ci && npm run build:prod)")
+    folder = base / "jupyter-path"
+    (folder / "labextensions").mkdir(parents=True)
+    (folder / "labextensions" / "nbregistry").symlink_to(build, target_is_directory=True)
+    return folder
+
+
+def jupyter_path_env(base: Path) -> str:
+    """JUPYTER_PATH with this checkout's labextension first (see :func:`this_checkouts_labextensions`)."""
+    first = str(this_checkouts_labextensions(base))
+    return os.pathsep.join(p for p in [first, os.environ.get("JUPYTER_PATH", "")] if p)
+
+
 def start_lab(tmp_path_factory, registry_root):
     base = tmp_path_factory.mktemp("lab")
     notebooks = base / "notebooks"
@@ -216,7 +237,8 @@ def start_lab(tmp_path_factory, registry_root):
     port = _free_port()
     env = dict(os.environ, NBREGISTRY_ROOT=str(registry_root), JUPYTER_CONFIG_DIR=str(config_dir),
                JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
-               HOME=str(base / "home"), NBREGISTRY_USER=PANEL_USER)
+               HOME=str(base / "home"), NBREGISTRY_USER=PANEL_USER, JUPYTER_PATH=jupyter_path_env(base),
+               JUPYTER_DATA_DIR=str(base / "data"))
     env.pop("NBREGISTRY_URL", None)
     log = open(base / "jupyter.log", "wb")
     process = subprocess.Popen(
@@ -239,7 +261,8 @@ def start_lab(tmp_path_factory, registry_root):
                 log.close()
                 pytest.fail(f"jupyter lab did not start:\n{(base / 'jupyter.log').read_text()[-3000:]}")
             time.sleep(0.3)
-    yield {"url": url, "token": token, "notebooks": notebooks, "log": base / "jupyter.log", "root": registry_root}
+    yield {"url": url, "token": token, "notebooks": notebooks, "log": base / "jupyter.log", "root": registry_root,
+           "data_dir": base / "data"}  # where the server keeps notebook signatures (trust)
     process.terminate()
     try:
         process.wait(timeout=15)

@@ -235,3 +235,17 @@ def test_schema_doc_shows_the_m006_ddl():
         return [" ".join(s.split()) for s in sql.split(";") if s.strip()]
 
     assert norm(block) == norm(DDL)
+
+
+def test_last_version_names_the_number_a_revert_will_get(reg, tmp_path):
+    """The app's revert dialog names the version it creates from ``Model.last_version`` + 1: it counts
+    archived versions, which ``latest_version`` (the newest active one) does not."""
+    artifact = tmp_path / "m.txt"
+    artifact.write_text("weights")
+    for _ in range(3):
+        reg.register(str(artifact), "lv")
+    reg.archive("lv:3")
+    model = reg.get_model("lv")
+    assert (model.latest_version, model.last_version) == (2, 3)
+    assert [m.last_version for m in reg.list_models() if m.name == "lv"] == [3]
+    assert reg.revert("lv:1").version == model.last_version + 1

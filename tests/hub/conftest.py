@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from browser.conftest import jupyter_path_env
+
 REPO = Path(__file__).resolve().parents[2]
 SCOPES = ["read", "register", "edit", "comment", "review", "promote", "promote:staging", "promote:production",
           "set_policy", "delete", "admin"]
@@ -69,7 +71,7 @@ c.JupyterHub.services = [
       "oauth_no_confirm": True}},
 ]
 c.Spawner.environment = {{"NBREGISTRY_URL": cfg["registry_url"], "PYTHONPATH": cfg["pythonpath"],
-                          "NBREGISTRY_ROOT": cfg["dir"] + "/no-local-registry"}}
+                          "NBREGISTRY_ROOT": cfg["dir"] + "/no-local-registry", "JUPYTER_PATH": cfg["jupyter_path"]}}
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
                                  "access:services!service=nbregistry", *cfg["scopes"]]
 c.Spawner.args = ["--allow-root", "--ServerApp.ip=127.0.0.1"]
@@ -149,6 +151,8 @@ def hub(tmp_path_factory):
         "service_env": {"PYTHONPATH": pythonpath, "NBREGISTRY_URL": "", "NBREGISTRY_USER": "nbregistry-service",
                         "HOME": str(base)},
         "registry_url": service_prefix_url, "pythonpath": pythonpath,
+        # single-user servers load this checkout's labextension build, not the one the venv links
+        "jupyter_path": jupyter_path_env(base),
     }
     config = base / "jupyterhub_config.py"
     config.write_text(HUB_CONFIG.format(cfg=json.dumps(cfg)))

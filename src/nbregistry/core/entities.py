@@ -41,6 +41,7 @@ class Model(_Rich):
     aliases: dict = field(default_factory=dict)
     updated_at: str = ""  # newest version's created_at (filled by list_models)
     latest_metric: float | None = None  # list_models(metric=...): that metric of the latest version
+    last_version: int | None = None  # the highest number ever given (archived ones too): the next is +1
 
     def __repr__(self) -> str:
         latest = f":{self.latest_version}" if self.latest_version else ""

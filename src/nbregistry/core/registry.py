@@ -170,6 +170,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
             keys = r.keys()
             model.updated_at = r["updated_at"] if "updated_at" in keys else ""
             model.latest_metric = r["latest_metric"] if "latest_metric" in keys else None
+            model.last_version = r["last_version"] if "last_version" in keys else None
         return models
 
     # ================================================================ reading
