@@ -314,6 +314,9 @@ def lab(request, browser, jupyter_lab):
     page.workspace_url = workspace
     page.goto(f"{workspace}?reset&token={jupyter_lab['token']}")
     page.wait_for_selector('.jp-SideBar .lm-TabBar-tab[data-id="nbregistry-panel"]', timeout=60_000)
+    # ...and the shell restored its layout: keys pressed earlier can land before the shell listens
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.restored", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:  # what the page showed when the test failed
