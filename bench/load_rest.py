@@ -35,6 +35,26 @@ WEIGHTS = {"list": 45, "search": 35, "register": 20}
 MODELS = [f"load-{i}" for i in range(5)]
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, or None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_weights(text: str) -> dict:
+    """``list=45,search=35,register=20`` -> {op: weight}; an op left out is not run."""
+    weights = {}
+    for part in text.split(","):
+        op, _, weight = part.partition("=")
+        if op.strip() not in WEIGHTS or not weight.strip().isdigit():
+            raise SystemExit(f"--weights: expected op=N with op in {', '.join(WEIGHTS)}, got {part!r}")
+        weights[op.strip()] = int(weight)
+    return weights
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -50,7 +70,12 @@ def main(argv=None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--seed-versions", type=int, default=200, help="versions registered before the run")
     parser.add_argument("--file-kb", type=int, default=16, help="size of each registered file")
+    parser.add_argument("--weights", type=parse_weights, default=dict(WEIGHTS),
+                        help="operation mix, e.g. list=45,search=35,register=20 (an op left out is not run)")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="pause of each client between its requests (0: closed loop, every client always waiting)")
     args = parser.parse_args(argv)
+    weights_of_run = {op: w for op, w in args.weights.items() if w > 0}
 
     from nbregistry import Registry
     from nbregistry.remote import RemoteRegistry
@@ -87,7 +112,7 @@ def main(argv=None) -> int:
             name = f"client{i}"
             reg = RemoteRegistry(url, users[name])
             rng = random.Random(i)
-            ops, weights = list(WEIGHTS), list(WEIGHTS.values())
+            ops, weights = list(weights_of_run), list(weights_of_run.values())
             own = files / name
             own.mkdir()
             n = 0
@@ -119,19 +144,22 @@ def main(argv=None) -> int:
                     continue
                 with lock:
                     latencies[op].append(time.perf_counter() - start)
+                if args.think_ms:
+                    time.sleep(rng.uniform(0.5, 1.5) * args.think_ms / 1000)
             reg.close()
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-        started = time.perf_counter()
+        started, cpu_before, load_before = time.perf_counter(), process_cpu(proc.pid), os.getloadavg()[0]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        cpu_after, load_after = process_cpu(proc.pid), os.getloadavg()[0]
 
         print(f"\n{'operation':<10} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
         total = 0
-        for op in WEIGHTS:
+        for op in weights_of_run:
             lat = latencies[op]
             total += len(lat)
             print(f"{op:<10} {len(lat):>9} {errors[op]:>7} {len(lat) / elapsed:>8.1f} "
@@ -139,6 +167,10 @@ def main(argv=None) -> int:
         every = [x for lat in latencies.values() for x in lat]
         print(f"{'all':<10} {total:>9} {sum(errors.values()):>7} {total / elapsed:>8.1f} "
               f"{percentile(every, 50) * 1000:>8.1f} {percentile(every, 99) * 1000:>8.1f}   ({elapsed:.1f} s)")
+        if cpu_before is not None and cpu_after is not None and total:
+            print(f"server CPU: {cpu_after - cpu_before:.2f} s in all, {(cpu_after - cpu_before) / total * 1000:.2f} ms"
+                  f" per request; load average {load_before:.1f} -> {load_after:.1f}"
+                  + (f"; clients pause {args.think_ms:g} ms between requests" if args.think_ms else ""))
 
         # ---- nothing lost: every acknowledged registration is there, intact, and nothing else is
         problems = []
