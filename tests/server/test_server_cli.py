@@ -105,3 +105,26 @@ def test_jupyter_nbregistry_help_all_lists_the_extension_options():
     out = subprocess.run([sys.executable, "-c", "from nbregistry.server.app import main; main(['--help-all'])"],
                          capture_output=True, text=True, timeout=120).stdout
     assert "--NBRegistry.roles_file=" in out and "--NBRegistry.jupyterhub=" in out and "--ServerApp.port=" in out
+
+
+def test_the_server_removes_its_empty_notebook_root_when_it_stops(tmp_path, monkeypatch):
+    """The server's notebook root is an empty temp folder of its own; a stopped server leaves none behind."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    proc, _url = start_server(tmp_path / "registry", token="t0ken", log_path=tmp_path / "server.log")
+    try:
+        assert [p.name for p in scratch.iterdir() if p.name.startswith("nbregistry-server-")]  # while it runs
+    finally:
+        stop_server(proc)
+    assert proc.returncode == 0, (tmp_path / "server.log").read_text()[-2000:]
+    assert not [p for p in scratch.iterdir() if p.name.startswith("nbregistry-server-")]
+
+
+def test_as_root_without_allow_root_the_server_refuses_at_once_in_one_line(tmp_path, capsys, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)  # what CI is; the check happens before anything starts
+    assert main(["server", "--root", str(tmp_path / "r"), "--token", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "refuses to run as root" in err and "--allow-root" in err and len(err.splitlines()) == 1

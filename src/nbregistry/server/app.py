@@ -82,6 +82,16 @@ class RegistryServerApp(ServerApp):
         self.jpserver_extensions = {"nbregistry": True}
 
 
+def _empty_root_dir() -> str:
+    """An empty folder for the server's notebook root, removed when the process exits."""
+    import atexit
+    import shutil
+
+    path = tempfile.mkdtemp(prefix="nbregistry-server-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port: int | None = 8765,
                   token: str | None = None, users: dict | None = None, base_url: str | None = "/",
                   allow_root: bool = False, max_upload_bytes: int | None = None, roles_file: str | None = None,
@@ -99,7 +109,7 @@ def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port
     c.ServerApp.open_browser = False
     # Nothing is served from disk (no contents/files services, no /files/ handler); the notebook
     # root is still an empty folder of its own, never the registry.
-    c.ServerApp.root_dir = tempfile.mkdtemp(prefix="nbregistry-server-")
+    c.ServerApp.root_dir = _empty_root_dir()
     c.ServerApp.contents_manager_class = NoFilesContentsManager
     c.ServerApp.allow_root = allow_root
     c.ServerApp.allow_unauthenticated_access = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def cmd_server(reg, args):
         from ..core.permissions import load_roles
 
         load_roles(args.roles)  # a mistake in the file is a usage error now, not a crash at start
+    if not args.allow_root and not args.config and hasattr(os, "geteuid") and os.geteuid() == 0:
+        # jupyter-server would refuse too, but only after loading everything, with exit code 1
+        raise ValidationError("nbregistry server refuses to run as root: run it as an unprivileged user, "
+                              "or pass --allow-root")
     if args.config and not Path(args.config).is_file():
         raise ValidationError(f"--config {args.config}: no such file")
     args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback

@@ -421,6 +421,7 @@ class UnknownRouteHandler(RegistryHandler):
     def authorize(self) -> None:
         pass
 
+    @web.authenticated  # signed-in callers get the 404; others the 403 every route gives them
     def _unknown(self, *args):
         raise web.HTTPError(404, f"no such route: {self.request.method} {self.request.path}")
 
