@@ -12,7 +12,7 @@ LABEXT_SOURCES := $(shell find labextension/src labextension/style -type f) labe
 DEMO_ROOT ?= $(CURDIR)/.demo
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install labextension browser-deps chp test test-fast demo bench clean
+.PHONY: install labextension browser-deps chp postgres-deps test test-fast demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,12 +55,18 @@ browser-deps:
 chp:
 	@command -v configurable-http-proxy >/dev/null || npm install -g --no-audit --no-fund configurable-http-proxy
 
+# PostgreSQL server binaries for the pg-s3 tests (tests/pg_cluster.py runs a throwaway cluster from
+# them, as the postgres user when root); Debian's package, installed only when none is present.
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q postgresql; }
+
 # Every test: unit, server, notebooks, browser. pytest's exit 5 (no tests collected) fails the run.
-test: install browser-deps chp
+test: install browser-deps chp postgres-deps
 	$(PY) -m pytest
 
 # Everything except the headless-browser suite, for a quick local loop.
-test-fast: install chp
+test-fast: install chp postgres-deps
 	$(PY) -m pytest -m "not browser"
 
 demo: install

@@ -80,7 +80,7 @@ def delete_blob(reg, sha: str) -> None:
 def registry_kinds() -> list[str]:
     """The kinds tests/conftest.py's ``reg`` runs over ("local", plus "remote" with the server suite),
     for modules that add "local-s3" (importable by name, unlike a conftest)."""
-    kinds = ["local"]
+    kinds = ["local", "pg-s3"]
     try:
         from server.remote_fixture import REMOTE_KINDS
     except ImportError:

@@ -19,7 +19,7 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))  # tests/helpers.py
 
-REGISTRY_KINDS = ["local"]
+REGISTRY_KINDS = ["local", "pg-s3"]  # pg-s3: PostgreSQL metadata + S3 blobs (tests/pg_cluster.py, backends.py)
 try:  # the server suite adds "remote" when it is present
     from server.remote_fixture import REMOTE_KINDS, remote_registry  # noqa: F401
 
@@ -66,17 +66,25 @@ def local_reg(tmp_path):
 
 # Object-store backends for tests that exercise blobs: ``blob_reg`` (and ``reg`` where a module adds "local-s3").
 from backends import s3_endpoint, s3_url, registry_with_s3  # noqa: E402,F401
+# A throwaway PostgreSQL cluster (tests/pg_cluster.py): ``postgres_server`` per session, ``pg_url`` per test.
+from pg_cluster import pg_registry_url, pg_template, pg_url, postgres_server  # noqa: E402,F401
 
-BLOB_KINDS = ["folder", "s3"]
+BLOB_KINDS = ["folder", "s3", "pg-s3"]
 
 
 @pytest.fixture(params=BLOB_KINDS)
 def blob_reg(request, tmp_path):
-    """A fresh registry acting as 'alice' whose blobs are in a folder, then in an S3 bucket."""
+    """A fresh registry acting as 'alice' whose blobs are in a folder, then in an S3 bucket (with
+    metadata in SQLite, then in PostgreSQL)."""
     from nbregistry import Registry
 
-    registry = (Registry(tmp_path / "registry", author="alice") if request.param == "folder" else
-                registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice"))
+    if request.param == "folder":
+        registry = Registry(tmp_path / "registry", author="alice")
+    elif request.param == "s3":
+        registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice")
+    else:
+        registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice",
+                                    db=request.getfixturevalue("pg_registry_url"))
     yield registry
     registry.close()
 
@@ -102,6 +110,11 @@ def _registry_of_kind(request, kind, tmp_path):
         registry.close()
     elif kind == "local-s3":  # blobs in an S3 bucket (tests/backends.py), metadata in SQLite
         registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice")
+        yield registry
+        registry.close()
+    elif kind == "pg-s3":  # metadata in PostgreSQL, blobs in an S3 bucket
+        registry = registry_with_s3(tmp_path, request.getfixturevalue("s3_url"), author="alice",
+                                    db=request.getfixturevalue("pg_registry_url"))
         yield registry
         registry.close()
     else:

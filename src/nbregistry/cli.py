@@ -664,7 +664,7 @@ def chosen_verb(argv: list[str] | None) -> str | None:
     i = 0
     while i < len(args):
         token = args[i]
-        if token in ("--root", "--objects"):
+        if token in ("--root", "--objects", "--db"):
             i += 2
             continue
         if token.startswith("-"):
@@ -685,6 +685,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     common.add_argument("--objects", default=argparse.SUPPRESS, metavar="URL",
                         help="where blobs are stored: s3://bucket/prefix or a folder (default: NBREGISTRY_OBJECTS, "
                              "else the registry folder)")
+    common.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
+                        help="where metadata is stored: postgresql://user@host/dbname or a SQLite file "
+                             "(default: NBREGISTRY_DB, else registry.db in the registry folder)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output (the entities' to_dict())")
 
@@ -728,7 +731,7 @@ def open_registry(args):
     root = getattr(args, "root", None)
     try:
         return Registry(root, origin="cli", create=args.verb not in READ_ONLY_VERBS,
-                        objects=getattr(args, "objects", None))
+                        objects=getattr(args, "objects", None), db=getattr(args, "db", None))
     except NotFound as exc:
         where = ("--root" if root is not None else
                  "NBREGISTRY_ROOT" if os.environ.get("NBREGISTRY_ROOT") else

@@ -102,8 +102,7 @@ class CollaborationMixin:
             return self._review_state(conn, model, number)
 
     def _review_state(self, conn, model, number: int) -> dict:
-        row = conn.execute("SELECT author, claimed_by FROM versions WHERE model_id = ? AND version = ?",
-                           (model["id"], number)).fetchone()
+        row = self.store.version_authors(model["id"], number, conn)
         # The author, and whoever claimed to be: an unproven claim can only make review stricter.
         authors = {row["author"]} | ({row["claimed_by"]} if row["claimed_by"] else set())
         latest: dict[str, str] = {}

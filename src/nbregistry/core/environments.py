@@ -13,10 +13,8 @@ registries into blobs.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 from . import lineage as lineage_mod
 from .errors import IntegrityError, NotFound
@@ -70,14 +68,18 @@ class EnvironmentBlobs:
 
 def migrate(db) -> None:
     """m005_environments: add ``versions.environment_sha`` and move every inline environment into a blob."""
-    conn: sqlite3.Connection = db.conn
+    conn = db.conn
     for statement in ENVIRONMENT_DDL.split(";"):
         if statement.strip():
             conn.execute(statement)
-    path = next(r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main")
-    if not path:  # an in-memory database has no object store beside it
+    if conn.execute("SELECT 1 FROM versions LIMIT 1").fetchone() is None:
+        return  # nothing to move (a new registry, or a new PostgreSQL database)
+    from .migrations import root_of
+
+    root = root_of(db)
+    if str(root) in ("", "."):  # an in-memory database has no object store beside it
         return
-    blobs = EnvironmentBlobs(ObjectStore(Path(path).parent))
+    blobs = EnvironmentBlobs(ObjectStore(root))
     last = 0
     while True:
         rows = conn.execute("SELECT id, lineage FROM versions WHERE id > ? ORDER BY id LIMIT 500",

@@ -134,7 +134,7 @@ class EvaluationsMixin:
         with self.store.read() as conn:
             if parsed == Ref(parsed.name):
                 model = self._model_row(parsed.name, conn)
-                ids = [r[0] for r in conn.execute("SELECT id FROM versions WHERE model_id = ?", (model["id"],))]
+                ids = self.store.version_ids(model["id"], conn)
                 title = f"evaluations of {model['name']}"
             else:
                 model, number = self._resolve(parsed, conn)

@@ -141,8 +141,22 @@ def build():
         """Webhook secrets encrypted with the registry's key file; webhook URLs out of event payloads."""
         from .store_webhooks import seal_stored_secrets, scrub_event_urls
 
-        file = next((r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
-        seal_stored_secrets(db.conn, Path(file).parent)
+        seal_stored_secrets(db.conn, root_of(db))
         scrub_event_urls(db.conn)
 
     return migrations
+
+
+def steps() -> list:
+    """``[(name, function)]`` of every migration in order: what the PostgreSQL engine applies
+    (core/engines/postgres.py) from the same description SQLite's sqlite-utils runner uses."""
+    return [(m.name, m.fn) for m in build()._migrations]
+
+
+def root_of(db) -> Path:
+    """The registry folder beside the database a migration step runs on (its key file, its blobs)."""
+    root = getattr(db, "nbr_root", None)
+    if root is not None:
+        return Path(root)
+    file = next((r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+    return Path(file).parent

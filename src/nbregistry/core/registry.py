@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from .registration import (StagedVersion, clean_metrics, clean_strings, file_ent
 from . import trust as trust_rule
 from .limits import Limits, check_int
 from .registration import check_edit, check_record
+from .engines import open_engine
 from .store import Store, now_iso
 from ..deploy.api import DeployMixin
 from .reproduce import ReproduceMixin
@@ -56,21 +56,24 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
 
     def __init__(self, root: str | os.PathLike | None = None, *, author: str | None = None,
                  origin: str = "api", trusted_classes: Iterable[str] | None = None, create: bool = True,
-                 objects: str | os.PathLike | None = None):
+                 objects: str | os.PathLike | None = None, db: str | os.PathLike | None = None):
         """``create=False`` opens an existing registry only (read-only faces): where there is no
         ``registry.db`` it raises :class:`NotFound` instead of making a new registry. A folder whose
         ``objects/`` holds blobs without a usable ``registry.db`` is always refused."""
         self.root = Path(root).expanduser() if root is not None else default_root()
-        check_openable(self.root, create=create)
+        # Metadata: <root>/registry.db, or ``db=`` / $NBREGISTRY_DB (a SQLite path, postgresql://..., core/engines/).
+        engine = open_engine(db, root=self.root)
+        check_openable(self.root, create=create, engine=engine)
         self.root.mkdir(parents=True, exist_ok=True)
         # Blobs: the folder in root, or ``objects=`` / $NBREGISTRY_OBJECTS (s3://bucket/prefix, core/objects/).
         self.objects = open_object_store(objects, root=self.root)
-        if self.objects.url != str(self.root) and _database_state(self.root / "registry.db") != "ok" \
+        if self.objects.url != str(self.root) and engine.state() != "ok" \
                 and next(iter(self.objects.iter_blobs()), None):  # check_openable, for a bucket
-            raise IntegrityError(f"{self.root}: registry.db is missing or empty but {self.objects.url} holds blobs; "
-                                 "refusing to open it (gc would delete them). Restore registry.db, or use another prefix")
+            raise IntegrityError(f"{self.root}: {_database_name(engine)} is missing or empty but {self.objects.url} "
+                                 "holds blobs; refusing to open it (gc would delete them). Restore the database, "
+                                 "or use another prefix")
         self.environments = EnvironmentBlobs(self.objects)
-        self.store = Store(self.root / "registry.db")
+        self.store = Store(engine)
         self.store.on_events_committed = self._events_committed  # webhooks (deploy/api.py)
         self._author = author
         self.origin = origin
@@ -218,7 +221,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         from .search_plan import SearchQuery
 
         _check_page(limit, offset)
-        query = SearchQuery.build(expr, order_by)
+        query = SearchQuery.build(expr, order_by, self.store.dialect)
         with self.store.read() as conn:
             ids, total, capped = self.store.search_page(query, limit, offset, conn)
             found = {v_id: v for v_id, v in zip(*self._versions_by_id(ids, conn))}
@@ -613,9 +616,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
         clauses, args = [], []
         numbered = [[ref.name, ref.version] for ref in parsed if ref.version is not None]
         if numbered:  # one indexed lookup per ref, not an OR of comparisons that scans every version
-            clauses.append("v.id IN (SELECT x.id FROM json_each(?) j JOIN models mm"
-                           " ON mm.name = json_extract(j.value, '$[0]') JOIN versions x"
-                           " ON x.model_id = mm.id AND x.version = json_extract(j.value, '$[1]'))")
+            clauses.append(f"v.id IN (SELECT x.id FROM {self.store.engine.json_pairs()} j JOIN models mm"
+                           " ON mm.name = j.name JOIN versions x ON x.model_id = mm.id AND x.version = j.number)")
             args.append(json.dumps(numbered))
         for ref in parsed:
             if ref.version is not None:
@@ -660,7 +662,7 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
             problem(None, text, path="registry.db")
         try:
             rows, recorded = self.store.verify_rows()
-        except sqlite3.DatabaseError as exc:
+        except self.store.engine.DatabaseError as exc:
             problem(None, f"registry.db: the versions cannot be read ({exc})", path="registry.db")
             return report
         checked: dict[str, str | None] = {}
@@ -763,21 +765,29 @@ def _version_targets(objects: BlobStore, row, recorded: set, problem) -> list:
     return targets
 
 
-def check_openable(root: Path, *, create: bool) -> None:
+def check_openable(root: Path, *, create: bool, engine=None) -> None:
     """Refuse to open a folder whose ``objects/`` holds blobs while its ``registry.db`` is missing or
     empty: a fresh empty database would make the next ``gc`` delete every blob. With
-    ``create=False`` (read-only faces), refuse a folder that holds no registry instead of creating one."""
-    db = root / "registry.db"
-    state = _database_state(db)
+    ``create=False`` (read-only faces), refuse a folder that holds no registry instead of creating one.
+    ``engine``: the registry's database when it is not ``<root>/registry.db`` (core/engines/)."""
+    state = _database_state(root / "registry.db") if engine is None else engine.state()
     if state == "ok":
         return
     if not create:
-        raise NotFound(f"there is no registry at {root} (no registry.db); nothing was created")
+        where = root if engine is None or engine.url == str(root / "registry.db") else engine.describe()
+        raise NotFound(f"there is no registry at {where} (no {_database_name(engine)}); nothing was created")
     if _holds_blobs(root / "objects"):
         raise IntegrityError(
             f"{root}: registry.db is {state} but objects/ holds stored blobs; refusing to open it (a new empty "
             "database would make gc delete every blob). Restore registry.db from a backup, or move objects/ "
             "away to start an empty registry there")
+
+
+def _database_name(engine) -> str:
+    """How messages name the registry's database: ``registry.db`` or the engine's URL."""
+    if engine is None or getattr(engine, "path", None) is not None and engine.path.name == "registry.db":
+        return "registry.db"
+    return engine.describe()
 
 
 def _database_state(db: Path) -> str:

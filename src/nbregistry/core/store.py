@@ -1,27 +1,20 @@
-"""All SQL of the registry. SQLite in WAL mode; every write inside ``BEGIN IMMEDIATE``.
+"""All SQL of the registry, written once (SQLite spelling, ``?`` placeholders) over an engine.
 
-Connections are per thread. Writers wait for each other (``busy_timeout`` plus a retry loop on
-``BEGIN IMMEDIATE``), so concurrent kernels never see "database is locked".
+The engine (``core/engines/``: SQLite by default, PostgreSQL for ``postgresql://`` URLs) gives
+connections per thread, a write transaction that waits for other writers, consistent read snapshots
+and the schema; it adapts the few dialect differences. The store is the only place SQL is written.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from . import migrations
-from .errors import RegistryError, SchemaTooNew
-
-BUSY_TIMEOUT_MS = 30_000
-LOCK_WAIT_SECONDS = 300
-MMAP_BYTES = 256 * 1024 * 1024  # SQLite-only tuning lives here, in the connection set-up, with the other PRAGMAs
+from .engines import Engine
 
 
 def now_iso() -> str:
@@ -32,130 +25,58 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _unstorable(exc: Exception) -> Exception:
-    """A value SQLite cannot bind, as the bad input it is (the faces' checks name it earlier)."""
-    from .errors import ValidationError
-
-    if isinstance(exc, UnicodeEncodeError):
-        return ValidationError("text holds a lone surrogate: text must be valid Unicode")
-    return ValidationError("a number is too large to store: integers must fit in 64 bits")
-
-
-class _Connection(sqlite3.Connection):
-    """The registry's SQLite connection: a parameter SQLite cannot bind (a lone surrogate in a name
-    someone searched for, a 400-digit id) is a ValidationError, on every read and write alike."""
-
-    def execute(self, *args):
-        try:
-            return super().execute(*args)
-        except (UnicodeEncodeError, OverflowError) as exc:
-            raise _unstorable(exc) from None
-
-    def executemany(self, *args):
-        try:
-            return super().executemany(*args)
-        except (UnicodeEncodeError, OverflowError) as exc:
-            raise _unstorable(exc) from None
-
-
 class Store:
-    """The SQLite side of one registry."""
+    """The metadata side of one registry, over a SQLite or PostgreSQL :class:`~.engines.Engine`."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, engine: Engine | Path | str):
+        if not isinstance(engine, Engine):  # a path: that SQLite file (as before engines)
+            from .engines.sqlite import SqliteEngine
+
+            engine = SqliteEngine(Path(engine))
+        self.engine = engine
+        self.path = getattr(engine, "path", None)  # the SQLite file (None on PostgreSQL)
+        # The registry's local folder: beside registry.db, or the working folder of a PostgreSQL registry.
+        self.root = self.path.parent if self.path is not None else Path(engine.root)
         self._local = threading.local()
         # Called (with no arguments) after a write transaction that added events has committed;
         # the registry uses it to wake the webhook dispatcher. It must be cheap and never raise.
         self.on_events_committed = None
-        self._ensure_schema()
+        engine.ensure_schema()
 
     # -- connections and transactions --------------------------------------------------------
     @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False, factory=_Connection)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            # Reads map the file instead of copying every page through read(): a big registry's random
-            # lookups (a page of versions, its metrics and params) stop paying a syscall and a copy each.
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            self._local.conn = conn
-        return conn
+    def conn(self):
+        return self.engine.conn
+
+    @property
+    def dialect(self):
+        """What search plans write differently on this engine (core/search_plan.py)."""
+        return self.engine.dialect
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.engine.close()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator:
         """A write transaction. Waits for other writers instead of failing."""
-        conn = self.conn
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise RegistryError(f"registry database stayed locked for {LOCK_WAIT_SECONDS}s") from exc
-                time.sleep(random.uniform(0.005, 0.05))
         self._local.new_events = False
-        try:
+        with self.engine.transaction() as conn:
             yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-            if self._local.new_events and self.on_events_committed is not None:
-                self._local.new_events = False
-                self.on_events_committed()
+        if self._local.new_events and self.on_events_committed is not None:
+            self._local.new_events = False
+            self.on_events_committed()
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator:
         """A consistent snapshot for several SELECTs."""
-        conn = self.conn
-        if conn.in_transaction:
+        with self.engine.snapshot() as conn:
             yield conn
-            return
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
 
-    def _ensure_schema(self) -> None:
-        new = not self.path.exists()
-        conn = self.conn
-        if new:
-            conn.execute("PRAGMA journal_mode = WAL")
-        found = conn.execute("PRAGMA user_version").fetchone()[0]
-        if found > migrations.SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.path} was written by a newer nbregistry (schema {found}, this one knows up to "
-                f"{migrations.SCHEMA_VERSION}); upgrade nbregistry to open it"
-            )
-        if found == migrations.SCHEMA_VERSION:
-            return
-        from .lineage import own_imports
+    def schema_version(self) -> int:
+        return self.engine.schema_version()
 
-        with own_imports():  # sqlite-utils is nbregistry's doing, not the user's (lineage.environment)
-            import sqlite_utils
-
-        with self.write(), own_imports():
-            db = sqlite_utils.Database(conn)
-            migrations.build().apply(db)
-            conn.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION}")
+    def explain(self, sql: str, args) -> list[str]:
+        return self.engine.explain(sql, args)
 
     # -- events ------------------------------------------------------------------------------
     def add_event(self, conn, *, actor: str, origin: str, action: str, model: str | None,
@@ -170,7 +91,7 @@ class Store:
 
     def events(self, *, since: int = 0, model: str | None = None, actions: Iterable[str] | None = None,
                after_time: str | None = None, limit: int = 1000, newest_first: bool = False,
-               conn=None) -> list[sqlite3.Row]:
+               conn=None) -> list:
         """Events after id ``since``, optionally of one model, of some actions, at/after a time."""
         sql = "SELECT * FROM events WHERE id > ?"
         args: list = [since]
@@ -203,7 +124,7 @@ class Store:
            ORDER BY v.version DESC LIMIT 1) AS latest_version
         FROM models m"""
 
-    def model_row(self, name: str, conn=None, *, counts: bool = False) -> sqlite3.Row | None:
+    def model_row(self, name: str, conn=None, *, counts: bool = False) -> Any:
         """A model by name (case-insensitive). ``counts`` adds version_count and latest_version, which
         cost a scan of the model's versions; resolving refs does without them, so it stays O(1)."""
         select = self.MODEL_SELECT if counts else "SELECT m.* FROM models m"
@@ -296,7 +217,7 @@ class Store:
                        " v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size, v.signature, v.input_example_sha,"
                        " v.identity, v.claimed_by")
 
-    def version_row(self, model_id: int, version: int, *, lineage: bool = True, conn=None) -> sqlite3.Row | None:
+    def version_row(self, model_id: int, version: int, *, lineage: bool = True, conn=None) -> Any:
         cols = self.VERSION_COLUMNS + (", v.lineage" if lineage else "")
         return (conn or self.conn).execute(
             f"SELECT {cols} FROM versions v JOIN models m ON m.id = v.model_id WHERE v.model_id = ? AND v.version = ?",
@@ -334,7 +255,7 @@ class Store:
         return rows, facts
 
     @contextmanager
-    def _snapshot(self, conn=None) -> Iterator[sqlite3.Connection]:
+    def _snapshot(self, conn=None) -> Iterator:
         """``conn`` when it is inside a transaction already, else a read transaction (:meth:`read`)."""
         if conn is not None and conn.in_transaction:
             yield conn
@@ -443,6 +364,27 @@ class Store:
     def delete_version(self, conn, version_id: int) -> None:
         conn.execute("DELETE FROM versions WHERE id = ?", (version_id,))
 
+    def version_ids(self, model_id: int, conn=None) -> list[int]:
+        return [r[0] for r in (conn or self.conn).execute("SELECT id FROM versions WHERE model_id = ?", (model_id,))]
+
+    def version_numbers(self, model_id: int, conn=None) -> list[int]:
+        return [r[0] for r in (conn or self.conn).execute(
+            "SELECT version FROM versions WHERE model_id = ? ORDER BY version", (model_id,))]
+
+    def version_blob_shas(self, version_id: int, conn=None) -> list[str]:
+        return [r[0] for r in (conn or self.conn).execute("SELECT sha FROM version_blobs WHERE version_id = ?",
+                                                          (version_id,))]
+
+    def version_authors(self, model_id: int, version: int, conn=None):
+        """``author`` and ``claimed_by`` of one version (a row), or None."""
+        return (conn or self.conn).execute("SELECT author, claimed_by FROM versions WHERE model_id = ? AND version = ?",
+                                           (model_id, version)).fetchone()
+
+    def flavor_meta(self, model_id: int, version: int, conn=None) -> dict:
+        row = (conn or self.conn).execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
+                                          (model_id, version)).fetchone()
+        return json.loads(row["flavor_meta"])
+
     def aliases_of_version(self, version_id: int, conn=None) -> list[str]:
         return [r[0] for r in (conn or self.conn).execute(
             "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias", (version_id,))]
@@ -467,7 +409,7 @@ class Store:
         return cur.lastrowid
 
     def alias_moves(self, model_id: int, alias: str | None = None, *, before: str | None = None,
-                    conn=None) -> list[sqlite3.Row]:
+                    conn=None) -> list:
         sql = ("SELECT am.*, m.name AS model FROM alias_moves am JOIN models m ON m.id = am.model_id"
                " WHERE am.model_id = ?")
         args: list = [model_id]
@@ -486,16 +428,10 @@ class Store:
             " WHERE environment_sha IS NOT NULL")}
 
     def check_database(self, *, full: bool) -> list[str]:
-        """SQLite's own page check (``quick_check``; ``integrity_check`` when ``full``): problems, or []."""
-        pragma = "integrity_check" if full else "quick_check"
-        try:
-            rows = [r[0] for r in self.conn.execute(f"PRAGMA {pragma}(100)")]
-        except sqlite3.DatabaseError as exc:
-            return [f"registry.db cannot be checked ({exc}): the database file is damaged"]
-        return [] if rows == ["ok"] else [f"registry.db: {line}" for r in rows for line in str(r).splitlines()
-                                           if line.strip() and not line.startswith("***")]
+        """The engine's own check (SQLite: ``quick_check``; ``integrity_check`` when ``full``): problems, or []."""
+        return self.engine.check_database(full=full)
 
-    def verify_rows(self, conn=None) -> tuple[list[sqlite3.Row], dict]:
+    def verify_rows(self, conn=None) -> tuple[list, dict]:
         """Every version with what verify compares (hashes, size, flavor metadata), and the blobs
         ``version_blobs`` records for each (``{version id: set of sha}``)."""
         conn = conn or self.conn
@@ -508,7 +444,7 @@ class Store:
             blobs.setdefault(vid, set()).add(sha)
         return rows, blobs
 
-    def blob_rows(self, conn=None) -> list[sqlite3.Row]:
+    def blob_rows(self, conn=None) -> list:
         """Every version's manifest and example blob, for verify."""
         return (conn or self.conn).execute(
             "SELECT m.name, v.version, v.artifact_sha, v.input_example_sha, v.environment_sha FROM versions v"

@@ -45,7 +45,7 @@ class VersioningMixin:
             source = self._versions("v.model_id = ? AND v.version = ?", [model["id"], number], lineage=True,
                                     conn=conn)[0]
             row = self.store.version_row(model["id"], number, lineage=False, conn=conn)
-            blobs = [r[0] for r in conn.execute("SELECT sha FROM version_blobs WHERE version_id = ?", (row["id"],))]
+            blobs = self.store.version_blob_shas(row["id"], conn)
             lineage = dict(source.lineage or {})
             earlier = lineage.get("revert_of") if isinstance(lineage.get("revert_of"), dict) else {}
             lineage["revert_of"] = {
@@ -111,8 +111,7 @@ class VersioningMixin:
         with self.store.write() as conn:
             model = self._model_row(name, conn)
             aliases = self._guard_aliases(conn, model, force, reason, "delete")
-            versions = [r[0] for r in conn.execute("SELECT version FROM versions WHERE model_id = ? ORDER BY version",
-                                                   (model["id"],))]
+            versions = self.store.version_numbers(model["id"], conn)
             when = now_iso()
             counts = sv.delete_model(conn, model["id"])
             sv.retire_name(conn, model["name"], model_id=None, status="deleted", successor=None, time_=when,

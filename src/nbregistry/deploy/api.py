@@ -117,7 +117,7 @@ class DeployMixin:
         secret = secret or _secrets.token_hex(32)
         if not isinstance(secret, str) or len(secret) < 16:
             raise ValidationError("a webhook secret must be a string of at least 16 characters")
-        sealed = secret_box.seal(self.store.path.parent, secret)
+        sealed = secret_box.seal(self.store.root, secret)
         with self.store.write() as conn:
             hook_id = sql.insert_webhook(conn, url=url, events=events, model=model, secret=sealed, created_at=now_iso(),
                                          created_by=self.author, description=description)
@@ -223,6 +223,6 @@ class DeployMixin:
             if sql.any_active(self.store.conn):
                 from . import webhooks
 
-                webhooks.wake(self.store.path, self.webhook_networks)
+                webhooks.wake(self.store, self.webhook_networks)
         except Exception as exc:  # noqa: BLE001 - webhooks must never fail the operation that caused them
             log.warning("could not wake the webhook dispatcher: %s", exc)

@@ -15,7 +15,6 @@ keys, plus ``<thing>_id`` columns naming a table ``<thing>s`` (``alias_moves.eve
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 
 from ..core.errors import ValidationError
@@ -24,7 +23,7 @@ from ..core.store_webhooks import WEBHOOK_TABLES
 
 BUNDLE_FORMAT = "nbregistry.bundle/1"
 MANIFEST_NAME = "nbregistry-bundle.json"
-SKIPPED_TABLES = {"_sqlite_migrations", *WEBHOOK_TABLES}
+SKIPPED_TABLES = {"_sqlite_migrations", "nbregistry_migrations", "nbregistry_schema", *WEBHOOK_TABLES}
 
 
 @dataclass
@@ -45,8 +44,12 @@ class TableInfo:
         return {**self.soft_fks, **self.fks}
 
 
-def table_infos(conn: sqlite3.Connection) -> dict[str, TableInfo]:
+def table_infos(conn) -> dict[str, TableInfo]:
     """The exportable tables of a registry database, parents before children."""
+    if hasattr(conn, "catalog"):  # PostgreSQL (core/engines/postgres.py)
+        infos = {name: TableInfo(name, columns, pk, fks, unique=unique)
+                 for name, columns, pk, fks, unique in conn.catalog() if name not in SKIPPED_TABLES}
+        return _with_soft_fks(infos)
     rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
     virtual = [r[0] for r in rows if (r[1] or "").upper().startswith("CREATE VIRTUAL")]
     names = [r[0] for r in rows
@@ -63,6 +66,15 @@ def table_infos(conn: sqlite3.Connection) -> dict[str, TableInfo]:
             if idx[2] and idx[3] != "pk":
                 unique.append([r[2] for r in conn.execute(f'PRAGMA index_info("{idx[1]}")')])
         infos[name] = TableInfo(name, columns, pk, fks, unique=unique)
+    return _with_soft_fks(infos)
+
+
+def row_order(conn, info: TableInfo) -> str:
+    """The ORDER BY of an export's rows: insertion order (SQLite's rowid), else the primary key."""
+    return conn.row_order(info.pk) if hasattr(conn, "row_order") else "rowid"
+
+
+def _with_soft_fks(infos: dict[str, TableInfo]) -> dict[str, TableInfo]:
     for info in infos.values():
         for col in info.columns:
             if col.endswith("_id") and col not in info.fks and col != "id":

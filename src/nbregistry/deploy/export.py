@@ -16,7 +16,7 @@ from pathlib import Path
 from ..core.errors import IntegrityError, ValidationError
 from ..core.refs import parse_ref
 from ..core.store import now_iso
-from .bundle import BUNDLE_FORMAT, MANIFEST_NAME, table_infos
+from .bundle import BUNDLE_FORMAT, MANIFEST_NAME, row_order, table_infos
 from .entities import ExportReport
 from .export_card import readme_text
 
@@ -35,7 +35,7 @@ def export_bundle(reg, ref_or_model: str | None, dest) -> ExportReport:
                           if "environment_sha" in vcols else set()))  # environments: m005, docs/schema.md
         names = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM models")}
         refs = [f"{names[v[vcols.index('model_id')]]}:{v[vcols.index('version')]}" for v in rows_by_table["versions"]]
-        schema_version = conn.execute("PRAGMA user_version").fetchone()[0]
+        schema_version = reg.store.schema_version()
     from .. import __version__
 
     manifest = {
@@ -89,7 +89,7 @@ def _select_rows(reg, conn, infos, ref_or_model):
     out: dict[str, list] = {}
     for name, info in infos.items():
         cols = ", ".join(f'"{c}"' for c in info.columns)
-        rows = conn.execute(f'SELECT {cols} FROM "{name}" ORDER BY rowid').fetchall()
+        rows = conn.execute(f'SELECT {cols} FROM "{name}" ORDER BY {row_order(conn, info)}').fetchall()
         if model_ids is not None:
             rows = [r for r in rows if _in_scope(name, info, r, infos, included, model_ids, version_ids,
                                                  version_number, model_names)]
@@ -176,9 +176,7 @@ def _add_blob(tar: tarfile.TarFile, reg, sha: str) -> int:
 # ==================================================================== shared with export_mlflow.py
 def _flavor_meta(reg, version) -> dict:
     model, _ = reg._resolve(version.ref)
-    row = reg.store.conn.execute("SELECT flavor_meta FROM versions WHERE model_id = ? AND version = ?",
-                                 (model["id"], version.version)).fetchone()
-    return json.loads(row["flavor_meta"])
+    return reg.store.flavor_meta(model["id"], version.version)
 
 
 def _pin(package: str) -> str:

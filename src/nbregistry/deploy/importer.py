@@ -17,7 +17,6 @@ import binascii
 import hashlib
 import json
 import shutil
-import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path
@@ -230,9 +229,11 @@ def import_rows(reg, conn, tables: dict[str, tuple[list, list]], report: ImportR
             try:
                 cur = conn.execute(f'INSERT INTO "{name}" ({quoted}) VALUES ({",".join("?" * len(cols))})',
                                    [values[c] for c in cols])
-            except sqlite3.IntegrityError as exc:
+            except reg.store.engine.IntegrityError as exc:
                 raise ValidationError(f"bundle row {name} #{old_id} breaks a rule of this registry: {exc}") from None
             if info.has_id:
+                if "id" in values and hasattr(conn, "sync_ids"):  # PostgreSQL: the next generated id follows it
+                    conn.sync_ids([name])
                 mapping[old_id] = cur.lastrowid
                 max_id = max(max_id, cur.lastrowid)
             added += 1
@@ -252,6 +253,7 @@ def import_rows(reg, conn, tables: dict[str, tuple[list, list]], report: ImportR
         report.existing[name] = existing
     if blob_rows:
         report.added["version_blobs"] = blob_rows  # recomputed from the manifests, not imported
+
     return needed
 
 
@@ -335,8 +337,8 @@ def _merge_existing(reg, conn, name, info, values, found, report) -> None:
             raise Conflict(f"{model}:{values['version']} exists in this registry with different content"
                            f" ({sha[:12]}… here, {values['artifact_sha'][:12]}… in the import); nothing was imported")
     elif name == "models" and "last_version" in values:
-        conn.execute("UPDATE models SET last_version = MAX(last_version, ?) WHERE id = ?",
-                     (values["last_version"], found))
+        conn.execute("UPDATE models SET last_version = CASE WHEN last_version < ? THEN ? ELSE last_version END"
+                     " WHERE id = ?", (values["last_version"], values["last_version"], found))
     elif name in ("aliases", "policies"):
         key = {c: values[c] for c in info.pk}
         where = " AND ".join(f'"{c}" IS ?' for c in key)

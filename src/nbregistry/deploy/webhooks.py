@@ -127,7 +127,7 @@ def attempt(store: Store, row, *, allowed: tuple = ()) -> dict:
     try:
         headers = {"Content-Type": "application/json", "User-Agent": "nbregistry-webhooks",
                    "X-Nbregistry-Event": row["action"], "X-Nbregistry-Delivery": str(row["id"]),
-                   SIGNATURE_HEADER: sign(secret_box.unseal(store.path.parent, row["secret"]), body)}
+                   SIGNATURE_HEADER: sign(secret_box.unseal(store.root, row["secret"]), body)}
         status_code, reason = webhook_urls.post(row["url"], body, headers, allowed=allowed, timeout=TIMEOUT_SECONDS)
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code} {reason}"
@@ -171,8 +171,9 @@ class Dispatcher:
     It exits after ``IDLE_EXIT_SECONDS`` with nothing to do; the next wake-up starts it again.
     """
 
-    def __init__(self, db_path: Path, allowed: tuple = ()):
-        self.db_path = Path(db_path)
+    def __init__(self, engine, allowed: tuple = ()):
+        self.engine = engine  # the registry's database engine; the dispatcher opens its own store on it
+        self.db_path = Path(getattr(engine, "path", None) or engine.root)
         self.allowed = tuple(allowed)
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -190,7 +191,7 @@ class Dispatcher:
 
     def _run(self) -> None:
         if self.store is None:
-            self.store = Store(self.db_path)
+            self.store = Store(self.engine.reopen())
         idle_since = time.monotonic()
         while True:
             self._wake.clear()
@@ -199,7 +200,7 @@ class Dispatcher:
                 wait = seconds_until_due(self.store)
                 self.last_error = None
             except Exception as exc:  # a locked or vanished database must not kill the process
-                log.warning("webhook dispatcher for %s: %s", self.db_path, exc)
+                log.warning("webhook dispatcher for %s: %s", self.engine.describe(), exc)
                 self.last_error = str(exc)
                 created, sent, wait = 0, 0, 5.0
             if created or sent:
@@ -216,14 +217,16 @@ _DISPATCHERS: dict[tuple, Dispatcher] = {}
 _DISPATCHERS_LOCK = threading.Lock()
 
 
-def wake(db_path: Path, allowed: tuple = ()) -> Dispatcher:
-    """Start (or nudge) this process's dispatcher for the registry database at ``db_path`` delivering
+def wake(store: Store, allowed: tuple = ()) -> Dispatcher:
+    """Start (or nudge) this process's dispatcher for the registry database of ``store`` delivering
     with the ``allowed`` networks (registries with different settings get different dispatchers)."""
-    key = (str(Path(db_path).resolve()), tuple(allowed))
+    engine = store.engine
+    where = str(Path(engine.path).resolve()) if getattr(engine, "path", None) is not None else engine.url
+    key = (where, tuple(allowed))
     with _DISPATCHERS_LOCK:
         dispatcher = _DISPATCHERS.get(key)
         if dispatcher is None:
-            dispatcher = _DISPATCHERS[key] = Dispatcher(Path(db_path), allowed)
+            dispatcher = _DISPATCHERS[key] = Dispatcher(engine, allowed)
     dispatcher.wake()
     return dispatcher
 

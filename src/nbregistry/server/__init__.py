@@ -26,6 +26,8 @@ class NBRegistry(LoggingConfigurable):
         config=True)
     objects = Unicode("", help="Where blobs are stored: empty for the registry folder (or NBREGISTRY_OBJECTS), "
                       "s3://bucket/prefix for an S3-compatible bucket (AWS env vars, AWS_ENDPOINT_URL).").tag(config=True)
+    db = Unicode("", help="Where metadata is stored: empty for registry.db in the registry folder (or NBREGISTRY_DB), "
+                 "postgresql://user@host:port/dbname for PostgreSQL 15+, or a SQLite file path.").tag(config=True)
     max_upload_bytes = Int(2 * 1024**3, help="Largest registration upload accepted, in bytes (413 beyond).").tag(
         config=True)
     read_threads = Int(4, help="Threads serving reads. Writes always go through one writer thread.").tag(

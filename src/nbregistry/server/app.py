@@ -95,7 +95,7 @@ def _empty_root_dir() -> str:
 def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port: int | None = 8765,
                   token: str | None = None, users: dict | None = None, base_url: str | None = "/",
                   allow_root: bool = False, max_upload_bytes: int | None = None, roles_file: str | None = None,
-                  jupyterhub: bool = False, objects: str | None = None) -> Config:
+                  jupyterhub: bool = False, objects: str | None = None, db: str | None = None) -> Config:
     """The configuration ``nbregistry server`` runs with (also used by the tests and the load test).
     ``None`` leaves an option to the config file (or the default)."""
     c = Config()
@@ -118,6 +118,8 @@ def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port
     c.NBRegistry.shared_token_identity = "shared"  # one token for a team: a single-identity server
     if objects:
         c.NBRegistry.objects = str(objects)
+    if db:
+        c.NBRegistry.db = str(db)
     if max_upload_bytes is not None:
         c.NBRegistry.max_upload_bytes = max_upload_bytes
     if roles_file:

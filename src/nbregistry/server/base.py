@@ -50,7 +50,8 @@ class RegistryService:
 
         self.settings = settings
         root = settings.root or default_root()  # never NBREGISTRY_URL: a server serves a folder
-        self.registry = Registry(root, origin="server", objects=getattr(settings, "objects", "") or None)
+        self.registry = Registry(root, origin="server", objects=getattr(settings, "objects", "") or None,
+                                 db=getattr(settings, "db", "") or None)
         self.registry.trust_own_pickles = False  # no user's pickle runs inside the shared server
         self.registry.code_allowed = False  # ... nor any stored code, whoever asks (core/trust.py)
         self.registry.limits = settings.limits() if hasattr(settings, "limits") else self.registry.limits

@@ -87,7 +87,7 @@ def cmd_server(reg, args):
     explicit = server_config(explicit_root, ip=args.ip, port=args.port, token=args.token, users=users,
                              base_url=args.base_url, allow_root=args.allow_root, max_upload_bytes=args.max_upload,
                              roles_file=args.roles, jupyterhub=args.jupyterhub,
-                             objects=getattr(args, "objects", None))
+                             objects=getattr(args, "objects", None), db=getattr(args, "db", None))
     defaults = Config({"ServerApp": {"ip": "127.0.0.1", "port": 8765}, "NBRegistry": {"root": str(root)}})
     run(explicit, ["--config", args.config] if args.config else [], defaults=defaults)
     return 0
