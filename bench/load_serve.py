@@ -8,8 +8,8 @@ to the old standard-library server.
 A throwaway registry gets a small scikit-learn model (logistic regression on iris, two versions);
 ``nbregistry serve iris@production --workers N`` runs in its own process on 127.0.0.1 and keep-alive
 clients (threads of this process) POST a 4-row ``dataframe_split`` as fast as they can. The
-baseline (``--baseline main``, the default) is the ``http.server`` scoring server as it was on the
-git ref ``main`` before the ASGI server: its ``src/`` is extracted with ``git archive`` into a
+baseline (``--baseline REF``; by default the last commit before the ASGI server, ``STDLIB_REF``) is the
+``http.server`` scoring server as it was there: its ``src/`` is extracted with ``git archive`` into a
 temporary folder and run the same way, on the same registry, in the same run. Two phases each:
 
 1. steady: the alias does not move;
@@ -35,6 +35,10 @@ import threading
 import time
 from pathlib import Path
 
+# the last commit whose ``nbregistry serve`` was the http.server one (its child, 5479337, brought the
+# ASGI server); ``main`` serves with uvicorn now, so it is no baseline any more
+STDLIB_REF = "3bb261438f915f1e555b05a1142bf6bd1c5c863f"
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -44,49 +48,89 @@ def main() -> int:
     ap.add_argument("--move-every", type=float, default=1.0, help="seconds between alias moves in phase 2")
     ap.add_argument("--poll", type=float, default=0.2, help="the server's watcher interval")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts to measure (default 1,2)")
-    ap.add_argument("--baseline", default="main",
-                    help="git ref whose stdlib server to measure too (default main; 'none' to skip)")
+    ap.add_argument("--baseline", default=STDLIB_REF,
+                    help=f"git ref whose stdlib server to measure too (default {STDLIB_REF[:10]}, the last "
+                         "commit before the ASGI server; 'none' to skip)")
     args = ap.parse_args()
-
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    from nbregistry import Registry
 
     work = Path(tempfile.mkdtemp(prefix="nbregistry-load-serve-"))
     server = None
     try:
-        X, y = load_iris(return_X_y=True, as_frame=True)
-        reg = Registry(work / "registry", author="bench")
-        reg.register(LogisticRegression(max_iter=500).fit(X, y), "iris", input_example=X.head(3))
-        reg.register(LogisticRegression(C=0.001, max_iter=500).fit(X, y), "iris", input_example=X.head(3))
-        reg.set_alias("iris:1", "production")
-        sample = X.iloc[[0, 50, 100, 149]]
-        body = json.dumps({"dataframe_split": {"columns": list(sample.columns), "data": sample.values.tolist()}})
-        expected = {f"iris:{v}": reg.load(f"iris:{v}").predict(sample).tolist() for v in (1, 2)}
-
         configs = []
         if args.baseline != "none":
-            configs.append((f"stdlib ({args.baseline})", 0, extract_baseline(args.baseline, work)))
+            configs.append((f"stdlib ({args.baseline[:10]})", 0, extract_baseline(args.baseline, work)))
         configs += [(f"asgi, {n} worker{'s' if n > 1 else ''}", n, None) for n in map(int, args.workers.split(","))]
         rows, status = [], None
         for label, workers, src in configs:
-            reg.set_alias("iris:1", "production", reason="load test reset")
-            args.current_workers = workers
-            server, host, port = start_server(work / "registry", args.poll, workers, src)
-            try:
-                for r in (phase("steady", host, port, body, expected, args, None),
-                          phase("alias moves", host, port, body, expected, args, lambda i: reg.set_alias(
-                              f"iris:{2 if i % 2 == 0 else 1}", "production", reason="load test"))):
-                    rows.append(dict(r, server=label))
-                status = request(host, port, "GET", "/version")
-            finally:
-                server.terminate()
-                server.wait(timeout=60)
+            # each server on a registry its own code wrote (an older nbregistry refuses a newer schema),
+            # its alias moved by a helper process running that same code
+            root = work / ("registry-baseline" if src else "registry")
+            with AliasMover(root, src) as mover:
+                body, expected = mover.body, mover.expected
+                args.current_workers = workers
+                server, host, port = start_server(root, args.poll, workers, src)
+                try:
+                    for r in (phase("steady", host, port, body, expected, args, None),
+                              phase("alias moves", host, port, body, expected, args,
+                                    lambda i: mover.move(2 if i % 2 == 0 else 1))):
+                        rows.append(dict(r, server=label))
+                    status = request(host, port, "GET", "/version")
+                finally:
+                    server.terminate()
+                    server.wait(timeout=60)
         print_table(rows, args, status)
         return 1 if any(r["failed"] for r in rows) else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+MOVER = r"""
+import json, sys
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from nbregistry import Registry
+root = sys.argv[1]
+X, y = load_iris(return_X_y=True, as_frame=True)
+reg = Registry(root, author="bench")
+if not reg.list_models().total:
+    reg.register(LogisticRegression(max_iter=500).fit(X, y), "iris", input_example=X.head(3))
+    reg.register(LogisticRegression(C=0.001, max_iter=500).fit(X, y), "iris", input_example=X.head(3))
+reg.set_alias("iris:1", "production", reason="load test reset")
+sample = X.iloc[[0, 50, 100, 149]]
+body = json.dumps({"dataframe_split": {"columns": list(sample.columns), "data": sample.values.tolist()}})
+expected = {f"iris:{v}": reg.load(f"iris:{v}").predict(sample).tolist() for v in (1, 2)}
+print(json.dumps({"body": body, "expected": expected}), flush=True)
+for line in sys.stdin:
+    reg.set_alias(f"iris:{int(line)}", "production", reason="load test")
+    print("ok", flush=True)
+"""
+
+
+class AliasMover:
+    """A process running the server's own nbregistry (``src``, or this one) that makes the registry
+    at ``root`` (two iris versions, @production on 1) and moves the alias when told."""
+
+    def __init__(self, root: Path, src: Path | None):
+        env = dict(os.environ, NBREGISTRY_USER="bench")
+        if src is not None:
+            env["PYTHONPATH"] = str(src)
+        self.proc = subprocess.Popen([sys.executable, "-c", MOVER, str(root)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        ready = json.loads(self.proc.stdout.readline())
+        self.body, self.expected = ready["body"], ready["expected"]
+
+    def move(self, version: int) -> None:
+        self.proc.stdin.write(f"{version}\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise SystemExit("the alias mover stopped")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def extract_baseline(ref: str, work: Path) -> Path:

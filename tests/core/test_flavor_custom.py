@@ -23,6 +23,7 @@ def scorer(tmp_path):
 
 def test_custom_model_round_trip_needs_trust_for_another_reader(local_reg, scorer, monkeypatch):
     monkeypatch.delenv("NBREGISTRY_TRUSTED_MODULES", raising=False)
+    monkeypatch.delenv("NBREGISTRY_TRUSTED_CLASSES", raising=False)
     rows = [[2, 0], [0, 2], [1, 0.2]]
     version = local_reg.register(scorer, "scorer", input_example=rows)
     assert version.flavor == "custom"
@@ -31,28 +32,65 @@ def test_custom_model_round_trip_needs_trust_for_another_reader(local_reg, score
     assert "artifacts/weights.json" in {f["path"] for f in version.artifact["files"]}
     reader = Registry(local_reg.root, author="bob")
     try:
-        with pytest.raises(TrustRequired):
+        with pytest.raises(TrustRequired, match="custom_models:ThresholdScorer"):
             reader.load(version.ref)  # importing a class named in stored metadata runs its code
         loaded = reader.load(version.ref, trust=True)
         assert type(loaded).__name__ == "ThresholdScorer" and loaded.weights == [1.0, -1.0]
         assert loaded.predict(rows) == scorer.predict(rows) == [1, 0, 1]
-        # the reader may allow-list a package they vetted: then no trust=True is needed
-        monkeypatch.setenv("NBREGISTRY_TRUSTED_MODULES", "some.other, custom_models")
-        assert reader.load(version.ref).predict(rows) == [1, 0, 1]
-        monkeypatch.setenv("NBREGISTRY_TRUSTED_MODULES", "custom")  # a prefix of the name is not its package
-        with pytest.raises(TrustRequired):
-            reader.load(version.ref)
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("allow", ["custom_models:ThresholdScorer", "custom_models:*"])
+def test_a_custom_model_on_the_one_allow_list_loads_without_trust(local_reg, scorer, monkeypatch, allow):
+    """The reader's allow-list (core/trust.py) covers custom models as it covers torch modules:
+    ``Registry(trusted_classes=)`` and ``NBREGISTRY_TRUSTED_CLASSES``, one setting, one check."""
+    monkeypatch.delenv("NBREGISTRY_TRUSTED_MODULES", raising=False)
+    monkeypatch.delenv("NBREGISTRY_TRUSTED_CLASSES", raising=False)
+    rows = [[2, 0], [0, 2], [1, 0.2]]
+    version = local_reg.register(scorer, "scorer", input_example=rows)
+    listed = Registry(local_reg.root, author="bob", trusted_classes=[allow])
+    monkeypatch.setenv("NBREGISTRY_TRUSTED_CLASSES", f"some.other:* {allow}")
+    from_env = Registry(local_reg.root, author="carol")
+    monkeypatch.delenv("NBREGISTRY_TRUSTED_CLASSES")
+    off_list = Registry(local_reg.root, author="dave", trusted_classes=["custom_models:OtherScorer", "custom:*"])
+    try:
+        assert listed.load(version.ref).predict(rows) == [1, 0, 1]
+        assert from_env.load(version.ref).predict(rows) == [1, 0, 1]
+        with pytest.raises(TrustRequired, match="custom_models:ThresholdScorer.*allow-list"):
+            off_list.load(version.ref)  # another class of the module, or a prefix of its name: refused
+    finally:
+        for reg in (listed, from_env, off_list):
+            reg.close()
+
+
+def test_the_old_trusted_modules_variable_still_works_and_warns(local_reg, scorer, monkeypatch):
+    monkeypatch.delenv("NBREGISTRY_TRUSTED_CLASSES", raising=False)
+    rows = [[2, 0], [0, 2], [1, 0.2]]
+    version = local_reg.register(scorer, "scorer", input_example=rows)
+    monkeypatch.setenv("NBREGISTRY_TRUSTED_MODULES", "some.other, custom_models")
+    with pytest.warns(FutureWarning, match="NBREGISTRY_TRUSTED_MODULES is deprecated.*"
+                                           "NBREGISTRY_TRUSTED_CLASSES=.*custom_models:\\*"):
+        reader = Registry(local_reg.root, author="bob")
+    monkeypatch.setenv("NBREGISTRY_TRUSTED_MODULES", "custom")  # a prefix of the name is not its module
+    with pytest.warns(FutureWarning):
+        prefix = Registry(local_reg.root, author="carol")
+    try:
+        assert reader.load(version.ref).predict(rows) == [1, 0, 1]
+        with pytest.raises(TrustRequired):
+            prefix.load(version.ref)
+    finally:
+        reader.close()
+        prefix.close()
 
 
 def test_a_custom_model_defined_in_a_notebook_is_pickled_and_always_needs_trust(local_reg, monkeypatch):
     namespace = {"CustomModel": CustomModel, "__name__": "__main__"}
     exec("class Doubler(CustomModel):\n    def predict(self, data):\n        return [2 * x for x in data]\n", namespace)
-    monkeypatch.setenv("NBREGISTRY_TRUSTED_MODULES", "__main__")
+    monkeypatch.setenv("NBREGISTRY_TRUSTED_CLASSES", "__main__:*")  # an allow-list does not cover a pickle
     version = local_reg.register(namespace["Doubler"](), "doubler")
     assert version.flavor == "custom" and version.flavor_meta["format"] == "cloudpickle"
-    reader = Registry(local_reg.root, author="bob")
+    reader = Registry(local_reg.root, author="bob", trusted_classes=["__main__:Doubler"])
     try:
         with pytest.raises(TrustRequired):
             reader.load(version.ref)

@@ -130,6 +130,19 @@ def test_docker_context_for_a_pickle_needs_trust_flag(local_reg, iris_model, tmp
         local_reg.export("legacy", tmp_path / "ctx", format="docker")
 
 
+def test_docker_context_for_a_class_the_load_imports_needs_trust_flag(local_reg, tmp_path):
+    """A custom model (or torch module) names a class to import: the container has no allow-list."""
+    import json as _json
+
+    from custom_models import ThresholdScorer
+
+    weights = tmp_path / "weights.json"
+    weights.write_text(_json.dumps([1.0, -1.0]))
+    local_reg.register(ThresholdScorer(threshold=0.5, weights_path=str(weights)), "scorer")
+    local_reg.export("scorer", tmp_path / "ctx", format="docker")
+    assert "--trust" in (tmp_path / "ctx" / "serve.sh").read_text()
+
+
 def test_predictions_match_between_registry_and_mlflow_for_proba(local_reg, iris, iris_model, tmp_path,
                                                                    allow_mlflow_pickles):
     import mlflow.sklearn

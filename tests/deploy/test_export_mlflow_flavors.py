@@ -139,3 +139,43 @@ print(json.dumps({{"expected": model.predict(X, verbose=0).tolist(),
     assert np.allclose(answer["pyfunc"], answer["expected"], atol=1e-6)
     assert np.allclose(answer["keras"], answer["expected"], atol=1e-6)
     assert read_mlmodel(tmp_path / "keras-mlflow")["flavors"]["keras"]["data"] == "data"
+
+
+def test_a_custom_model_exports_as_a_pyfunc_with_its_artifacts(tmp_path, allow_mlflow_pickles):
+    """A ``CustomModel`` subclass: its artifact files become MLflow pyfunc artifacts, handed to its
+    ``load_artifacts`` by MLflow's loader, so the export works with the registry gone."""
+    import shutil
+
+    import mlflow.pyfunc
+
+    from custom_models import ThresholdScorer
+    from nbregistry import Registry
+
+    weights = tmp_path / "weights.json"
+    weights.write_text(json.dumps([1.0, -1.0]))
+    frame = pd.DataFrame({"a": [2.0, 0.0, 1.0], "b": [0.0, 2.0, 0.2]})
+    reg = Registry(tmp_path / "registry", author="alice")
+    try:
+        version = reg.register(ThresholdScorer(threshold=0.5, weights_path=str(weights)), "scorer",
+                               input_example=frame)
+        assert version.flavor == "custom"
+        expected = reg.load(version.ref).predict(frame)
+        out = tmp_path / "custom-mlflow"
+        reg.export(version.ref, out, format="mlflow")
+    finally:
+        reg.close()
+    shutil.rmtree(tmp_path / "registry")
+    weights.unlink()  # nothing may point back at the registry or the original file
+    mlmodel = read_mlmodel(out)
+    pyfunc_conf = mlmodel["flavors"]["python_function"]
+    assert pyfunc_conf["loader_module"] == "mlflow.pyfunc.model"
+    assert pyfunc_conf["artifacts"] == {"weights.json": {"path": "artifacts/weights.json",
+                                                         "uri": "artifacts/weights.json"}}
+    assert json.loads((out / "artifacts" / "weights.json").read_text()) == [1.0, -1.0]
+    assert json.loads(mlmodel["signature"]["inputs"]) == [{"type": "double", "name": "a", "required": True},
+                                                          {"type": "double", "name": "b", "required": True}]
+    assert any(line.startswith("nbregistry==") for line in (out / "requirements.txt").read_text().splitlines())
+    loaded = mlflow.pyfunc.load_model(str(out))
+    assert list(loaded.predict(frame)) == expected == [1, 0, 1]
+    inner = loaded.unwrap_python_model().inner
+    assert inner.artifacts["weights.json"].startswith(str(out))  # read from the MLflow directory

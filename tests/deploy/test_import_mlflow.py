@@ -174,3 +174,34 @@ def test_pyfunc_and_pickle_versions_serve_and_export_back(local_reg, mlflow_regi
         back = mlflow.pyfunc.load_model(str(out))
         want = expected if name == "custom" else mlflow_registry["legacy"].predict(X).tolist()
         assert predict(back) == want
+
+
+def test_the_versions_own_user_wins_and_a_version_without_any_user_is_mlflow_import(local_reg, mlflow_registry,
+                                                                                   tmp_path):
+    """Authors: MLflow's ``user_id`` on the model version (set by servers that know who registered it),
+    else the run's owner, else ``mlflow-import``; on a copy of the MLflow database, so the shared
+    fixture stays as it was."""
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    source = mlflow_registry["uri"].removeprefix("sqlite:///")
+    copy = tmp_path / "mlflow-copy.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    uri = f"sqlite:///{copy}"
+    client = MlflowClient(uri, uri)
+    run_owner = client.get_run(client.get_model_version("churn", "1").run_id).info.user_id
+    assert run_owner and run_owner != "dora"
+    client.create_registered_model("orphan")  # a version with no run: nobody MLflow could name
+    client.create_model_version("orphan", client.get_model_version_download_uri("churn", "1"), run_id=None)
+    with sqlite3.connect(copy) as db:
+        db.execute("UPDATE model_versions SET user_id = 'dora' WHERE name = 'churn' AND version = 3")
+        db.execute("UPDATE model_versions SET user_id = NULL WHERE name = 'orphan'")
+    local_reg.import_mlflow(uri, models=["churn", "orphan"])
+    assert local_reg.get("churn:3").author == "dora"  # the version's own user
+    assert local_reg.get("churn:1").author == run_owner  # the run's owner
+    assert local_reg.get("orphan:1").author == "mlflow-import"
+    for ref in ("churn:1", "churn:3", "orphan:1"):
+        version = local_reg.get(ref)
+        assert version.identity == "imported" and not version.author_counts

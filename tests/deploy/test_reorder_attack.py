@@ -62,3 +62,35 @@ def test_retyped_and_reordered_signatures_are_incompatible():
     t32, t64 = (infer_signature(np.zeros((2, 3), dtype=d)) for d in ("float32", "float64"))
     assert "dtype changed" in check_compatible(t32, t64)
     assert check_compatible(old, old) is None
+
+
+def test_the_attack_end_to_end_against_a_real_two_worker_server(reordered, tmp_path):
+    """The issue's scenario over HTTP: 2 uvicorn workers follow @production; the reordered version
+    cannot slip in behind the gate, and once promoted on purpose, rows in the old order get a 400
+    (MLflow's answer) instead of ``[2, 2, 2]``, while rows by name still get ``[0, 1, 2]``."""
+    from serve_helpers import CliServer
+
+    reg, X, _ = reordered
+    rows = X.to_numpy().tolist()  # the old column order, without names
+    named = {"dataframe_records": X.to_dict(orient="records")}
+    # served as the author: the trees are skops files with types outside skops' trusted set
+    srv = CliServer(reg.root, "churn@production", workers=2, user="alice", log=tmp_path / "serve.log")
+    try:
+        r = srv.post("/invocations", json=named)
+        assert r.status_code == 200 and r.json()["predictions"] == [0, 1, 2]
+        with pytest.raises(PolicyRefused):
+            reg.promote("churn:2", "production")  # the gate: column order changed
+        reg.promote("churn:2", "production", force=True, reason="columns reordered on purpose")
+        assert srv.wait_workers(version=2) == srv.pids  # every worker on the reordered version
+        for body in ({"instances": rows}, {"inputs": rows}, {"dataframe_split": {"data": rows}}):
+            r = srv.post("/invocations", json=body)
+            assert r.status_code == 400, r.text
+            assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE" and "by name" in r.json()["message"]
+        for _ in range(4):  # fresh connections: both workers answer by name
+            r = srv.post("/invocations", json=named)
+            assert r.status_code == 200 and r.headers["X-Nbregistry-Version"] == "churn:2"
+            assert r.json()["predictions"] == [0, 1, 2]
+        csv = srv.post("/invocations", data=X.to_csv(index=False), headers={"Content-Type": "text/csv"})
+        assert csv.status_code == 200 and csv.json()["predictions"] == [0, 1, 2]  # CSV has a header: names
+    finally:
+        assert srv.stop() == 0

@@ -55,6 +55,56 @@ def test_negative_content_length_is_a_400_at_once(server):
     still_serving(server)
 
 
+def flood(sock, total: int) -> int:
+    """Send up to ``total`` bytes of junk body; how many went out before the server hung up."""
+    chunk = b"[" * (64 * 1024)
+    sent = 0
+    try:
+        while sent < total:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return sent
+
+
+def test_negative_content_length_with_a_flood_behind_it_keeps_memory_bounded(server):
+    """The stdlib server's failure: ``Content-Length: -1`` made it buffer 512 MiB. Here the answer
+    comes at once and the connection closes, so the bytes behind it are never read into memory."""
+    rss_before = {pid: server.worker_rss(pid) for pid in server.pids}
+    total = 512 * 1024 * 1024
+    with raw_connection(server.url, CLIENT_TIMEOUT) as sock:
+        sock.sendall(request_head("-1"))
+        sent = flood(sock, total)
+        try:
+            answer = read_until_closed(sock)
+        except (ConnectionResetError, socket.timeout):
+            answer = b""
+    assert sent < total  # the server hung up long before the flood ended
+    assert answer == b"" or status_of(answer) == 400
+    for pid, before in rss_before.items():
+        assert server.worker_rss(pid) - before < 50 * 1024 * 1024  # nothing like the bytes sent was kept
+    still_serving(server)
+
+
+def test_a_missing_content_type_is_a_415_before_any_body(server):
+    """Refused on the headers alone: a 408 (the body deadline) would mean the server waited for the body."""
+    head = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n"
+    with raw_connection(server.url, CLIENT_TIMEOUT) as sock:
+        sock.sendall(head)  # and no body at all
+        started = time.monotonic()
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        waited = time.monotonic() - started
+    assert status_of(answer) == 415 and b"Content-Type header is required" in answer
+    assert waited < CLIENT_TIMEOUT
+    still_serving(server)
+
+
 def test_a_huge_content_length_is_a_413_before_any_body(server):
     with raw_connection(server.url, CLIENT_TIMEOUT) as sock:
         sock.sendall(request_head(str(50 * 1024**3)))  # claims 50 GiB, sends none

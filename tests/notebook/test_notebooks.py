@@ -15,7 +15,24 @@ from nbregistry import Registry
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 
-def check_quickstart(reg: Registry, folder: Path, monkeypatch) -> None:
+def output_of(nb, starts: str, mime: str = "text/html", *, exact: bool = False) -> str:
+    """The ``mime`` output of the one code cell whose source starts with (or is) ``starts``."""
+    cells = [c for c in nb.cells if c.cell_type == "code"
+             and (c.source.strip() == starts if exact else c.source.startswith(starts))]
+    assert len(cells) == 1, starts
+    return "".join(o.get("data", {}).get(mime, "") for o in cells[0].outputs)
+
+
+def check_quickstart(reg: Registry, folder: Path, monkeypatch, nb) -> None:
+    # what the saved notebook shows a reader: the card rendered, the evaluation on shared data ranked,
+    # the revert and its diff
+    assert "<h1>Wine cultivar classifier</h1>" in output_of(nb, "%%registry card wine")
+    draft = output_of(nb, 'reg.card(f"wine:{forest_v}", draft=True)', "text/markdown")
+    assert "## Intended use" in draft and "holdout" in draft and "reviewer-bob" in draft
+    assert "evaluations on holdout" in output_of(nb, "%registry evaluate wine")
+    assert "'accuracy@holdout': 'wine:3'" in output_of(nb, "%registry compare wine", "text/plain", exact=True)
+    assert "wine:4" in output_of(nb, "%registry revert") and "Revert of wine:2" in output_of(nb, "%registry revert")
+    assert "<b>revert</b> (1)" in output_of(nb, "%registry diff wine:{tree_v} wine", exact=True)
     versions = reg.list_versions("wine")
     assert [v.version for v in versions] == [4, 3, 2, 1]
     # the revert: wine:4 is wine:2 again, and its diff shows only the link
@@ -78,9 +95,9 @@ def test_notebook_runs_and_leaves_the_registry_in_the_promised_state(path, tmp_p
     copy = folder / path.name
     shutil.copy(path, copy)
     monkeypatch.setenv("JPY_SESSION_NAME", str(copy))  # what Jupyter tells a kernel about its notebook
-    execute(copy, monkeypatch, root=tmp_path / "registry", cwd=folder)
+    executed = execute(copy, monkeypatch, root=tmp_path / "registry", cwd=folder)
     reg = Registry(tmp_path / "registry")
     try:
-        CHECKS[path.name](reg, folder, monkeypatch)
+        CHECKS[path.name](reg, folder, monkeypatch, executed)
     finally:
         reg.close()

@@ -2,7 +2,8 @@
 
 The dispatcher needs each secret itself (it signs with HMAC-SHA256), so the secret cannot be
 stored as a hash. It is stored encrypted (Fernet: AES-128-CBC + HMAC-SHA256, from ``cryptography``)
-with a key in ``<registry root>/webhook-secrets.key``, created on first use with mode 0600. Whoever
+with a key in ``<registry root>/webhook-secrets.key`` (or ``$NBREGISTRY_WEBHOOK_KEY_FILE``, the one
+key file several server replicas share), created on first use with mode 0600. Whoever
 gets ``registry.db`` alone (a backup, a copied file, an SQL console, a bug that dumps a table) gets
 neither the secrets nor the power to sign; the key file is not part of any bundle or API answer.
 Losing the key file means the stored secrets cannot be used: deliveries fail with a message saying
@@ -17,11 +18,16 @@ from pathlib import Path
 from .errors import IntegrityError
 
 KEY_NAME = "webhook-secrets.key"
+KEY_FILE_ENV = "NBREGISTRY_WEBHOOK_KEY_FILE"
 PREFIX = "fernet:"
 
 
 def key_path(root: Path) -> Path:
-    return Path(root) / KEY_NAME
+    """``$NBREGISTRY_WEBHOOK_KEY_FILE`` when set, else ``<root>/webhook-secrets.key``. Server replicas
+    on one database each have a root of their own: they must all use one key file (a mounted secret),
+    or a secret sealed by one replica cannot be opened by the others (docs/scale-out.md)."""
+    shared = os.environ.get(KEY_FILE_ENV, "").strip()
+    return Path(shared).expanduser() if shared else Path(root) / KEY_NAME
 
 
 def _key(root: Path, *, create: bool) -> bytes | None:

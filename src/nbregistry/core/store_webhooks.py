@@ -85,6 +85,14 @@ def set_cursor(conn, last_event_id: int) -> None:
                  " ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id", (last_event_id,))
 
 
+def advance_cursor(conn, old: int, new: int) -> bool:
+    """Move the fan-out cursor from ``old`` to ``new``; False when another dispatcher moved it first
+    (then this one must not fan out the same events: its transaction is rolled back)."""
+    conn.execute("INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO NOTHING", (old,))
+    cur = conn.execute("UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1 AND last_event_id = ?", (new, old))
+    return cur.rowcount == 1
+
+
 def events_after(conn, event_id: int, limit: int) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (event_id, limit)).fetchall()
 
@@ -108,13 +116,24 @@ def claim_due(conn, now: float, claim_until: float, limit: int) -> list[sqlite3.
         "SELECT d.*, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
         " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.claimed_until IS NULL OR d.claimed_until < ?)"
         " ORDER BY d.next_attempt_at, d.id LIMIT ?", (now, now, limit)).fetchall()
-    conn.executemany("UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ?",
-                     [(claim_until, r["id"]) for r in rows])
-    return rows
+    # Each claim is conditional: on a database whose transactions do not serialize (PostgreSQL's
+    # READ COMMITTED), a dispatcher on another replica may have claimed the row since the SELECT;
+    # the UPDATE then waits for it, re-reads the row and changes nothing, and the row is not ours.
+    claimed = []
+    for r in rows:
+        cur = conn.execute("UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ? AND status = 'pending'"
+                           " AND (claimed_until IS NULL OR claimed_until < ?)", (claim_until, r["id"], now))
+        if cur.rowcount == 1:
+            claimed.append(r)
+    return claimed
 
 
 def next_due(conn) -> float | None:
-    return conn.execute("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'").fetchone()[0]
+    """When the next pending delivery may be sent: its attempt time, or the end of another
+    dispatcher's claim on it (so nobody polls a claimed delivery in a loop)."""
+    return conn.execute(
+        "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt_at THEN claimed_until"
+        " ELSE next_attempt_at END) FROM webhook_deliveries WHERE status = 'pending'").fetchone()[0]
 
 
 def record_attempt(conn, *, delivery_id: int, attempt: int, time_: str, status_code: int | None,

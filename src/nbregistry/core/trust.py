@@ -28,6 +28,8 @@ from .errors import TrustRequired, ValidationError
 from .identity import counts
 
 ENV_CLASSES = "NBREGISTRY_TRUSTED_CLASSES"
+# the custom flavor's former, separate allow-list (module names); read for one release, with a warning
+ENV_MODULES_DEPRECATED = "NBREGISTRY_TRUSTED_MODULES"
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,25 @@ def parse_classes(values: Iterable[str] | str | None) -> frozenset:
 
 
 def allowed_classes(extra: Iterable[str] | str | None = None) -> frozenset:
-    """The reader's allow-list: ``extra`` plus ``NBREGISTRY_TRUSTED_CLASSES`` from the environment."""
-    return parse_classes(extra) | parse_classes(os.environ.get(ENV_CLASSES))
+    """The reader's allow-list: ``extra`` plus ``NBREGISTRY_TRUSTED_CLASSES`` from the environment
+    (plus the deprecated ``NBREGISTRY_TRUSTED_MODULES``, each module ``m`` read as ``m:*``)."""
+    return parse_classes(extra) | parse_classes(os.environ.get(ENV_CLASSES)) | _deprecated_modules()
+
+
+def _deprecated_modules() -> frozenset:
+    """``NBREGISTRY_TRUSTED_MODULES=a.b,c`` as the allow-list entries ``a.b:* c:*``, with a warning
+    that names the replacement setting. Submodules no longer match: each module is its own entry."""
+    raw = os.environ.get(ENV_MODULES_DEPRECATED, "")
+    modules = [m.strip() for m in raw.replace(",", " ").split() if m.strip()]
+    if not modules:
+        return frozenset()
+    entries = [m if ":" in m else f"{m}:*" for m in modules]
+    import warnings
+
+    warnings.warn(f"{ENV_MODULES_DEPRECATED} is deprecated and will be removed in the next release; "
+                  f"it is read as {ENV_CLASSES}={' '.join(entries)!r} (the one allow-list for every flavor; "
+                  "a module's submodules need their own entries)", FutureWarning, stacklevel=3)
+    return parse_classes(entries)
 
 
 def class_allowed(path: str, allow: frozenset) -> bool:

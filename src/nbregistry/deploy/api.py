@@ -214,6 +214,25 @@ class DeployMixin:
         created, sent = webhooks.run_once(self.store, allowed=self.webhook_networks)
         return {"created": created, "attempts": sent}
 
+    def _dispatch_pending_webhooks(self) -> bool:
+        """Wake this process's webhook dispatcher when work is waiting: events not fanned out yet, or
+        a delivery due (and not claimed by a live dispatcher). Server replicas call this every few
+        seconds, so that what a process left when it died (or never dispatched) is still delivered,
+        once (the claims are in the database). Returns whether it woke the dispatcher."""
+        import time
+
+        from ..core import store_webhooks as sql
+
+        with self.store.read() as conn:
+            if not sql.any_active(conn):
+                return False
+            behind = sql.cursor(conn) < self.store.last_event_id(conn)
+            due = sql.next_due(conn)
+        if behind or (due is not None and due <= time.time()):
+            self._events_committed()
+            return True
+        return False
+
     def _events_committed(self) -> None:
         """Store hook after a write that added events: wake the webhook dispatcher when anyone listens.
         Costs one indexed ``SELECT`` when nobody does; never raises into the registry operation."""

@@ -222,6 +222,7 @@ def export_docker(reg, ref: str, dest, *, port: int = 8080) -> ExportReport:
     bundle (``model.nbregistry.tar``), ``serve.sh`` and an empty ``wheels/`` folder."""
     from .. import __version__
     from ..core.flavors import get_flavor
+    from ..core.trust import imported_classes
 
     version = reg.get(ref)
     dest = Path(dest)
@@ -231,7 +232,9 @@ def export_docker(reg, ref: str, dest, *, port: int = 8080) -> ExportReport:
     report = export_bundle(reg, version.ref, dest / "model.nbregistry.tar")
     meta = _flavor_meta(reg, version)
     try:
-        needs_trust = get_flavor(version.flavor).needs_trust(meta)
+        flavor = get_flavor(version.flavor)
+        # a class the load imports (torch, custom) needs trust too: the container has no allow-list
+        needs_trust = flavor.needs_trust(meta) or bool(imported_classes(flavor, meta))
     except ValidationError:
         needs_trust = True
     requirements = [f"nbregistry[serve]=={__version__}", *_serving_requirements(version.flavor, meta)]

@@ -9,7 +9,10 @@ KServe and Seldon's MLflow runtimes serve it:
 - torch: ``data/model.pth``, the module as TorchScript (what nbregistry stores, or the stored
   module scripted), loaded by ``mlflow.pytorch``; onnx: ``model.onnx`` (``mlflow.onnx``);
   keras: ``data/model.keras`` (``mlflow.keras``, Keras 3);
-- pickle / custom objects: a ``python_model.pkl`` pyfunc whose ``predict`` calls the object's;
+- pickle / custom objects: a ``python_model.pkl`` pyfunc whose ``predict`` calls the object's; a
+  ``CustomModel`` carries its artifact files as pyfunc artifacts, loaded back by ``load_context``;
+- transformers: MLflow's ``transformers`` flavor for pipelines MLflow can rebuild, else a pyfunc
+  around the safetensors checkpoint (see export_mlflow_transformers.py);
 - a version imported from MLflow: its MLflow directory as it was imported (exported back verbatim).
 
 Signature (column- or tensor-based, with the recorded output schema) and input example are written
@@ -53,7 +56,16 @@ def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: st
         return _export_verbatim(reg, version, dest)
     staging = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=".mlflow-"))
     try:
-        flavors, requirements = _mlflow_flavor(reg, version, staging, trust=trust, serialization=serialization)
+        outputs = version.signature.get("outputs") if version.signature else None
+        mlflow_outputs = _mlflow_schema(outputs, output=True) if outputs else None
+        if version.flavor == "transformers":  # MLflow's transformers flavor, or a pyfunc around the checkpoint
+            from .export_mlflow_transformers import transformers_flavor
+
+            flavors, requirements, answer = transformers_flavor(reg, version, staging, trust=trust, meta=meta)
+            if "transformers" in flavors:  # MLflow's pyfunc answers as the pipeline does, not as nbregistry
+                mlflow_outputs = answer
+        else:
+            flavors, requirements = _mlflow_flavor(reg, version, staging, trust=trust, serialization=serialization)
         mlmodel = {
             "artifact_path": version.name,
             "flavors": flavors,
@@ -66,9 +78,8 @@ def export_mlflow(reg, ref: str, dest, *, trust: bool = False, serialization: st
         }
         del mlmodel["mlflow_version"]
         if version.signature:
-            outputs = version.signature.get("outputs")
             mlmodel["signature"] = {"inputs": json.dumps(_mlflow_schema(version.signature)),
-                                    "outputs": json.dumps(_mlflow_schema(outputs, output=True)) if outputs else None,
+                                    "outputs": json.dumps(mlflow_outputs) if mlflow_outputs else None,
                                     "params": None}
         if version.has_input_example:
             mlmodel["saved_input_example_info"] = _write_example(reg.input_example(version.ref), version.signature,
@@ -191,12 +202,39 @@ def _mlflow_flavor(reg, version, folder: Path, *, trust: bool, serialization: st
                          _pin("pandas"), _pin("numpy")]
     if version.flavor == "pickle":
         return _pyfunc_wrapper(reg, version, folder, trust=trust)
+    if version.flavor == "custom":
+        return _custom_pyfunc(reg, version, folder, trust=trust, meta=meta)
     raise ValidationError(f"{version.ref} is a {version.flavor} model, which has no MLflow form"
                           " (use --format bundle or docker)")
 
 
+def _custom_pyfunc(reg, version, folder: Path, *, trust: bool, meta: dict) -> tuple[dict, list[str]]:
+    """A custom model (an ``nbregistry.CustomModel``) as a ``python_model`` whose artifact files are
+    MLflow pyfunc artifacts (``artifacts/<name>``): MLflow's ``load_context`` hands their paths to the
+    model's ``load_artifacts``, as ``Registry.load`` does. The class is pickled by reference, so it
+    (and nbregistry, its base class's home) must be importable where MLflow loads it."""
+    from .. import __version__
+    from ..core.objects import safe_relpath
+    from . import mlflow_pyfunc
+
+    model = reg.load(version.ref, trust=trust)
+    stored = reg.objects.checkout(version.artifact["sha256"])
+    artifacts = {}
+    for name, rel in (meta.get("artifacts") or {}).items():
+        rel = safe_relpath(rel)
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (stored / rel).is_dir():
+            shutil.copytree(stored / rel, target)
+        else:
+            shutil.copyfile(stored / rel, target)
+        artifacts[str(name)] = {"path": rel, "uri": rel}
+    return _pyfunc_wrapper(reg, version, folder, trust=trust, wrapped=mlflow_pyfunc.wrap_custom(model),
+                           artifacts=artifacts, extra=[f"nbregistry=={__version__}"])
+
+
 def _pyfunc_wrapper(reg, version, folder: Path, *, trust: bool, torchscript: bytes | None = None,
-                    extra: list[str] = ()) -> tuple[dict, list[str]]:
+                    extra: list[str] = (), wrapped=None, artifacts: dict | None = None) -> tuple[dict, list[str]]:
     """A pickle/custom object (or a TorchScript module) as an MLflow ``python_model``: a PythonModel
     whose ``predict`` calls the object's ``predict`` (or the object), pickled by value so loading
     needs no nbregistry."""
@@ -204,8 +242,9 @@ def _pyfunc_wrapper(reg, version, folder: Path, *, trust: bool, torchscript: byt
 
     from . import mlflow_pyfunc
 
-    wrapped = (mlflow_pyfunc.wrap_torchscript(torchscript) if torchscript is not None
-               else mlflow_pyfunc.wrap(reg.load(version.ref, trust=trust)))
+    if wrapped is None:
+        wrapped = (mlflow_pyfunc.wrap_torchscript(torchscript) if torchscript is not None
+                   else mlflow_pyfunc.wrap(reg.load(version.ref, trust=trust)))
     cloudpickle.register_pickle_by_value(mlflow_pyfunc)
     try:
         with open(folder / "python_model.pkl", "wb") as out:
@@ -215,6 +254,8 @@ def _pyfunc_wrapper(reg, version, folder: Path, *, trust: bool, torchscript: byt
     flavors = {"python_function": {"loader_module": "mlflow.pyfunc.model", "python_model": "python_model.pkl",
                                    "cloudpickle_version": cloudpickle.__version__, "code": None,
                                    "streamable": False}}
+    if artifacts:
+        flavors["python_function"]["artifacts"] = artifacts
     return flavors, ["mlflow", _pin("cloudpickle"), *extra, _pin("pandas"), _pin("numpy")]
 
 
@@ -257,6 +298,8 @@ def _mlflow_schema(signature: dict, *, output: bool = False) -> list:
 
 
 def _write_example(example, signature: dict | None, folder: Path) -> dict:
+    if hasattr(example, "to_frame") and not hasattr(example, "columns"):  # a Series is its one-column frame
+        example = example.to_frame(example.name if example.name is not None else "0")
     if hasattr(example, "columns"):
         split = json.loads(example.to_json(orient="split", index=False, date_format="iso"))
         data = {"columns": split["columns"], "data": split["data"]}

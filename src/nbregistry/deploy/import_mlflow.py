@@ -263,6 +263,11 @@ def _from_mlmodel(folder: Path) -> tuple[str, dict, dict | None, dict | None]:
         lg = flavors["lightgbm"]
         flavor, meta = "lightgbm", {**base, "model_class": lg.get("model_class", "lightgbm.basic.Booster"),
                                     "filename": lg["data"], "library_version": lg.get("lgb_version")}
+    elif isinstance(flavors.get("transformers"), dict) and flavors["transformers"].get("model_binary"):
+        # MLflow's transformers flavor: safetensors weights and JSON configs, loaded without trust
+        from ..core.flavors.transformers import describe_mlflow
+
+        flavor, meta = "transformers", {**base, **describe_mlflow(folder, flavors["transformers"])}
     elif flavors.get("onnx", {}).get("data"):
         flavor, meta = "onnx", {**base, "filename": flavors["onnx"]["data"]}
     elif "python_function" in flavors:  # any other pyfunc (python_model, pytorch, keras, ...): MLflow loads it

@@ -21,6 +21,30 @@ def wrap(model):
     return NbregistryPythonModel(model)
 
 
+def wrap_custom(model):
+    """A PythonModel around an ``nbregistry.CustomModel``: ``load_context`` gives the model its
+    artifact files from the MLflow directory (``load_artifacts({name: Path})``), then ``predict``
+    calls the model's."""
+    import mlflow.pyfunc
+
+    class NbregistryCustomModel(mlflow.pyfunc.PythonModel):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def load_context(self, context):
+            from pathlib import Path
+
+            paths = {name: Path(path) for name, path in (context.artifacts or {}).items()}
+            if paths:
+                self.inner.artifacts = {name: str(path) for name, path in paths.items()}
+                self.inner.load_artifacts(paths)
+
+        def predict(self, context, model_input, params=None):
+            return self.inner.predict(model_input)
+
+    return NbregistryCustomModel(model)
+
+
 def wrap_torchscript(data: bytes):
     """A PythonModel holding a TorchScript archive, loaded with ``torch.jit.load`` on first use."""
     import mlflow.pyfunc
@@ -49,3 +73,54 @@ def wrap_torchscript(data: bytes):
                 return self.module(torch.as_tensor(values, dtype=torch.float32)).numpy()
 
     return NbregistryTorchScriptModel(data)
+
+
+def wrap_transformers(classes: dict):
+    """A PythonModel over a transformers checkpoint (the pyfunc artifact ``checkpoint``): each part
+    rebuilt with its transformers class's ``from_pretrained`` (safetensors only, no remote code),
+    scoring as nbregistry's transformers flavor does — tokenized texts when there is a tokenizer,
+    named tensors otherwise; the label (``config.id2label``) of the highest logit."""
+    import mlflow.pyfunc
+
+    class NbregistryTransformersModel(mlflow.pyfunc.PythonModel):
+        def __init__(self, names):
+            self.classes = dict(names)
+            self.parts = None
+
+        def __getstate__(self):
+            return {"classes": self.classes}
+
+        def __setstate__(self, state):
+            self.classes, self.parts = state["classes"], None
+
+        def load_context(self, context):
+            import transformers
+
+            path = context.artifacts["checkpoint"]
+            self.parts = {}
+            for key, name in self.classes.items():
+                cls = getattr(transformers, name)  # transformers' own classes only (custom code is refused)
+                extra = {"use_safetensors": True} if key == "model" else {}
+                self.parts[key] = cls.from_pretrained(path, local_files_only=True, trust_remote_code=False, **extra)
+            self.parts["model"].eval()
+
+        def predict(self, context, model_input, params=None):
+            import numpy as np
+            import torch
+
+            net, tokenizer = self.parts["model"], self.parts.get("tokenizer")
+            with torch.no_grad():
+                if tokenizer is not None:
+                    data = model_input.iloc[:, 0] if hasattr(model_input, "columns") else model_input
+                    texts = [str(t) for t in (data.tolist() if hasattr(data, "tolist") else list(data))]
+                    inputs = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+                elif hasattr(model_input, "columns"):
+                    inputs = {str(c): torch.as_tensor(np.asarray(model_input[c].tolist())) for c in model_input.columns}
+                else:
+                    inputs = {k: torch.as_tensor(np.asarray(v)) for k, v in dict(model_input).items()}
+                out = net(**inputs)
+            logits = getattr(out, "logits", out[0] if isinstance(out, tuple) else out)
+            labels = getattr(net.config, "id2label", None) or {}
+            return np.asarray([labels.get(int(i), int(i)) for i in logits.argmax(dim=-1).numpy()], dtype=object)
+
+    return NbregistryTransformersModel(classes)

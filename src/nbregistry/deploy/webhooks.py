@@ -89,6 +89,10 @@ def fan_out(store: Store) -> int:
                 return created
             start = max(cursor, min(h["after_event_id"] for h in hooks))
             rows = sql.events_after(conn, start, FANOUT_BATCH)
+            # The cursor moves first, and only from the value read: of two dispatchers (replicas)
+            # fanning out the same events, one wins; the other has inserted nothing and reads again.
+            if rows and not sql.advance_cursor(conn, cursor, rows[-1]["id"]):
+                continue
             now = time.time()
             for ev in rows:
                 for hook in hooks:
@@ -97,8 +101,6 @@ def fan_out(store: Store) -> int:
                         sql.insert_delivery(conn, webhook_id=hook["id"], event_id=ev["id"], action=ev["action"],
                                             body=body, next_attempt_at=now, created_at=now_iso())
                         created += 1
-            if rows:
-                sql.set_cursor(conn, rows[-1]["id"])
             if len(rows) < FANOUT_BATCH:
                 return created
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -25,6 +26,7 @@ PROMOTIONS = "nbregistry:promotions"
 POLICIES = "nbregistry:policies"
 ADMIN = "nbregistry:admin"
 CHUNK = 1 << 20
+WEBHOOK_SWEEP_SECONDS = 5.0  # how often a server looks for webhook work nobody is doing
 
 # THE translation of core error codes (core/errors.py) to HTTP statuses.
 STATUS_BY_CODE = {"bad_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409,
@@ -32,6 +34,7 @@ STATUS_BY_CODE = {"bad_request": 400, "forbidden": 403, "not_found": 404, "confl
 # ... and of HTTP statuses raised by Jupyter/tornado (auth, XSRF, sizes) to codes.
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 409: "conflict", 411: "length_required", 413: "too_large"}
+log = logging.getLogger("nbregistry.server")
 AUTHOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 ANONYMOUS_USERNAME = re.compile(r"[0-9a-f]{32}")
 
@@ -63,6 +66,18 @@ class RegistryService:
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
         self.blobs = ThreadPoolExecutor(max(1, getattr(settings, "blob_threads", 8)), thread_name_prefix="nbregistry-blob")
+
+    def start_webhook_sweep(self, seconds: float = WEBHOOK_SWEEP_SECONDS) -> None:
+        """Every ``seconds``, on the read pool: deliver webhooks that nobody is dispatching (a replica
+        or a CLI process that wrote them died first). Cheap: one indexed SELECT while nobody subscribes."""
+        from tornado.ioloop import PeriodicCallback
+
+        def sweep():
+            future = self.readers.submit(self.registry._dispatch_pending_webhooks)
+            future.add_done_callback(lambda f: f.exception() and log.warning("webhook sweep: %s", f.exception()))
+
+        self.webhook_sweep = PeriodicCallback(sweep, seconds * 1000)
+        self.webhook_sweep.start()
 
     def identify(self, handler) -> "Identity":
         """Who is acting on this request, and how that was established (docs/team.md):

@@ -69,13 +69,14 @@ def cmd_server(reg, args):
         from ..core.permissions import load_roles
 
         load_roles(args.roles)  # a mistake in the file is a usage error now, not a crash at start
+    if args.config and not Path(args.config).is_file():
+        raise ValidationError(f"--config {args.config}: no such file")
+    args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
+    # after the option checks, which say what is wrong with the command line first
     if not args.allow_root and not args.config and hasattr(os, "geteuid") and os.geteuid() == 0:
         # jupyter-server would refuse too, but only after loading everything, with exit code 1
         raise ValidationError("nbregistry server refuses to run as root: run it as an unprivileged user, "
                               "or pass --allow-root")
-    if args.config and not Path(args.config).is_file():
-        raise ValidationError(f"--config {args.config}: no such file")
-    args.token = _check_auth(args, users)  # an empty token only with --no-auth, on loopback
     reg.close()
     explicit_root = root if getattr(args, "root", None) is not None or not args.config else None
     where = f"http://{args.ip or '127.0.0.1'}:{args.port or 8765}{args.base_url or '/'}"

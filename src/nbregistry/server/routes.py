@@ -435,4 +435,5 @@ def setup_handlers(web_app, settings) -> RegistryService:
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(base + path, handler, {"route": path}) for path, handler in ROUTES])
     web_app.add_handlers(".*$", [(base + r"(/.*)?", UnknownRouteHandler)])  # last: only what nothing else matched
+    service.start_webhook_sweep()
     return service

@@ -18,28 +18,25 @@ Saved as the class's import path, ``init_kwargs`` and the artifact files (under 
 checked-out paths. A class defined in a notebook (``__main__``) cannot be imported elsewhere, so such
 a model is saved with cloudpickle instead.
 
-Trust: importing a class named in stored metadata runs that module's code, so loading always needs
-``trust=True`` — unless the reader allow-lists the class's package in ``NBREGISTRY_TRUSTED_MODULES``
-(comma-separated module prefixes, e.g. ``mycompany.models``): the reader, not the author, decides.
-The cloudpickle form always needs trust.
+Trust: importing a class named in stored metadata runs that module's code, so this flavor declares
+the class (``imported_classes``) and the one rule of core/trust.py decides: loading needs
+``trust=True`` unless the class is on the reader's allow-list (``Registry(trusted_classes=[...])`` or
+``NBREGISTRY_TRUSTED_CLASSES``, ``module:Class`` or ``module:*``) — the reader, not the author,
+decides. The cloudpickle form always needs trust.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import pickle
 import shutil
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import TrustRequired, ValidationError
 from ..objects import safe_relpath
 from . import Flavor
-
-TRUSTED_MODULES_ENV = "NBREGISTRY_TRUSTED_MODULES"
-
 
 class CustomModel:
     """Base class of a custom model: ``predict`` plus the files listed in ``artifacts``."""
@@ -52,15 +49,6 @@ class CustomModel:
 
     def predict(self, data: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement predict(data)")
-
-
-def trusted_modules() -> list[str]:
-    return [m.strip() for m in os.environ.get(TRUSTED_MODULES_ENV, "").split(",") if m.strip()]
-
-
-def _allow_listed(class_path: str) -> bool:
-    module = class_path.partition(":")[0]
-    return any(module == prefix or module.startswith(prefix + ".") for prefix in trusted_modules())
 
 
 class CustomFlavor(Flavor):
@@ -102,11 +90,15 @@ class CustomFlavor(Flavor):
         return {**meta, "format": "import"}
 
     def needs_trust(self, meta: dict) -> bool:
-        return meta.get("format") != "import" or not _allow_listed(str(meta.get("class", "")))
+        return meta.get("format") != "import"  # the cloudpickle form; an imported class is declared below
 
-    def load(self, folder: Path, meta: dict, *, trusted: bool) -> Any:
-        if not trusted and self.needs_trust(meta):  # the core's rule refuses first; never run code without it
-            raise ValidationError(f"loading {meta.get('class')} runs its code: pass trust=True")
+    def imported_classes(self, meta: dict) -> list[str]:
+        return [str(meta.get("class"))] if meta.get("format") == "import" else []
+
+    def load(self, folder: Path, meta: dict, *, trusted) -> Any:
+        # the core's rule refuses first; never run code without it (``trusted`` is its Trust)
+        if not trusted and (self.needs_trust(meta) or not _allows(trusted, str(meta.get("class")))):
+            raise TrustRequired(f"loading {meta.get('class')} runs its code: pass trust=True or allow-list the class")
         paths = {name: folder / safe_relpath(rel) for name, rel in (meta.get("artifacts") or {}).items()}
         if meta.get("format") == "cloudpickle":
             with open(folder / "model.pkl", "rb") as f:
@@ -129,3 +121,8 @@ class CustomFlavor(Flavor):
         if not callable(fn):
             raise ValueError(f"{type(model).__name__} has no {method}")
         return fn(data)
+
+
+def _allows(trusted, class_path: str) -> bool:
+    allows = getattr(trusted, "allows_class", None)  # a plain bool from an old caller allows nothing extra
+    return bool(allows(class_path)) if callable(allows) else False

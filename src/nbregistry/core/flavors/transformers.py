@@ -67,10 +67,12 @@ def _class_path(obj: Any) -> tuple[str, bool]:
 
 
 def _auto_map(folder: Path) -> bool:
-    """Whether a saved config in ``folder`` points at code shipped with the checkpoint."""
+    """Whether a saved config in ``folder`` (or a subfolder: MLflow keeps each part in its own)
+    points at code shipped with the checkpoint."""
     for name in CONFIG_FILES:
-        path = folder / name
-        if path.is_file():
+        for path in sorted(folder.rglob(name)):
+            if not path.is_file() or path.is_symlink():
+                continue
             try:
                 config = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
@@ -78,6 +80,40 @@ def _auto_map(folder: Path) -> bool:
             if isinstance(config, dict) and config.get("auto_map"):
                 return True
     return False
+
+
+def part_folder(folder: Path, meta: dict, key: str) -> Path:
+    """Where the part ``key`` was saved: ``folder`` itself, or the subfolder ``meta["paths"][key]``
+    names (an MLflow transformers directory keeps ``model/`` and ``components/<name>/``)."""
+    from ..objects import safe_relpath
+
+    rel = (meta.get("paths") or {}).get(key)
+    return folder if rel in (None, "", ".") else folder / safe_relpath(str(rel))
+
+
+def describe_mlflow(folder: Path, conf: dict) -> dict:
+    """The metadata of an MLflow ``transformers`` model directory (its ``MLmodel`` flavor config
+    ``conf``): the parts in their subfolders, classes by transformers' own names, and the same honest
+    trust facts as :meth:`TransformersFlavor.describe_saved` (safetensors only, no shipped code)."""
+    paths = {"model": str(conf.get("model_binary") or "model")}
+    classes = {"model": str(conf.get("pipeline_model_type") or "AutoModel")}
+    parts = [c for c in (conf.get("components") or []) if c in PART_KEYS]
+    if conf.get("processor_type"):
+        parts.append("processor")
+    for key in parts:
+        paths[key] = f"components/{key}"
+        classes[key] = str(conf.get(f"{key}_type") or AUTO_PARTS[key])
+    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+    weights = [f for f in files if f.startswith(paths["model"] + "/")]
+    safetensors = any(f.endswith(".safetensors") for f in weights)
+    pickled = any(f.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5", ".msgpack")) for f in weights)
+    task = conf.get("task")
+    kind = "pipeline" if task and "processor" not in classes else "parts"
+    return {"kind": kind, "task": task if kind == "pipeline" else None, "classes": classes, "paths": paths,
+            "weights": "safetensors" if safetensors and not pickled else "other",
+            "custom_code": _auto_map(folder) or any(f.endswith(".py") for f in files)
+            or any(not c.isidentifier() for c in classes.values()),
+            "library_version": conf.get("transformers_version")}
 
 
 class TransformersFlavor(Flavor):
@@ -160,7 +196,7 @@ class TransformersFlavor(Flavor):
         for key, class_name in (meta.get("classes") or {"model": "AutoModel"}).items():
             cls = _resolve(transformers, class_name, key, trusted)
             extra = {} if key != "model" or trusted else {"use_safetensors": True}
-            parts[key] = cls.from_pretrained(folder, **options, **extra)
+            parts[key] = cls.from_pretrained(part_folder(folder, meta, key), **options, **extra)
         if hasattr(parts["model"], "eval"):
             parts["model"].eval()
         if meta.get("kind") == "pipeline":

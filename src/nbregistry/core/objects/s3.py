@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,7 +74,14 @@ class S3Store(BlobStore):
         self.transfer = TransferConfig(multipart_threshold=part_bytes, multipart_chunksize=part_bytes,
                                        max_concurrency=concurrency, io_chunksize=CHUNK)
         self.transfer.max_in_memory_upload_chunks = in_memory_parts  # s3transfer's knob, not boto3's argument
-        self._listed: dict[str, tuple[int, float]] = {}
+        self._local = threading.local()
+
+    @property
+    def _listing(self):
+        """This thread's listing entry (see :meth:`iter_blobs`)."""
+        if not hasattr(self._local, "entries"):
+            self._local.entries = {}
+        return self._local
 
     def key(self, sha: str) -> str:
         return f"{self.objects_prefix}{check_sha(sha)[:2]}/{sha}"
@@ -202,16 +210,24 @@ class S3Store(BlobStore):
             yield from page.get("Contents", ())
 
     def iter_blobs(self) -> Iterator[tuple[str, str]]:
-        self._listed = {}
-        for item in self._list(self.objects_prefix):
-            sha = item["Key"].rsplit("/", 1)[-1]
-            if SHA_RE.fullmatch(sha) and item["Key"] == self.key(sha):
-                self._listed[sha] = (item["Size"], item["LastModified"].timestamp())
-                yield sha, item["Key"]
+        # While the caller handles a listed blob, blob_stat answers for it from the listing (no HEAD
+        # per blob in verify and gc). Only that one entry is kept, per thread, and none after the
+        # pass: another replica may remove or re-store any blob, so an older listing is never used.
+        entries = self._listing.entries
+        try:
+            for item in self._list(self.objects_prefix):
+                sha = item["Key"].rsplit("/", 1)[-1]
+                if SHA_RE.fullmatch(sha) and item["Key"] == self.key(sha):
+                    entries.clear()
+                    entries[sha] = (item["Size"], item["LastModified"].timestamp())
+                    yield sha, item["Key"]
+        finally:
+            entries.clear()
 
     def blob_stat(self, sha: str) -> tuple[int, float] | None:
-        if sha in self._listed:
-            return self._listed[sha]
+        listed = self._listing.entries.get(sha)
+        if listed is not None:
+            return listed
         head = self._head(self.key(sha))
         return None if head is None else (head["ContentLength"], head["LastModified"].timestamp())
 
@@ -220,7 +236,7 @@ class S3Store(BlobStore):
         if head is None:
             return 0
         self.client.delete_object(Bucket=self.bucket, Key=self.key(sha))
-        self._listed.pop(sha, None)
+        self._listing.entries.pop(sha, None)
         return head["ContentLength"]
 
     def clean_tmp(self, older_than: float) -> int:

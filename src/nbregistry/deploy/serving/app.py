@@ -114,8 +114,16 @@ def app_from_env():
     from ...core.registry import Registry
 
     config = json.loads(os.environ[CONFIG_ENV])
-    registry = Registry(config.pop("root"), **({"author": config.pop("author")} if config.get("author") else {}))
+    where = config.pop("root")
+    author = {"author": config.pop("author")} if config.get("author") else {}
+    stores = config.pop("stores", None) or {}  # the parent's --db / --objects, when not the defaults
     config.pop("author", None)
+    if where.startswith(("http://", "https://")):  # a team server (NBREGISTRY_URL): through its API
+        from ...remote import RemoteRegistry
+
+        registry = RemoteRegistry(where, **author)
+    else:
+        registry = Registry(where, **author, **stores)
     return create_app(registry, config.pop("ref"), close_registry=True, **config)
 
 

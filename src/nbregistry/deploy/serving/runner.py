@@ -123,6 +123,22 @@ def uvicorn_config(app, *, host: str, port: int, limits: Limits, workers: int = 
     return config
 
 
+def worker_stores(registry) -> dict:
+    """The stores a worker must open besides ``root`` (``Registry(root, **stores)``): the object
+    store when it is not the root's folder (``--objects s3://...``), the database when it is not
+    ``<root>/registry.db`` (``--db postgresql://...``)."""
+    root = getattr(registry, "root", None)
+    if root is None:  # a RemoteRegistry: the workers reach the same server
+        return {}
+    stores = {}
+    if registry.objects.url != str(root):
+        stores["objects"] = registry.objects.url
+    engine = registry.store.engine
+    if engine.url != str(root / "registry.db"):
+        stores["db"] = engine.url
+    return stores
+
+
 def run(registry, ref: str, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, trust: bool = False,
         poll: float = 1.0, method: str = "predict", limits: Limits | None = None, access_log: bool = False,
         on_listen=None) -> None:
@@ -139,7 +155,8 @@ def run(registry, ref: str, *, host: str = "127.0.0.1", port: int = 8080, worker
 
     limits = limits or Limits()
     root = getattr(registry, "url", None) or str(registry.root)
-    os.environ[CONFIG_ENV] = json.dumps({"root": root, "author": registry.author, "ref": ref, "trust": trust,
+    os.environ[CONFIG_ENV] = json.dumps({"root": root, "stores": worker_stores(registry), "author": registry.author,
+                                         "ref": ref, "trust": trust,
                                          "poll": poll, "method": method, "max_body": limits.max_body,
                                          "body_timeout": limits.body_timeout})
     os.environ[LIMITS_ENV] = json.dumps(asdict(limits))
