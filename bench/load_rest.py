@@ -43,6 +43,26 @@ WEIGHTS = {"list": 45, "search": 35, "register": 20}
 MODELS = [f"load-{i}" for i in range(5)]
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, or None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_weights(text: str) -> dict:
+    """``list=45,search=35,register=20`` -> {op: weight}; an op left out is not run."""
+    weights = {}
+    for part in text.split(","):
+        op, _, weight = part.partition("=")
+        if op.strip() not in WEIGHTS or not weight.strip().isdigit():
+            raise SystemExit(f"--weights: expected op=N with op in {', '.join(WEIGHTS)}, got {part!r}")
+        weights[op.strip()] = int(weight)
+    return weights
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -86,7 +106,8 @@ def run_once(backend_name: str, replicas: int, args, work: Path, services: dict)
             name = f"client{i}"
             spread = cluster.spread(name, start=i)  # each request to the next replica
             rng = random.Random(i)
-            ops, weights = list(WEIGHTS), list(WEIGHTS.values())
+            mix = {op: w for op, w in args.weights.items() if w > 0}
+            ops, weights = list(mix), list(mix.values())
             own = files / name
             own.mkdir()
             n = 0
@@ -119,15 +140,26 @@ def run_once(backend_name: str, replicas: int, args, work: Path, services: dict)
                     continue
                 with lock:
                     latencies[op].append(time.perf_counter() - start)
+                if args.think_ms:
+                    time.sleep(rng.uniform(0.5, 1.5) * args.think_ms / 1000)
             spread.close()
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-        started = time.perf_counter()
+        pids = [r.proc.pid for r in cluster.replicas if r.proc is not None]
+        started, load_before = time.perf_counter(), os.getloadavg()[0]
+        cpu_before = [process_cpu(pid) for pid in pids]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        cpu_after, load_after = [process_cpu(pid) for pid in pids], os.getloadavg()[0]
+        total = sum(len(lat) for lat in latencies.values())
+        if None not in cpu_before + cpu_after and total:
+            cpu = sum(cpu_after) - sum(cpu_before)
+            print(f"server CPU: {cpu:.2f} s in all, {cpu / total * 1000:.2f} ms per request; load average "
+                  f"{load_before:.1f} -> {load_after:.1f}"
+                  + (f"; clients pause {args.think_ms:g} ms between requests" if args.think_ms else ""))
 
         # ---- nothing lost: every acknowledged registration is there, intact, and nothing else is
         problems = []
@@ -209,7 +241,7 @@ def print_table(results: list[tuple[str, int, dict]]) -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for backend_name, replicas, stats in results:
         elapsed, latencies, errors = stats["elapsed"], stats["latencies"], stats["errors"]
-        rows = [(op, latencies[op], errors[op]) for op in WEIGHTS]
+        rows = [(op, latencies[op], errors[op]) for op in WEIGHTS if latencies[op] or errors[op]]
         rows.append(("all", [x for lat in latencies.values() for x in lat], sum(errors.values())))
         for op, lat, errs in rows:
             print(f"| {backend_name} | {replicas} | {op} | {len(lat)} | {errs} | {len(lat) / elapsed:.1f} | "
@@ -223,6 +255,10 @@ def main(argv=None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--seed-versions", type=int, default=200, help="versions registered before the run")
     parser.add_argument("--file-kb", type=int, default=16, help="size of each registered file")
+    parser.add_argument("--weights", type=parse_weights, default=dict(WEIGHTS),
+                        help="operation mix, e.g. list=45,search=35,register=20 (an op left out is not run)")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="pause of each client between its requests (0: closed loop, every client always waiting)")
     parser.add_argument("--replicas", default="1", help="comma-separated replica counts, each run in turn (1,2)")
     parser.add_argument("--backends", default="sqlite-folder",
                         help="comma-separated stores the replicas share (tests/server/replicas.py BACKENDS)")

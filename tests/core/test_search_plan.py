@@ -107,3 +107,19 @@ def test_model_tags_and_descriptions_are_searchable(seeded):
 @pytest.mark.parametrize("q", ["m1", "GROWTH", "risk-team", "owner"])
 def test_list_models_free_text_covers_names_descriptions_and_tags(seeded, q):
     assert [m.name for m in seeded.list_models(q)] == ["m1"]
+
+
+def test_list_models_updated_at_is_the_newest_versions_time(tmp_path):
+    from nbregistry import Registry
+
+    reg = Registry(tmp_path / "registry", author="alice")
+    f = tmp_path / "w.bin"
+    for i, name in enumerate(["a", "b", "a", "c", "a", "b"]):
+        f.write_bytes(b"w%d" % i)
+        reg.register(f, name)
+    reg.archive("a:3")  # archived versions still count: the model was updated then
+    newest = {name: max(v.created_at for v in reg.list_versions(name)) for name in "abc"}
+    models = {m.name: m for m in reg.list_models()}
+    assert {name: models[name].updated_at for name in "abc"} == newest
+    assert [m.name for m in reg.list_models(order="-updated")] == sorted(newest, key=newest.get, reverse=True)
+    reg.close()

@@ -256,22 +256,29 @@ def test_progress_callback_reports_bytes(local_reg, tmp_path):
     assert sum(seen) == 3 << 20
 
 
-def test_compare_diff_and_get_issue_one_sql_statement(local_reg, iris_model):
+def test_compare_diff_and_get_issue_a_fixed_number_of_sql_statements(local_reg, iris_model):
+    """No statement per version: the page, then one lookup per table (metrics, params, tags, aliases;
+    evaluations for compare) in one read transaction, however many versions are compared."""
     for i in range(30):
         local_reg.register(iris_model, "iris", metrics={"acc": i / 30, "loss": 1 - i / 30}, params={"i": i})
     local_reg.set_alias("iris:3", "production")
     statements = []
     local_reg.store.conn.set_trace_callback(statements.append)
+    counts = {}
     try:
-        for call in (lambda: local_reg.compare("iris"),
-                     lambda: local_reg.compare(["iris:1", "iris@production", "iris"]),
-                     lambda: local_reg.diff("iris:1", "iris@production"),
-                     lambda: local_reg.get("iris@production")):
+        for name, call in (("compare 30", lambda: local_reg.compare("iris")),
+                           ("compare 3", lambda: local_reg.compare(["iris:1", "iris@production", "iris"])),
+                           ("compare 1", lambda: local_reg.compare(["iris:2"])),
+                           ("diff", lambda: local_reg.diff("iris:1", "iris@production")),
+                           ("get", lambda: local_reg.get("iris@production"))):
             statements.clear()
             call()
-            assert len(statements) == 1, statements
+            counts[name] = len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+            assert statements[0] == "BEGIN" and statements[-1] == "COMMIT", statements  # one snapshot
     finally:
         local_reg.store.conn.set_trace_callback(None)
+    assert counts["compare 30"] == counts["compare 3"] == counts["compare 1"] <= 7, counts  # + evaluations
+    assert counts["diff"] <= 6 and counts["get"] <= 6, counts
     assert local_reg.compare(["iris:1", "iris@production", "iris"]).refs == ["iris:1", "iris:3", "iris:30"]
 
 

@@ -156,3 +156,29 @@ def test_the_standalone_server_reads_its_limits_from_its_config_file(tmp_path, m
         assert err.value.code == 400 and "at most 2 refs" in json.loads(err.value.read())["message"]
     finally:
         stop_server(proc)
+
+
+@pytest.mark.parametrize("raw,message", [
+    (b'{"a": "\\ud800"}', "lone surrogate"), (b'{"a": ["ok", "\\uDFFF"]}', "lone surrogate"),
+    (b'{"\\udbff": 1}', "lone surrogate"), (b'{"a": "\\\\ud800 \\ud800"}', "lone surrogate"),
+    (b"[" * 9 + b"]" * 9, "nested too deep"), (b'{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {}}}}}}}}}', "nested too deep"),
+    (b'{"a": "\\ud83d\\ude00", "b": ' + b"[" * 8 + b"]" * 8 + b"}", "nested too deep"),
+    (b'{"a": 1e400}', "finite"), (b'[NaN]', "finite"), (b'{"a": -99999999999999999999}', "64 bits"),
+])
+def test_untrusted_json_is_refused_with_or_without_escapes_in_the_text(raw, message):
+    """loads_json skips the per-string surrogate check only when the text holds no \\uD800-\\uDFFF
+    escape; both ways refuse the same input, with the same message."""
+    from nbregistry.core.limits import loads_json
+
+    with pytest.raises(ValidationError, match=message):
+        loads_json(raw, "the body", max_depth=8)
+    with pytest.raises(ValidationError, match=message):
+        loads_json(raw.decode(), "the body", max_depth=8)
+
+
+def test_untrusted_json_within_the_rules_is_returned_as_parsed():
+    from nbregistry.core.limits import loads_json
+
+    for raw in (b'{"a": "\\ud83d\\ude00 pair", "b": [1, 2.5, null, true]}', b'"plain"', b"7", b"[" * 8 + b"]" * 8,
+                '{"caf\u00e9": "\u2603"}'.encode()):
+        assert loads_json(raw, "the body", max_depth=8) == json.loads(raw)

@@ -112,3 +112,18 @@ def test_a_users_file_gives_tokens_and_groups_and_refuses_mistakes():
                          ({"a": {"token": "t", "groups": "ds"}}, "list of names"), ({}, "expected a JSON object")]:
         with pytest.raises(ValueError, match=message):
             parse_users(bad)
+
+
+def test_personal_tokens_are_found_by_digest_and_follow_a_changed_users_map():
+    from nbregistry.server.identity import TeamIdentityProvider
+
+    provider = TeamIdentityProvider(users={"alice": "a-token", "bob": {"token": "b-token", "groups": ["release"]}})
+    assert provider._user_for("a-token").username == "alice" and provider._user_for("b-token").username == "bob"
+    for wrong in ("", None, "a-token ", "A-TOKEN", "b-toke", "a-token\x00", "\udcff"):
+        assert provider._user_for(wrong) is None, wrong
+    groups = provider.groups_of("bob")
+    groups.append("admin")  # the caller's copy: the configured groups stay as they are
+    assert provider.groups_of("bob") == ["release"] and provider.groups_of("nobody") == []
+    provider.users = {"carol": {"token": "c-token", "groups": ["ops"]}}  # parsed again, old tokens gone
+    assert provider._user_for("a-token") is None and provider._user_for("c-token").username == "carol"
+    assert provider.groups_of("carol") == ["ops"] and provider.groups_of("bob") == []

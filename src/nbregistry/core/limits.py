@@ -137,7 +137,26 @@ def loads_json(raw: bytes | str, what: str, *, max_depth: int = DEFAULT_LIMITS.j
         raise
     except ValueError as exc:  # also bad UTF-8
         raise ValidationError(f"{what} is not valid JSON ({str(exc).splitlines()[0][:120]})") from None
-    return check_json(value, what, max_depth=max_depth)
+    if _SURROGATE_ESCAPE.search(raw if isinstance(raw, str) else raw.decode("utf-8", "replace")):
+        return check_json(value, what, max_depth=max_depth)
+    # No \uD800-\uDFFF escape in the text, so no lone surrogate in the value (decoded UTF-8 holds none),
+    # and the hooks above already refused big integers and non-finite numbers: only the depth is left.
+    _check_depth(value, what, max_depth)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_depth(value: Any, what: str, max_depth: int) -> None:
+    """Refuse a parsed JSON value whose containers nest deeper than ``max_depth`` (as check_json does)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise ValidationError(f"{what} is nested too deep (more than {max_depth} levels)")
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
 def json_size(value: Any, what: str, *, max_bytes: int) -> int:

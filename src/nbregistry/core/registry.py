@@ -142,6 +142,9 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
                   conn=None) -> list[ModelVersion]:
         rows, facts = self.store.fetch_versions(where, args, order=order, order_args=order_args, limit=limit,
                                                 offset=offset, lineage=lineage, evaluations=evaluations, conn=conn)
+        return self._build_versions(rows, facts, lineage=lineage)
+
+    def _build_versions(self, rows, facts, *, lineage: bool = False) -> list[ModelVersion]:
         out = []
         for r in rows:
             f = facts[r["id"]]
@@ -228,11 +231,8 @@ class Registry(CollaborationMixin, DeployMixin, ReproduceMixin, VersioningMixin,
 
     def _versions_by_id(self, ids: list[int], conn) -> tuple[list[int], list[ModelVersion]]:
         """``(ids, versions)`` of the given version ids, in id order."""
-        ids = sorted(ids)
-        if not ids:
-            return [], []
-        return ids, self._versions(f"v.id IN ({','.join('?' * len(ids))})", ids, order="v.id", limit=len(ids),
-                                   conn=conn)
+        rows, facts = self.store.versions_by_id(ids, conn=conn)
+        return [r["id"] for r in rows], self._build_versions(rows, facts)
 
     def events(self, since: int = 0, *, model: str | None = None, limit: int = 1000) -> Results:
         """Audit events with id greater than ``since`` (cheap polling), oldest first. ``model`` also

@@ -135,7 +135,9 @@ class Store:
         "name": "m.name COLLATE NOCASE",
         "latest": "(SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id AND v.status = 'active')",
         "versions": "(SELECT COUNT(*) FROM versions v WHERE v.model_id = m.id)",
-        "updated": "(SELECT MAX(v.created_at) FROM versions v WHERE v.model_id = m.id)",
+        # the newest version's time: numbers are allocated in the transaction that stamps the time, so
+        # the highest number is the newest, and the (model_id, version) index answers without a scan
+        "updated": "(SELECT v.created_at FROM versions v WHERE v.model_id = m.id ORDER BY v.version DESC LIMIT 1)",
         "owner": "m.created_by COLLATE NOCASE",
         "aliases": "(SELECT COUNT(*) FROM aliases a WHERE a.model_id = m.id)",
         "metric": ("(SELECT mt.value FROM versions v JOIN metrics mt ON mt.version_id = v.id AND mt.key = ?"
@@ -164,7 +166,7 @@ class Store:
                 extra, extra_args = f", {self.MODEL_ORDER['metric']} AS latest_metric", [metric]
             select = self.MODEL_SELECT.replace(
                 "\n        FROM models m",
-                ", (SELECT MAX(v.created_at) FROM versions v WHERE v.model_id = m.id) AS updated_at"
+                f", {self.MODEL_ORDER['updated']} AS updated_at"
                 + extra + "\n        FROM models m")
             rows = conn.execute(select + clause + f" ORDER BY ({expr}) IS NULL, {expr} {'DESC' if descending else 'ASC'},"
                                 " m.name COLLATE NOCASE LIMIT ? OFFSET ?",
@@ -235,68 +237,68 @@ class Store:
     def fetch_versions(self, where: str, args: list, *, order: str = "v.version DESC", order_args: list = (),
                        limit: int = 100, offset: int = 0, lineage: bool = False, evaluations: bool = False,
                        conn=None):
-        """Versions matching ``where`` plus their metrics, params, tags and aliases, in ONE statement.
+        """Versions matching ``where`` plus their metrics, params, tags and aliases, from one snapshot.
 
         Returns ``(rows, facts)``: rows in order, and ``{version id: {"metrics", "params", "tags",
         "aliases"}}``. Values keep full float precision (no JSON aggregation in SQL). With
         ``evaluations``, facts also hold ``"evaluations"``: ``{dataset: {"id", "fingerprint", "metrics"}}``,
-        the latest evaluation per dataset name (same statement).
+        the latest evaluation per dataset name.
         """
-        lineage_col = "v.lineage" if lineage else "NULL"
-        pad = ", ".join(["NULL"] * 16)
-        # The page is cut first (an index walk that stops at LIMIT), then numbered: a window function
-        # over the whole WHERE would number every match before the LIMIT applies.
-        sql = f"""
-            WITH page AS (
-              SELECT v.id AS vid FROM versions v JOIN models m ON m.id = v.model_id
-              WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?),
-            sel AS MATERIALIZED (
-              SELECT page.vid, ROW_NUMBER() OVER (ORDER BY {order}) AS pos
-              FROM page JOIN versions v ON v.id = page.vid JOIN models m ON m.id = v.model_id)
-            SELECT 'v' AS part, sel.pos, v.id, v.model_id, m.name, v.version, v.created_at, v.author,
-                   v.description, v.status, v.flavor, v.flavor_meta, v.artifact_sha, v.artifact_size,
-                   v.signature, v.input_example_sha, {lineage_col} AS lineage, v.identity, v.claimed_by,
-                   NULL AS key, NULL AS value, NULL AS num
-              FROM sel JOIN versions v ON v.id = sel.vid JOIN models m ON m.id = v.model_id
-            UNION ALL SELECT 'metrics', NULL, version_id, {pad}, key, NULL, value FROM metrics
-              WHERE version_id IN (SELECT vid FROM sel)
-            UNION ALL SELECT 'params', NULL, version_id, {pad}, key, value, NULL FROM params
-              WHERE version_id IN (SELECT vid FROM sel)
-            UNION ALL SELECT 'tags', NULL, version_id, {pad}, key, value, NULL FROM version_tags
-              WHERE version_id IN (SELECT vid FROM sel)
-            UNION ALL SELECT 'aliases', NULL, version_id, {pad}, alias, NULL, NULL FROM aliases
-              WHERE version_id IN (SELECT vid FROM sel)"""
-        # (numbers in ``num``, text in ``value``: one type per column, as PostgreSQL's UNION needs)
-        if evaluations:  # id, dataset and fingerprint ride in unused columns (see store_versioning.py)
-            sql += f"""
-            UNION ALL SELECT 'evaluations', NULL, e.version_id, e.id, e.dataset, {", ".join(["NULL"] * 13)},
-                   e.fingerprint, em.key, NULL, em.value FROM evaluations e
-              JOIN evaluation_metrics em ON em.evaluation_id = e.id
-              WHERE e.version_id IN (SELECT vid FROM sel)"""
-        cur = (conn or self.conn).execute(sql, [*args, *order_args, limit, offset, *order_args])
-        rows, facts = [], {}
-        for r in cur:
-            part = r[0]
-            if part == "v":
-                rows.append(r)
-                facts.setdefault(r[2], {"metrics": {}, "params": {}, "tags": {}, "aliases": []})
-            else:
-                entry = facts.setdefault(r[2], {"metrics": {}, "params": {}, "tags": {}, "aliases": []})
-                if part == "aliases":
-                    entry["aliases"].append(r[19])
-                elif part == "evaluations":
-                    latest = entry.setdefault("evaluations", {})
-                    current = latest.get(r[4])
-                    if current is None or r[3] > current["id"]:
-                        latest[r[4]] = current = {"id": r[3], "fingerprint": r[18], "metrics": {}}
-                    if r[3] == current["id"]:
-                        current["metrics"][r[19]] = r[21]
-                elif part == "metrics":
-                    entry[part][r[19]] = r[21]
-                else:
-                    entry[part][r[19]] = r[20]
-        rows.sort(key=lambda r: r[1])
+        with self._snapshot(conn) as conn:  # one snapshot for the page and its facts
+            # The page is cut first: an index walk that stops at LIMIT (no numbering of every match).
+            ids = [r[0] for r in conn.execute(
+                f"SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id WHERE {where}"
+                f" ORDER BY {order} LIMIT ? OFFSET ?", [*args, *order_args, limit, offset])]
+            rows, facts = self.versions_by_id(ids, lineage=lineage, evaluations=evaluations, conn=conn)
+        position = {vid: i for i, vid in enumerate(ids)}
+        rows.sort(key=lambda r: position[r["id"]])
         return rows, facts
+
+    @contextmanager
+    def _snapshot(self, conn=None) -> Iterator:
+        """``conn`` when it is inside a transaction already, else a read transaction (:meth:`read`)."""
+        if conn is not None and conn.in_transaction:
+            yield conn
+            return
+        with self.read() as own:
+            yield own
+
+    def versions_by_id(self, ids: list[int], *, lineage: bool = False, evaluations: bool = False, conn=None):
+        """``(rows, facts)`` as :meth:`fetch_versions` gives them, for known version ids (rows in id
+        order). A plain lookup per table through its ``version_id`` key: cheaper than one statement
+        that pads every table's rows to a common shape."""
+        if not ids:
+            return [], {}
+        ids = sorted(set(ids))
+        facts = {vid: {"metrics": {}, "params": {}, "tags": {}, "aliases": []} for vid in ids}
+        rows = []
+        with self._snapshot(conn) as conn:
+            for chunk in _chunks(ids):
+                marks = _qs(chunk)
+                rows += conn.execute(
+                    f"SELECT {self.VERSION_COLUMNS}, {'v.lineage' if lineage else 'NULL'} AS lineage"
+                    f" FROM versions v JOIN models m ON m.id = v.model_id WHERE v.id IN ({marks}) ORDER BY v.id",
+                    chunk).fetchall()
+                for part, table in (("metrics", "metrics"), ("params", "params"), ("tags", "version_tags")):
+                    for vid, key, value in conn.execute(
+                            f"SELECT version_id, key, value FROM {table} WHERE version_id IN ({marks})", chunk):
+                        facts[vid][part][key] = value
+                for vid, alias in conn.execute(
+                        f"SELECT version_id, alias FROM aliases WHERE version_id IN ({marks})", chunk):
+                    facts[vid]["aliases"].append(alias)
+                if evaluations:
+                    for vid, eid, dataset, fingerprint, key, value in conn.execute(
+                            "SELECT e.version_id, e.id, e.dataset, e.fingerprint, em.key, em.value FROM evaluations e"
+                            f" JOIN evaluation_metrics em ON em.evaluation_id = e.id WHERE e.version_id IN ({marks})",
+                            chunk):
+                        latest = facts[vid].setdefault("evaluations", {})
+                        current = latest.get(dataset)
+                        if current is None or eid > current["id"]:
+                            latest[dataset] = current = {"id": eid, "fingerprint": fingerprint, "metrics": {}}
+                        if eid == current["id"]:
+                            current["metrics"][key] = value
+        found = {r["id"] for r in rows}
+        return rows, {vid: f for vid, f in facts.items() if vid in found}
 
     def search_page(self, query, limit: int, offset: int, conn=None) -> tuple[list[int], int, bool]:
         """``(version ids of the page, total, capped)`` for a :class:`~.search_plan.SearchQuery`:

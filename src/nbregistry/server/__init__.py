@@ -32,6 +32,9 @@ class NBRegistry(LoggingConfigurable):
         config=True)
     read_threads = Int(4, help="Threads serving reads. Writes always go through one writer thread.").tag(
         config=True)
+    blob_threads = Int(8, help="Threads moving blob bytes (uploads spooled, unpacked, hashed and stored; "
+                               "downloads read), so that reads never queue behind a large or slow file.").tag(
+        config=True)
     roles_file = Unicode("", help="Role file (YAML or TOML) saying who may do what (docs/team.md). Empty: "
                                   "everyone who can log in may do everything.").tag(config=True)
     jupyterhub = Bool(False, help="Running as a JupyterHub service (nbregistry server --jupyterhub): without a "

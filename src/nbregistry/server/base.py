@@ -1,5 +1,5 @@
 """How the registry's REST requests are served: the registry service (one registry, a read pool,
-one writer thread), the base handler every route subclasses (parsing, off-loop execution,
+a blob pool, one writer thread), the base handler every route subclasses (parsing, off-loop execution,
 rendering) and THE translation of core errors to HTTP answers (:func:`error_reply`).
 """
 
@@ -40,7 +40,11 @@ ANONYMOUS_USERNAME = re.compile(r"[0-9a-f]{32}")
 
 
 class RegistryService:
-    """The registry a server serves, with its read pool and its single writer thread."""
+    """The registry a server serves, with its read pool, its blob pool and its single writer thread.
+
+    Three pools, so that nothing short waits behind something long: metadata reads run on
+    ``readers``; blob bytes (an upload's spooling, unpacking, hashing and fsyncs, a download's file
+    reads) on ``blobs``; the short metadata transaction of every write on the one ``writer``."""
 
     def __init__(self, settings):
         from ..core.identity import default_author, default_root
@@ -61,6 +65,7 @@ class RegistryService:
             HUB_DEFAULT if settings.jupyterhub else OPEN
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
+        self.blobs = ThreadPoolExecutor(max(1, getattr(settings, "blob_threads", 8)), thread_name_prefix="nbregistry-blob")
 
     def start_webhook_sweep(self, seconds: float = WEBHOOK_SWEEP_SECONDS) -> None:
         """Every ``seconds``, on the read pool: deliver webhooks that nobody is dispatching (a replica
@@ -255,6 +260,12 @@ class RegistryHandler(APIHandler):
         self.authorize()
         reg = self.reg
         return await asyncio.get_running_loop().run_in_executor(self.service.readers, fn, reg)
+
+    async def move_blobs(self, fn: Callable) -> Any:
+        """Run ``fn(registry)`` on the blob pool (work dominated by file bytes and fsyncs)."""
+        self.authorize()
+        reg = self.reg
+        return await asyncio.get_running_loop().run_in_executor(self.service.blobs, fn, reg)
 
     async def change(self, fn: Callable) -> Any:
         """Run ``fn(registry)`` on the single writer thread."""

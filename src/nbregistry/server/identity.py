@@ -7,7 +7,9 @@
 
 A request carrying one of these tokens (``Authorization: token …``, or the login form) is that user,
 verified; nothing the client sends can change who it is. The server's shared token is off: with
-personal tokens there is no anonymous identity. Tokens are compared in constant time.
+personal tokens there is no anonymous identity. A token is looked up by its SHA-256 digest (one dict
+lookup whatever the team's size, parsed once per configuration), so the time an answer takes tells
+nothing about the stored tokens.
 
 ``nbregistry server --jupyterhub`` (a JupyterHub service): :class:`HubIdentityProvider` asks the Hub
 who a token or the OAuth cookie belongs to (``jupyterhub.services.auth.HubOAuth``); the Hub user,
@@ -16,13 +18,13 @@ their groups and the token's ``custom:nbregistry:*`` scopes are the identity. Se
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import os
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
-from traitlets import Bool, Dict, Unicode, Union, default
+from traitlets import Bool, Dict, Unicode, Union, default, observe
 
 
 def parse_users(data: object) -> tuple[dict, dict]:
@@ -50,26 +52,35 @@ def parse_users(data: object) -> tuple[dict, dict]:
     return tokens, groups
 
 
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
 class TeamIdentityProvider(IdentityProvider):
     """Identifies users by personal tokens (``users``: username -> token or {token, groups})."""
 
     users = Dict(key_trait=Unicode(), value_trait=Union([Unicode(), Dict()]),
                  help='username -> personal token, or -> {"token": ..., "groups": [...]}').tag(config=True)
 
-    @property
-    def _tokens(self) -> dict:
-        return parse_users(self.users)[0] if self.users else {}
+    _parsed = None  # ({sha256 of token: name}, {name: [groups]}), built from ``users`` on first use
+
+    @observe("users")
+    def _users_changed(self, change) -> None:
+        self._parsed = None
+
+    def _lookup(self) -> tuple[dict, dict]:
+        if self._parsed is None:
+            tokens, groups = parse_users(self.users) if self.users else ({}, {})
+            self._parsed = ({_digest(token): name for name, token in tokens.items()}, groups)
+        return self._parsed
 
     def groups_of(self, username: str) -> list[str]:
-        return parse_users(self.users)[1].get(username, []) if self.users else []
+        return list(self._lookup()[1].get(username, []))
 
     def _user_for(self, token: str | None) -> User | None:
         if not token:
             return None
-        found = None
-        for name, expected in self._tokens.items():
-            if hmac.compare_digest(token.encode(), expected.encode()):
-                found = name  # no early exit: every comparison is made
+        found = self._lookup()[0].get(_digest(token))
         return User(username=found) if found else None
 
     async def get_user_token(self, handler):

@@ -152,7 +152,7 @@ class FileHandler(RegistryHandler):
             self.set_header("Content-Type", "application/octet-stream")
             self.set_header("Content-Length", str(os.fstat(f.fileno()).st_size))
             self.set_header("Content-Disposition", "attachment")
-            while chunk := await loop.run_in_executor(self.service.readers, f.read, CHUNK):
+            while chunk := await loop.run_in_executor(self.service.blobs, f.read, CHUNK):
                 self.write(chunk)
                 await self.flush()
         finally:

@@ -68,7 +68,7 @@ class UploadHandler(RegistryHandler):
     async def data_received(self, chunk: bytes) -> None:
         # Off the event loop; tornado waits for this before reading more (back-pressure, order kept).
         if self._spool is not None:
-            await asyncio.get_running_loop().run_in_executor(self.service.readers, self._spool_chunk, chunk)
+            await asyncio.get_running_loop().run_in_executor(self.service.blobs, self._spool_chunk, chunk)
 
     def _spool_chunk(self, chunk: bytes) -> None:
         spool = self._spool
@@ -106,11 +106,11 @@ class UploadHandler(RegistryHandler):
         staging = Path(tempfile.mkdtemp(dir=self.service.registry.objects.tmp, prefix="upload-files-"))
         try:
             depth = self.service.registry.limits.json_depth
-            meta = await asyncio.get_running_loop().run_in_executor(self.service.readers, unpack, path, staging, depth)
+            meta = await asyncio.get_running_loop().run_in_executor(self.service.blobs, unpack, path, staging, depth)
             self.require("register", meta["name"])  # the model-name globs of the caller's roles
-            # Blob bytes are hashed and stored on the read pool, outside the single writer; the
-            # writer only runs the short metadata transaction, so a 1 GB upload holds up nobody.
-            staged = await self.read(lambda r: r.stage_saved(
+            # Blob bytes are hashed and stored on the blob pool, outside the single writer and the read
+            # pool; the writer only runs the short metadata transaction, so a 1 GB upload holds up nobody.
+            staged = await self.move_blobs(lambda r: r.stage_saved(
                 staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
                 metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
                 description=meta.get("description") or "", signature=meta.get("signature"),

@@ -173,7 +173,8 @@ class _FastWhichmodule:
     each module in ``sys.modules`` for it in turn (about 400 ufuncs x every loaded module, ~1 s in a
     kernel with pandas and scikit-learn loaded). The equivalent gives the same answer - the first
     module, in ``sys.modules`` order, whose attribute of that name *is* the object - reading plain
-    modules' ``__dict__`` through one index and asking only modules that compute attributes
+    modules' ``__dict__`` through one index (per type of object asked about: only entries of that type
+    can be the object) and asking only modules that compute attributes
     (a module ``__getattr__`` or a module subclass) the way skops does. The original is put back
     right after the import."""
 
@@ -224,19 +225,29 @@ def _indexed_whichmodule(original):
         if getattr(obj, "__module__", None) is not None or "." in name:
             return original(obj, name)
         key = (len(sys.modules), next(reversed(sys.modules), None))
-        if cache.get("key") != key:  # (re)build: which plain module first holds each (name, object)
+        if cache.get("key") != key:  # sys.modules changed: which modules are plain, which compute attributes
             modules = list(sys.modules.items())
-            first, computed = {}, []
+            plain, computed = [], []
             for position, (module_name, module) in enumerate(modules):
                 if module_name in ("__main__", "__mp_main__") or module is None:
                     continue
                 if type(module) is not types.ModuleType or "__getattr__" in vars(module):
                     computed.append((position, module_name, module))
+                else:
+                    plain.append((position, module_name, module))
+            cache.update(key=key, plain=plain, computed=computed, end=len(modules), by_type={})
+        kind = type(obj)
+        first = cache["by_type"].get(kind)
+        if first is None:  # which plain module first holds each (name, object) of this type
+            first = cache["by_type"][kind] = {}
+            for position, module_name, module in cache["plain"]:
+                entries = list(vars(module).items())
+                if kind not in map(type, vars(module).values()):  # (a scan in C: most modules hold none)
                     continue
-                for attr, value in list(vars(module).items()):
-                    first.setdefault((attr, id(value)), (position, module_name))
-            cache.update(key=key, first=first, computed=computed, end=len(modules))
-        position, found = cache["first"].get((name, id(obj)), (cache["end"], "__main__"))
+                for attr, value in entries:
+                    if type(value) is kind:
+                        first.setdefault((attr, id(value)), (position, module_name))
+        position, found = first.get((name, id(obj)), (cache["end"], "__main__"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             for where, module_name, module in cache["computed"]:
