@@ -8,16 +8,15 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import time
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from webhook_receiver import Receiver
 from backends import corrupt_blob
 
 from nbregistry import Registry
-from nbregistry.core import store_copy, webhooks
+from nbregistry.core import store_copy
 from nbregistry.core.errors import Conflict, IntegrityError, ValidationError
 from nbregistry.core.identity import VERIFIED
 
@@ -71,40 +70,6 @@ def source(local_reg, iris):
     reg.remove_webhook(removed.id)
     reg.deliver_webhooks()  # the fan-out cursor moves past every event
     return reg
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that checks each request's signature with ``secret``."""
-
-    def __init__(self, secret: str):
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"json": json.loads(body), "signature_ok": webhooks.verify_signature(
-                    secret, body, self.headers.get(webhooks.SIGNATURE_HEADER))})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, n: int, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < n:
-            assert time.monotonic() < deadline, f"the receiver got {len(self.requests)} requests, not {n}"
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def quiet(reg: Registry) -> Registry:

@@ -12,7 +12,7 @@ import time
 import requests
 
 from nbregistry.cli import main
-from test_webhooks import Receiver
+from webhook_receiver import Receiver
 
 
 def run(capsys, *argv):

@@ -14,7 +14,7 @@ import pytest
 from nbregistry import Registry
 from nbregistry.core.migrations import SCHEMA_VERSION
 from security.rest_attacks import api, jp_server_config, limits_config, registry_root  # noqa: F401
-from security.webhook_receiver import Receiver
+from webhook_receiver import Receiver
 
 SECRET = "a-very-secret-signing-key-0123456789"
 URL_MARK = "internal-hook-path-xyz"

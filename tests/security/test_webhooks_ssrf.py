@@ -16,7 +16,7 @@ import pytest
 from helpers import cli_runner
 from nbregistry import Registry
 from nbregistry.core.errors import ValidationError
-from security.webhook_receiver import Receiver
+from webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -4,53 +4,19 @@ database, tests/server/replicas.py starts the replicas)."""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from webhook_receiver import Receiver
 
 from nbregistry.core import webhooks
 from server.replicas import TESTED_BACKENDS, ReplicaSet, backend_for
 
 USERS = {name: f"{name}-hook-token-{os.urandom(4).hex()}" for name in ("alice", "bob", "checker")}
 SECRET = "replica-shared-secret"
-
-
-class Receiver:
-    """Counts what arrives on 127.0.0.1; answers 200 after ``delay`` (so sends overlap)."""
-
-    def __init__(self, delay: float = 0.02):
-        self.bodies: list[dict] = []
-        self.bad_signatures = 0
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(delay)
-                with receiver.lock:
-                    receiver.bodies.append(json.loads(body))
-                    if not webhooks.verify_signature(SECRET, body, self.headers.get(webhooks.SIGNATURE_HEADER)):
-                        receiver.bad_signatures += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(params=TESTED_BACKENDS)
@@ -65,7 +31,7 @@ def cluster(request, tmp_path, monkeypatch):
 
 
 def test_events_written_through_3_replicas_are_delivered_once_each(cluster, tmp_path):
-    receiver = Receiver()
+    receiver = Receiver(secret=SECRET, delay=0.02)  # sends overlap
     # Subscriptions are made on a server machine, not over the API (docs/deploy.md): the operator's
     # registry opens the same stores the replicas serve.
     admin = cluster.backend.local_registry(author="alice")
@@ -118,7 +84,7 @@ def test_events_written_through_3_replicas_are_delivered_once_each(cluster, tmp_
 
 def test_events_left_by_a_writer_that_never_dispatched_are_delivered_by_the_replicas(cluster, tmp_path,
                                                                                      monkeypatch):
-    receiver = Receiver(delay=0)
+    receiver = Receiver(secret=SECRET)
     # This process writes but never dispatches, like a CLI process or a replica that died right after
     # its commit: only the replicas' periodic sweep can deliver what it wrote.
     monkeypatch.setattr(webhooks, "wake", lambda *args, **kwargs: None)
