@@ -45,9 +45,13 @@ class Engine(ABC):
     def conn(self):
         """This thread's connection (opened on first use)."""
 
-    @abstractmethod
     def close(self) -> None:
-        """Close this thread's connection (it is reopened when used again)."""
+        """Close this thread's connection (it is reopened when used again). Engines keep their
+        per-thread connection in ``self._local.conn``."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     @abstractmethod
     def transaction(self) -> Iterator:

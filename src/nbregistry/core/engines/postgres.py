@@ -254,12 +254,6 @@ class PostgresEngine(Engine):
             conn = self._local.conn = self._connect()
         return conn
 
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
     # -- transactions --------------------------------------------------------------------------
     @contextmanager
     def _transaction(self, begin: str, lock: int | None = None) -> Iterator[Connection]:

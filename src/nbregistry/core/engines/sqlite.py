@@ -73,12 +73,6 @@ class SqliteEngine(Engine):
             self._local.conn = conn
         return conn
 
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
