@@ -127,3 +127,29 @@ def test_personal_tokens_are_found_by_digest_and_follow_a_changed_users_map():
     provider.users = {"carol": {"token": "c-token", "groups": ["ops"]}}  # parsed again, old tokens gone
     assert provider._user_for("a-token") is None and provider._user_for("c-token").username == "carol"
     assert provider.groups_of("carol") == ["ops"] and provider.groups_of("bob") == []
+
+
+def _login_cookies(reply) -> list[str]:
+    return [c.split(";")[0] for c in reply.headers.get_list("Set-Cookie") if c.startswith("username-")]
+
+
+async def test_an_authorization_header_is_its_user_without_cookies_and_browsers_still_log_in(api, churn):
+    # API clients (the header): the token's user, and no login cookie is decoded or handed out
+    r = await api("GET", "/whoami", user="bob")
+    assert r.json["user"] == "bob" and not _login_cookies(r), r.headers
+    r = await api("POST", "/comments", user="bob", body={"ref": "churn:1", "body": "no xsrf needed"})
+    assert r.status == 201 and r.json["author"] == "bob"  # token-authenticated: no XSRF check, as before
+    # a browser (the token in the URL) is logged in with the cookie, which then suffices for reads
+    r = await api("GET", "/whoami", user=None, params={"token": TOKENS["bob"]})
+    cookie = _login_cookies(r)
+    assert r.json["user"] == "bob" and cookie
+    r = await api("GET", "/whoami", user=None, headers={"Cookie": cookie[0]})
+    assert r.status == 200 and r.json["user"] == "bob"
+    # a header token wins over someone else's cookie; a wrong header token falls back to the cookie
+    r = await api("GET", "/whoami", user="alice", headers={"Cookie": cookie[0]})
+    assert r.json["user"] == "alice"
+    r = await api("GET", "/whoami", user=None, headers={"Cookie": cookie[0], "Authorization": "token wrong"})
+    assert r.json["user"] == "bob"
+    for header in ("token wrong", "token ", "bearer nope", f"token {SHARED}", f"Basic {TOKENS['bob']}"):
+        r = await api("GET", "/whoami", user=None, headers={"Authorization": header})
+        assert r.status == 401, (header, r)

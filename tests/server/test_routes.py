@@ -369,9 +369,15 @@ async def test_verify_and_gc(api, churn):
 
 
 # ==================================================================== upload
-async def test_upload_registers_a_version_as_the_caller(api, registry_root):
+# A small upload is received in memory, a large one (over SMALL_UPLOAD_BYTES) in a spool file: both
+# ways are checked the same way and leave nothing behind.
+UPLOAD_SIZES = pytest.mark.parametrize("weights", [b"weights", b"w" * (3 << 20)], ids=["in-memory", "spooled"])
+
+
+@UPLOAD_SIZES
+async def test_upload_registers_a_version_as_the_caller(api, registry_root, weights):
     body = upload_body(file_meta("uploaded", metrics={"auc": 0.7}, tags={"via": "rest"}, description="d"),
-                       {"model.txt": b"weights"})
+                       {"model.txt": weights})
     sha = hashlib.sha256(body).hexdigest()
     r = await api("POST", "/versions", raw_body=body, user="carol",
                   headers={"Content-Type": "application/x-tar", "X-NBRegistry-SHA256": sha})
@@ -379,18 +385,19 @@ async def test_upload_registers_a_version_as_the_caller(api, registry_root):
     assert (r.json["ref"], r.json["author"], r.json["metrics"], r.json["deduplicated"]) == (
         "uploaded:1", "carol", {"auc": 0.7}, False)
     got = await api("GET", "/versions/uploaded%3A1/files/model.txt")
-    assert got.raw == b"weights"
+    assert got.raw == weights
     r = await api("POST", "/versions", raw_body=body, headers={"Content-Type": "application/x-tar"})
     assert r.status == 201 and r.json["ref"] == "uploaded:2" and r.json["deduplicated"] is True
     assert not [p for p in (registry_root / "tmp").iterdir() if p.name.startswith("upload")]
 
 
-async def test_upload_with_a_wrong_hash_is_refused_and_stores_nothing(api, registry_root):
+@UPLOAD_SIZES
+async def test_upload_with_a_wrong_hash_is_refused_and_stores_nothing(api, registry_root, weights):
     from helpers import state
 
     await api("GET", "/models")  # the server creates the registry
     before = state(registry_root)
-    body = upload_body(file_meta("x"), {"model.txt": b"weights"})
+    body = upload_body(file_meta("x"), {"model.txt": weights})
     r = await api("POST", "/versions", raw_body=body, headers={"X-NBRegistry-SHA256": "0" * 64})
     assert r.status == 400 and "sha256" in r.json["message"]
     assert state(registry_root) == before

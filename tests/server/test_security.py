@@ -11,7 +11,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from nbregistry.server.routes import ROUTES
-from server.server_helpers import file_meta, implemented_verbs, missing_auth, sample_path, upload_body
+from server.server_helpers import TOKENS, file_meta, implemented_verbs, missing_auth, sample_path, upload_body
 
 def test_every_route_verb_is_authenticated_then_authorized():
     assert [h for _, h in ROUTES if not implemented_verbs(h)] == []
@@ -63,7 +63,11 @@ async def test_every_route_answers_401_without_a_valid_token(api, token):
 async def test_cookie_authenticated_writes_need_the_xsrf_token(api, seed, tmp_path):
     (tmp_path / "m.txt").write_text("m")
     seed.register(str(tmp_path / "m.txt"), "churn")
-    first = await api("GET", "/version")  # token login: the server sets its login cookie
+    # An API client's Authorization header gets no cookie (nothing to steal or replay) ...
+    first = await api("GET", "/version")
+    assert not [c for c in first.headers.get_list("Set-Cookie") if c.startswith("username-")], first.headers
+    # ... a browser's token in the URL logs it in: the server sets its login cookie
+    first = await api("GET", "/version", user=None, params={"token": TOKENS["alice"]})
     login = [c.split(";")[0] for c in first.headers.get_list("Set-Cookie") if c.startswith("username-")]
     assert login, first.headers
     cookie = {"Cookie": login[0]}

@@ -128,3 +128,51 @@ def test_as_root_without_allow_root_the_server_refuses_at_once_in_one_line(tmp_p
     assert main(["server", "--root", str(tmp_path / "r"), "--token", "x"]) == 2
     err = capsys.readouterr().err.strip()
     assert "refuses to run as root" in err and "--allow-root" in err and len(err.splitlines()) == 1
+
+
+def _get(url: str, token: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_server_logs_failed_requests_counts_every_request_and_logs_successes_only_when_debugging(
+        tmp_path, debug):
+    import re
+
+    log, config = tmp_path / "server.log", tmp_path / "debug_config.py"
+    config.write_text('c.ServerApp.log_level = "DEBUG"\n')
+    proc, url = start_server(tmp_path / "registry", users={"alice": "a-token"}, log_path=log,
+                             extra_args=["--config", str(config)] if debug else [])
+    try:
+        api = url + "/nbregistry/api"
+        assert _get(api + "/models", "a-token") == 200
+        assert _get(api + "/models/nope", "a-token") == 404
+        assert _get(api + "/models", "wrong") == 401
+        metrics = urllib_text(url + "/metrics", "a-token")
+    finally:
+        stop_server(proc)
+    text = log.read_text()
+    assert re.search(r"404 GET /nbregistry/api/models/nope \(alice@127\.0\.0\.1\)", text), text[-3000:]
+    assert re.search(r"401 GET /nbregistry/api/models \(@127\.0\.0\.1\)", text), text[-3000:]
+    success = re.search(r"200 GET /nbregistry/api/models \(alice@127\.0\.0\.1\)", text)
+    assert bool(success) == debug, text[-3000:]
+    # Prometheus counts every request, logged or not
+    counted = re.findall(r'http_request_duration_seconds_count\{handler="nbregistry\.server\.routes\.'
+                         r'(ModelsHandler|ModelHandler)",method="GET",status_code="(\d+)"\} (\S+)', metrics)
+    assert {(h, s) for h, s, n in counted if float(n) >= 1} >= {("ModelsHandler", "200"), ("ModelHandler", "404")}
+
+
+def urllib_text(url: str, token: str) -> str:
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()

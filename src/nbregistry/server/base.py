@@ -35,6 +35,7 @@ STATUS_BY_CODE = {"bad_request": 400, "forbidden": 403, "not_found": 404, "confl
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 409: "conflict", 411: "length_required", 413: "too_large"}
 log = logging.getLogger("nbregistry.server")
+
 AUTHOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 ANONYMOUS_USERNAME = re.compile(r"[0-9a-f]{32}")
 
@@ -273,10 +274,14 @@ class RegistryHandler(APIHandler):
         reg = self.reg
         return await asyncio.get_running_loop().run_in_executor(self.service.writer, fn, reg)
 
-    def reply(self, data: Any, status: int = 200) -> None:
+    def reply(self, data: Any, status: int = 200, *, plain: bool = False) -> None:
+        """Answer ``data`` as JSON: entities (inside dicts and lists too) as their ``to_dict()``.
+        ``plain=True`` says ``data`` holds no entity (it is a ``to_dict()`` already), so it is not
+        walked to look for one: a registration's answer carries its whole environment (hundreds of
+        packages), and that walk was a tenth of the registration's server time."""
         self.authorize()
         self.set_status(status)
-        self.finish(json.dumps(to_jsonable(data), default=str))
+        self.finish(json.dumps(data if plain else to_jsonable(data), default=str, separators=(",", ":")))
 
     # -- errors: core codes and HTTP statuses, rendered as {"message", "code"} ---------------
     def send_error(self, status_code: int = 500, **kwargs) -> None:

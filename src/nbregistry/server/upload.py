@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ METADATA_MEMBER = "nbregistry.json"
 FILES_PREFIX = "files/"
 MAX_METADATA_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 100_000
+SMALL_UPLOAD_BYTES = 1 << 20  # uploads up to this size are received in memory instead of a spool file
 METADATA_FIELDS = {"name": str, "flavor": str, "flavor_meta": dict, "metrics": dict, "params": dict, "tags": dict,
                    "description": str, "signature": dict, "lineage": dict, "input_example": dict}
 
@@ -62,13 +64,20 @@ class UploadHandler(RegistryHandler):
         if int(length) > limit:
             raise web.HTTPError(413, f"upload of {int(length)} bytes is larger than the limit of {limit} bytes")
         self.request.connection.set_max_body_size(limit)
+        if int(length) <= SMALL_UPLOAD_BYTES:  # a small model: kept in memory, no spool file
+            self._spool = (io.BytesIO(), None, hashlib.sha256())
+            return
         fd, path = tempfile.mkstemp(dir=self.service.registry.objects.tmp, prefix="upload-")
         self._spool = (os.fdopen(fd, "wb"), Path(path), hashlib.sha256())
 
     async def data_received(self, chunk: bytes) -> None:
+        if self._spool is None:
+            return
+        if self._spool[1] is None:  # in memory: at most SMALL_UPLOAD_BYTES, hashed as it comes
+            self._spool_chunk(chunk)
+            return
         # Off the event loop; tornado waits for this before reading more (back-pressure, order kept).
-        if self._spool is not None:
-            await asyncio.get_running_loop().run_in_executor(self.service.blobs, self._spool_chunk, chunk)
+        await asyncio.get_running_loop().run_in_executor(self.service.blobs, self._spool_chunk, chunk)
 
     def _spool_chunk(self, chunk: bytes) -> None:
         spool = self._spool
@@ -92,13 +101,15 @@ class UploadHandler(RegistryHandler):
         if self._spool is not None:
             out, path, _ = self._spool
             out.close()
-            path.unlink(missing_ok=True)
+            if path is not None:
+                path.unlink(missing_ok=True)
             self._spool = None
 
     @web.authenticated
     @authorized
     async def post(self):
         out, path, digest = self._spool
+        archive = io.BytesIO(out.getvalue()) if path is None else path
         out.close()
         claimed = self.request.headers.get("X-NBRegistry-SHA256")
         if claimed is not None and claimed.strip().lower() != digest.hexdigest():
@@ -106,27 +117,33 @@ class UploadHandler(RegistryHandler):
         staging = Path(tempfile.mkdtemp(dir=self.service.registry.objects.tmp, prefix="upload-files-"))
         try:
             depth = self.service.registry.limits.json_depth
-            meta = await asyncio.get_running_loop().run_in_executor(self.service.blobs, unpack, path, staging, depth)
-            self.require("register", meta["name"])  # the model-name globs of the caller's roles
-            # Blob bytes are hashed and stored on the blob pool, outside the single writer and the read
-            # pool; the writer only runs the short metadata transaction, so a 1 GB upload holds up nobody.
-            staged = await self.move_blobs(lambda r: r.stage_saved(
-                staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
-                metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
-                description=meta.get("description") or "", signature=meta.get("signature"),
-                lineage=meta.get("lineage"),
-                input_example_json=None if meta.get("input_example") is None
-                else json.dumps(meta["input_example"]).encode()))
+
+            def stage(r):
+                meta = unpack(archive, staging, depth)
+                self.require("register", meta["name"])  # the model-name globs of the caller's roles
+                return r.stage_saved(
+                    staging, meta["name"], flavor=meta["flavor"], flavor_meta=meta["flavor_meta"],
+                    metrics=meta.get("metrics"), params=meta.get("params"), tags=meta.get("tags"),
+                    description=meta.get("description") or "", signature=meta.get("signature"),
+                    lineage=meta.get("lineage"),
+                    input_example_json=None if meta.get("input_example") is None
+                    else json.dumps(meta["input_example"]).encode())
+
+            # Unpacking, the role check on the model's name (before any blob is stored) and the blob
+            # bytes run in one call on the blob pool, outside the single writer and the read pool; the
+            # writer only runs the short metadata transaction, so a 1 GB upload holds up nobody.
+            staged = await self.move_blobs(stage)
             version = await self.change(lambda r: r.commit_staged(staged))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         data = version.to_dict()
         data["deduplicated"] = version.deduplicated
-        self.reply(data, 201)
+        self.reply(data, 201, plain=True)
 
 
-def unpack(archive: Path, staging: Path, max_depth: int = 64) -> dict:
-    """Check an upload and extract its files into ``staging``; return its metadata.
+def unpack(archive: Path | io.BytesIO, staging: Path, max_depth: int = 64) -> dict:
+    """Check an upload (a file, or a small one in memory) and extract its files into ``staging``;
+    return its metadata.
 
     Only regular files are accepted, each under ``files/`` with a safe relative path, each once, and
     no path both a file and a folder (``a`` and ``a/b``).
@@ -135,7 +152,8 @@ def unpack(archive: Path, staging: Path, max_depth: int = 64) -> dict:
     seen: set[str] = set()
     folders: set[str] = set()
     try:
-        with tarfile.open(archive, mode="r:") as tar:
+        with (tarfile.open(fileobj=archive, mode="r:") if isinstance(archive, io.BytesIO)
+              else tarfile.open(archive, mode="r:")) as tar:
             for count, member in enumerate(tar, 1):
                 if count > MAX_MEMBERS:
                     raise ValidationError(f"upload holds more than {MAX_MEMBERS} entries")
