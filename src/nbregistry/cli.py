@@ -756,6 +756,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         args.json = getattr(args, "json", False)
+        args._argv = list(argv)  # as given: `nbregistry server --workers N` starts its workers with it
         reg = open_registry(args)
         code = args._cmd(reg, args)
         return EXIT_OK if code is None else code

@@ -98,8 +98,9 @@ def backend_for(name: str, base: Path, request) -> Backend:
 
 
 class Replica:
-    def __init__(self, index: int, root: Path, args: tuple, users_file: Path, log_path: Path, env: dict):
-        self.index, self.root, self.args = index, root, args
+    def __init__(self, index: int, root: Path, args: tuple, users_file: Path, log_path: Path, env: dict,
+                 workers: int = 1):
+        self.index, self.root, self.args, self.workers = index, root, args, workers
         self.users_file, self.log_path, self.env = users_file, log_path, env
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -111,7 +112,8 @@ class Replica:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nbregistry.cli", *self.args, "server", "--root", str(self.root),
-             "--ip", "127.0.0.1", "--port", str(port), "--allow-root", "--users", str(self.users_file)],
+             "--ip", "127.0.0.1", "--port", str(port), "--allow-root", "--users", str(self.users_file),
+             *(["--workers", str(self.workers)] if self.workers > 1 else [])],
             stdout=log, stderr=subprocess.STDOUT, env=self.env)
         log.close()
 
@@ -153,14 +155,15 @@ class Replica:
 class ReplicaSet:
     """N ``nbregistry server`` processes serving one registry (``backend``), with personal tokens."""
 
-    def __init__(self, backend: Backend, n: int, users: dict[str, str], *, env: dict | None = None):
+    def __init__(self, backend: Backend, n: int, users: dict[str, str], *, env: dict | None = None,
+                 workers: int = 1):
         self.backend, self.users = backend, dict(users)
         backend.base.mkdir(parents=True, exist_ok=True)
         users_file = backend.base / "users.json"
         users_file.write_text(json.dumps(self.users))
         env = {**os.environ, "NBREGISTRY_URL": "", **backend.env, **(env or {})}
-        self.replicas = [Replica(i, backend.root(i), backend.args, users_file, backend.base / f"replica-{i}.log", env)
-                         for i in range(n)]
+        self.replicas = [Replica(i, backend.root(i), backend.args, users_file, backend.base / f"replica-{i}.log", env,
+                                 workers) for i in range(n)]
 
     def start(self) -> "ReplicaSet":
         token = next(iter(self.users.values()))

@@ -176,3 +176,18 @@ def urllib_text(url: str, token: str) -> str:
     request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.read().decode()
+
+
+def test_a_bad_configuration_value_stops_the_server_and_says_which(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "bad_config.py"
+    config.write_text("c.NBRegistry.max_upload_bytes = 'lots'\n")
+    # jupyter-server logs a failed extension and serves on without it (every API route a 404): not here
+    done = subprocess.run([sys.executable, "-m", "nbregistry.cli", "server", "--root", str(tmp_path / "r"),
+                           "--config", str(config), "--allow-root", "--port", "0", "--token", "t"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "NBREGISTRY_URL": ""})
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Bad config encountered" in done.stderr and "max_upload_bytes" in done.stderr, done.stderr[-2000:]

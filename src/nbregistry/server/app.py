@@ -84,6 +84,25 @@ class RegistryServerApp(ServerApp):
         # Only this extension, whatever other packages enabled in the Jupyter config folders.
         self.jpserver_extensions = {"nbregistry": True}
 
+    # -- a worker of ``nbregistry server --workers N`` (server/workers.py): the supervisor's socket
+    def _find_http_port(self) -> None:
+        from . import workers
+
+        if not workers.is_worker():
+            return super()._find_http_port()
+        self._inherited = workers.inherited_sockets()
+        self.port = self._inherited[0].getsockname()[1]  # what the start-up lines say
+
+    def _bind_http_server_tcp(self) -> bool:
+        from . import workers
+
+        if not workers.is_worker():
+            return super()._bind_http_server_tcp()
+        self.http_server.add_sockets(self._inherited)
+        workers.watch_supervisor(self.io_loop, self.stop)
+        workers.say_ready()
+        return True
+
     def init_webapp(self) -> None:
         super().init_webapp()
         self.web_app.settings["log_function"] = self._log_request
@@ -149,6 +168,9 @@ def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port
     c.ServerApp.allow_root = allow_root
     c.ServerApp.allow_unauthenticated_access = False
     c.ServerApp.jpserver_extensions = {"nbregistry": True}
+    # This server IS the extension: if it cannot load (a bad c.NBRegistry value), it stops (exit 1,
+    # "Bad config encountered ...") instead of serving on without it, every API route a 404.
+    c.ServerApp.reraise_server_extension_failures = True
     c.NBRegistry.registry_url = ""  # a server serves a folder, never forwards
     c.NBRegistry.shared_token_identity = "shared"  # one token for a team: a single-identity server
     if objects:

@@ -37,6 +37,9 @@ def add_server_parser(sub):
     p.add_argument("--no-auth", action="store_true",
                    help="serve WITHOUT authentication (anyone who reaches the port acts on the registry); "
                         "loopback addresses only. An empty --token is refused without it.")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve with N processes on one socket (default 1); about one per core the server may "
+                        "use. They share the registry as replicas do (docs/server.md, 'Workers')")
     p.add_argument("--help-all", action="store_true", help="list every configurable option and exit")
 
 
@@ -77,10 +80,19 @@ def cmd_server(reg, args):
         # jupyter-server would refuse too, but only after loading everything, with exit code 1
         raise ValidationError("nbregistry server refuses to run as root: run it as an unprivileged user, "
                               "or pass --allow-root")
+    from . import workers
+
+    if not 1 <= args.workers <= workers.MAX_WORKERS:
+        raise ValidationError(f"--workers {args.workers}: give 1 to {workers.MAX_WORKERS} processes")
     reg.close()
+    ip, port = _listen_address(args)
+    if args.workers > 1 and not workers.is_worker():
+        needs_token = not users and not args.jupyterhub and args.token is None
+        return workers.Supervisor(args.workers, args._argv, ip, port, needs_token=needs_token).run()
     explicit_root = root if getattr(args, "root", None) is not None or not args.config else None
-    where = f"http://{args.ip or '127.0.0.1'}:{args.port or 8765}{args.base_url or '/'}"
-    sys.stderr.write(f"nbregistry server: registry {root} on {where}\n")
+    where = f"http://{ip}:{port}{args.base_url or '/'}"
+    worker = f" (worker {os.environ[workers.WORKER_ENV]})" if workers.is_worker() else ""
+    sys.stderr.write(f"nbregistry server: registry {root} on {where}{worker}\n")
     from traitlets.config import Config
 
     from .app import run, server_config
@@ -92,6 +104,26 @@ def cmd_server(reg, args):
     defaults = Config({"ServerApp": {"ip": "127.0.0.1", "port": 8765}, "NBRegistry": {"root": str(root)}})
     run(explicit, ["--config", args.config] if args.config else [], defaults=defaults)
     return 0
+
+
+def _listen_address(args) -> tuple[str, int]:
+    """Where the server listens (the supervisor of ``--workers`` binds it): ``--ip``/``--port`` (for
+    a JupyterHub-managed service, the URL the Hub gave), else the ``--config`` file's
+    ``c.ServerApp.ip``/``.port``, else 127.0.0.1:8765."""
+    ip, port = args.ip, args.port
+    if args.jupyterhub and os.environ.get("JUPYTERHUB_SERVICE_URL"):  # a managed service (app.hub_config)
+        from urllib.parse import urlparse
+
+        url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+        ip, port = url.hostname or ip, url.port or port
+    if (ip is None or port is None) and args.config:
+        from traitlets.config.loader import PyFileConfigLoader
+
+        path = Path(args.config).resolve()
+        server = PyFileConfigLoader(path.name, str(path.parent)).load_config().get("ServerApp", {})
+        ip = server.get("ip") if ip is None else ip
+        port = server.get("port") if port is None else port
+    return (ip or "127.0.0.1"), (8765 if port is None else int(port))
 
 
 def _check_auth(args, users) -> str | None:
