@@ -4,13 +4,20 @@ registering through real ``nbregistry server`` replicas, then a check that nothi
     .venv/bin/python bench/load_rest.py                      # 32 clients for 20 s, 1 server
     .venv/bin/python bench/load_rest.py --clients 4 --seconds 10 --max-requests 2000
     .venv/bin/python bench/load_rest.py --replicas 1,2       # 1 server, then 2 replicas: one table
+    .venv/bin/python bench/load_rest.py --procs 4 --rate 4   # 32 clients in 4 processes, 4 req/s each
+    .venv/bin/python bench/load_rest.py --workers 2          # the server with 2 processes on one port
 
 ``--replicas 1,2`` runs the same load once per count (and per ``--backends`` entry) on a fresh
 registry; with several replicas every client sends each request to the next replica in turn
 (round robin, the "load balancer" of tests/server/replicas.py), and all replicas serve one registry
 (``sqlite-folder``: one ``registry.db`` and one blob folder; see docs/scale-out.md).
 
-Each client is a thread with its own user token and one ``RemoteRegistry`` per replica. Operations are
+Each client is a thread with its own user token and one ``RemoteRegistry`` per replica; ``--procs``
+spreads the threads over that many processes (in one, 32 threads queue on one interpreter lock and
+that wait is counted as the server's latency). By default the loop is closed: a client sends its next
+request once the last is answered, so the run measures the most the server does (throughput) and
+latency is clients / throughput. ``--rate R`` paces every client at R requests/s (Poisson, open loop,
+latency counted from when a request was due), which measures latency at a chosen load. Operations are
 picked at random with weights (list 45%, search 35%, register 20% by default); registrations
 upload a small unique file under one of a few model names, so versions of the same model are
 numbered concurrently. The run stops at ``--seconds`` or ``--max-requests``, whichever comes first.
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import random
 import shutil
@@ -43,13 +51,27 @@ WEIGHTS = {"list": 45, "search": 35, "register": 20}
 MODELS = [f"load-{i}" for i in range(5)]
 
 
-def process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) a process has used so far, or None where /proc is missing."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, or None where /proc is missing."""
+    fields = _stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds of a server: the process and its live children (the workers of ``--workers``)."""
+    own = process_cpu(pid)
+    if own is None:
+        return None
+    pids = (int(path.parent.name) for path in Path("/proc").glob("[0-9]*/stat"))
+    kids = [kid for kid in pids if (_stat(kid) or [None, None])[1] == str(pid)]
+    return own + sum(process_cpu(kid) or 0.0 for kid in kids)
 
 
 def parse_weights(text: str) -> dict:
@@ -71,6 +93,103 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+def drive(indices: list[int], cluster, files: Path, args, deadline: float, budget) -> dict:
+    """Run clients ``indices`` (one thread each) until ``deadline`` or the shared request ``budget``
+    is spent: ``{"latencies": {op: [s]}, "errors": {op: n}, "acked": [...], "late": n}``.
+
+    Closed loop by default: a client sends its next request when the last one is answered (plus
+    ``--think-ms``). With ``--rate`` each client follows its own Poisson schedule of ``rate``
+    requests/s, and a request's latency runs from when it was due, not from when the client got round
+    to sending it, so a slow answer also counts against the requests it held up (no coordinated
+    omission)."""
+    latencies = {op: [] for op in WEIGHTS}
+    errors = {op: 0 for op in WEIGHTS}
+    acked, late = [], [0]  # acked: (ref, author, auc, file sha256)
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        name = f"client{i}"
+        spread = cluster.spread(name, start=i)  # each request to the next replica
+        rng = random.Random(i)
+        mix = {op: w for op, w in args.weights.items() if w > 0}
+        ops, weights = list(mix), list(mix.values())
+        own = files / name
+        own.mkdir()
+        n = 0
+        due = time.monotonic() + (rng.expovariate(args.rate) if args.rate else 0)
+        while True:
+            if args.rate:
+                now = time.monotonic()
+                if due > now:
+                    time.sleep(due - now)
+                elif now - due > 0.001:
+                    with lock:
+                        late[0] += 1
+            if time.monotonic() >= deadline:
+                break
+            with budget.get_lock():
+                if budget.value <= 0:
+                    break
+                budget.value -= 1
+            op = rng.choices(ops, weights)[0]
+            reg = spread.next()
+            start = due if args.rate else time.monotonic()
+            try:
+                if op == "list":
+                    reg.list_models(limit=50)
+                elif op == "search":
+                    reg.search(f"metrics.auc > {rng.random():.3f}", order_by="metrics.auc desc", limit=20)
+                else:
+                    n += 1
+                    path = own / f"{n}.bin"
+                    data = os.urandom(args.file_kb * 1024)
+                    path.write_bytes(data)
+                    auc = rng.random()
+                    v = reg.register(str(path), rng.choice(MODELS), metrics={"auc": auc})
+                    with lock:
+                        acked.append((v.ref, name, auc, hashlib.sha256(data).hexdigest()))
+            except Exception as exc:  # counted and reported; the check decides
+                with lock:
+                    errors[op] += 1
+                print(f"  {name} {op} via replica {spread.last}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            else:
+                with lock:
+                    latencies[op].append(time.monotonic() - start)
+            if args.rate:
+                due += rng.expovariate(args.rate)
+            elif args.think_ms:
+                time.sleep(rng.uniform(0.5, 1.5) * args.think_ms / 1000)
+        spread.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in indices]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"latencies": latencies, "errors": errors, "acked": acked, "late": late[0]}
+
+
+def run_processes(groups: list, cluster, files: Path, args, deadline: float, budget) -> tuple[list, float | None]:
+    """:func:`drive` each group of clients in a forked process of its own: ``(results, their CPU s)``."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.SimpleQueue()
+
+    def child(indices):
+        result = drive(indices, cluster, files, args, deadline, budget)
+        queue.put((result, process_cpu(os.getpid())))
+
+    procs = [ctx.Process(target=child, args=(g,)) for g in groups]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]  # before join: a child exits once its result is read
+    for p in procs:
+        p.join()
+    if any(p.exitcode for p in procs):
+        raise SystemExit(f"a client process failed: exit codes {[p.exitcode for p in procs]}")
+    cpus = [cpu for _, cpu in results]
+    return [r for r, _ in results], (None if None in cpus else sum(cpus))
+
+
 def run_once(backend_name: str, replicas: int, args, work: Path, services: dict) -> tuple[dict, list[str]]:
     """One load run on a fresh registry served by ``replicas`` servers: ``(stats, problems)``."""
     from nbregistry.remote import RemoteRegistry
@@ -81,9 +200,9 @@ def run_once(backend_name: str, replicas: int, args, work: Path, services: dict)
     users = {f"client{i}": f"token-{i}-{os.urandom(8).hex()}" for i in range(args.clients)}
     users["checker"] = f"token-checker-{os.urandom(8).hex()}"
     t0 = time.perf_counter()
-    cluster = ReplicaSet(backend, replicas, users).start()
+    cluster = ReplicaSet(backend, replicas, users, workers=args.workers).start()
     try:
-        print(f"\n[{backend_name}, {replicas} replica(s)] up in {time.perf_counter() - t0:.1f} s at "
+        print(f"\n[{backend_name}, {replicas} replica(s) x {args.workers} worker(s)] up in {time.perf_counter() - t0:.1f} s at "
               f"{', '.join(cluster.urls)}; {args.clients} clients, {args.seconds:g} s or {args.max_requests} "
               f"requests; {os.cpu_count()} CPUs")
         seeder = RemoteRegistry(cluster.urls[0], users["checker"])
@@ -95,71 +214,36 @@ def run_once(backend_name: str, replicas: int, args, work: Path, services: dict)
             seeder.register(str(path), MODELS[i % len(MODELS)], metrics={"auc": random.random()})
         print(f"seeded {args.seed_versions} versions")
 
-        latencies = {op: [] for op in WEIGHTS}
-        errors = {op: 0 for op in WEIGHTS}
-        acked = []  # (ref, author, auc, file sha256)
-        lock = threading.Lock()
-        budget = [args.max_requests]
-        deadline = time.perf_counter() + args.seconds
-
-        def client(i: int) -> None:
-            name = f"client{i}"
-            spread = cluster.spread(name, start=i)  # each request to the next replica
-            rng = random.Random(i)
-            mix = {op: w for op, w in args.weights.items() if w > 0}
-            ops, weights = list(mix), list(mix.values())
-            own = files / name
-            own.mkdir()
-            n = 0
-            while time.perf_counter() < deadline:
-                with lock:
-                    if budget[0] <= 0:
-                        break
-                    budget[0] -= 1
-                op = rng.choices(ops, weights)[0]
-                reg = spread.next()
-                start = time.perf_counter()
-                try:
-                    if op == "list":
-                        reg.list_models(limit=50)
-                    elif op == "search":
-                        reg.search(f"metrics.auc > {rng.random():.3f}", order_by="metrics.auc desc", limit=20)
-                    else:
-                        n += 1
-                        path = own / f"{n}.bin"
-                        data = os.urandom(args.file_kb * 1024)
-                        path.write_bytes(data)
-                        auc = rng.random()
-                        v = reg.register(str(path), rng.choice(MODELS), metrics={"auc": auc})
-                        with lock:
-                            acked.append((v.ref, name, auc, hashlib.sha256(data).hexdigest()))
-                except Exception as exc:  # counted and reported; the check below decides
-                    with lock:
-                        errors[op] += 1
-                    print(f"  {name} {op} via replica {spread.last}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                    continue
-                with lock:
-                    latencies[op].append(time.perf_counter() - start)
-                if args.think_ms:
-                    time.sleep(rng.uniform(0.5, 1.5) * args.think_ms / 1000)
-            spread.close()
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        deadline = time.monotonic() + args.seconds
+        budget = multiprocessing.get_context("fork").Value("q", args.max_requests)
+        groups = [list(range(args.clients))[k::args.procs] for k in range(min(args.procs, args.clients))]
         pids = [r.proc.pid for r in cluster.replicas if r.proc is not None]
-        started, load_before = time.perf_counter(), os.getloadavg()[0]
-        cpu_before = [process_cpu(pid) for pid in pids]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        cpu_after, load_after = [process_cpu(pid) for pid in pids], os.getloadavg()[0]
+        started, load_before = time.monotonic(), os.getloadavg()[0]
+        cpu_before = [server_cpu(pid) for pid in pids]
+        if len(groups) == 1:
+            own_before = process_cpu(os.getpid())
+            parts = [drive(groups[0], cluster, files, args, deadline, budget)]
+            own_after = process_cpu(os.getpid())
+            client_cpu = None if None in (own_before, own_after) else own_after - own_before
+        else:  # one process per group: 32 client threads in one interpreter would queue on its lock
+            parts, client_cpu = run_processes(groups, cluster, files, args, deadline, budget)
+        elapsed = time.monotonic() - started
+        cpu_after, load_after = [server_cpu(pid) for pid in pids], os.getloadavg()[0]
+        latencies = {op: [x for part in parts for x in part["latencies"][op]] for op in WEIGHTS}
+        errors = {op: sum(part["errors"][op] for part in parts) for op in WEIGHTS}
+        acked = [x for part in parts for x in part["acked"]]
+        late = sum(part["late"] for part in parts)
         total = sum(len(lat) for lat in latencies.values())
         if None not in cpu_before + cpu_after and total:
             cpu = sum(cpu_after) - sum(cpu_before)
             print(f"server CPU: {cpu:.2f} s in all, {cpu / total * 1000:.2f} ms per request; load average "
                   f"{load_before:.1f} -> {load_after:.1f}"
+                  + (f"; clients' CPU {client_cpu / total * 1000:.2f} ms per request" if client_cpu else "")
                   + (f"; clients pause {args.think_ms:g} ms between requests" if args.think_ms else ""))
+        if args.rate:
+            print(f"offered {args.rate * args.clients:.0f} req/s ({args.clients} clients x {args.rate:g}/s, Poisson), "
+                  f"served {total / elapsed:.1f} req/s; {late} requests started late (latency counted from "
+                  f"when they were due)")
 
         # ---- nothing lost: every acknowledged registration is there, intact, and nothing else is
         problems = []
@@ -236,16 +320,17 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
             time.sleep(0.1)
 
 
-def print_table(results: list[tuple[str, int, dict]]) -> None:
-    print(f"\n| backend | replicas | operation | requests | errors | req/s | p50 ms | p99 ms |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+def print_table(results: list[tuple[str, int, dict]], workers: int = 1) -> None:
+    print(f"\n| backend | replicas x workers | operation | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for backend_name, replicas, stats in results:
         elapsed, latencies, errors = stats["elapsed"], stats["latencies"], stats["errors"]
         rows = [(op, latencies[op], errors[op]) for op in WEIGHTS if latencies[op] or errors[op]]
         rows.append(("all", [x for lat in latencies.values() for x in lat], sum(errors.values())))
         for op, lat, errs in rows:
-            print(f"| {backend_name} | {replicas} | {op} | {len(lat)} | {errs} | {len(lat) / elapsed:.1f} | "
-                  f"{percentile(lat, 50) * 1000:.1f} | {percentile(lat, 99) * 1000:.1f} |")
+            print(f"| {backend_name} | {replicas} x {workers} | {op} | {len(lat)} | {errs} | {len(lat) / elapsed:.1f} | "
+                  f"{percentile(lat, 50) * 1000:.1f} | {percentile(lat, 90) * 1000:.1f} | "
+                  f"{percentile(lat, 99) * 1000:.1f} | {max(lat, default=float('nan')) * 1000:.1f} |")
 
 
 def main(argv=None) -> int:
@@ -259,10 +344,19 @@ def main(argv=None) -> int:
                         help="operation mix, e.g. list=45,search=35,register=20 (an op left out is not run)")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="pause of each client between its requests (0: closed loop, every client always waiting)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="requests/s of each client, on a Poisson schedule (open loop; 0: closed loop)")
+    parser.add_argument("--procs", type=int, default=1,
+                        help="client processes the clients are spread over (1: all threads in this process)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes of each server (nbregistry server --workers N; 1: one process)")
     parser.add_argument("--replicas", default="1", help="comma-separated replica counts, each run in turn (1,2)")
     parser.add_argument("--backends", default="sqlite-folder",
                         help="comma-separated stores the replicas share (tests/server/replicas.py BACKENDS)")
     args = parser.parse_args(argv)
+    if args.rate < 0 or args.procs < 1 or args.workers < 1 or (args.rate and args.think_ms):
+        parser.error("--rate must be positive, --procs and --workers at least 1; --rate and --think-ms exclude "
+                     "each other")
     counts = [int(n) for n in args.replicas.split(",") if n.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
@@ -272,6 +366,11 @@ def main(argv=None) -> int:
     if unknown or not counts or min(counts) < 1:
         parser.error(f"--backends from {', '.join(BACKENDS)}; --replicas counts of at least 1")
     work = Path(tempfile.mkdtemp(prefix="nbregistry-load-"))
+    # The clients register from the temporary folder, outside any git repository: from a checkout,
+    # every registration would run `git status` on it (lineage), which is the user's machine's work,
+    # not the server's, and here took CPU from the server on the same cores.
+    home = os.getcwd()
+    os.chdir(work)
     results, failed = [], []
     stack = contextlib.ExitStack()
     try:
@@ -282,7 +381,7 @@ def main(argv=None) -> int:
                 results.append((backend_name, n, stats))
                 if problems:
                     failed.append((backend_name, n, problems))
-        print_table(results)
+        print_table(results, args.workers)
         for backend_name, n, problems in failed:
             print(f"\nLOST, DAMAGED OR FAILED ({backend_name}, {n} replica(s)):", *problems, sep="\n  ")
         if failed:
@@ -291,6 +390,7 @@ def main(argv=None) -> int:
         return 0
     finally:
         stack.close()
+        os.chdir(home)
         shutil.rmtree(work, ignore_errors=True)
 
 
