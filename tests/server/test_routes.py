@@ -444,3 +444,35 @@ async def test_upload_refuses_archives_that_could_escape(api, registry_root):
         assert r.status == 400, (make, r)
     assert not (registry_root.parent / "evil").exists() and not (registry_root / "evil").exists()
     assert (await api("GET", "/models")).json["total"] == 0
+
+
+# ==================================================================== where reads run
+async def test_quick_reads_of_a_local_registry_run_on_the_loop_and_the_rest_on_the_read_pool(
+        api, churn, jp_serverapp, monkeypatch):
+    import threading
+
+    from nbregistry.core.registry import Registry
+
+    ran = []
+    for name in ("list_models", "search", "get", "verify"):
+        original = getattr(Registry, name)
+
+        def spy(self, *args, _original=original, _name=name, **kwargs):
+            ran.append((_name, threading.current_thread().name))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Registry, name, spy)
+    loop_thread = threading.current_thread().name  # pytest-jupyter serves on the test's own loop
+    service = jp_serverapp.web_app.settings["nbregistry"]
+    assert service.inline_reads  # SQLite and a folder: nothing waits on a network
+    calls = [("/models", {"limit": "50"}), ("/models", {"limit": "500"}), ("/search", {"q": "", "limit": "20"}),
+             ("/search", {"q": "", "limit": "20", "offset": "5000"}), ("/versions/churn%3A1", None), ("/verify", None)]
+    for path, params in calls:
+        assert (await api("GET", path, params=params)).status == 200, path
+    where = ["loop" if thread == loop_thread else thread.rsplit("_", 1)[0] for _, thread in ran]
+    assert [name for name, _ in ran] == ["list_models", "list_models", "search", "search", "get", "verify"]
+    assert where == ["loop", "nbregistry-read", "loop", "nbregistry-read", "loop", "nbregistry-read"], ran
+    ran.clear()
+    monkeypatch.setattr(service, "inline_reads", False)  # as with PostgreSQL or S3
+    assert (await api("GET", "/models", params={"limit": "50"})).status == 200
+    assert ran[0][1].startswith("nbregistry-read"), ran

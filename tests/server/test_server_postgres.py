@@ -45,3 +45,19 @@ def test_the_cli_reads_the_database_db_names(tmp_path, pg_registry_url):
     empty = subprocess.run([sys.executable, "-m", "nbregistry.cli", "--db", "mysql://nope", "ls"],
                            capture_output=True, text=True)
     assert empty.returncode == 2 and "unknown database 'mysql://nope'" in empty.stderr
+
+
+def test_reads_that_wait_on_postgres_or_s3_never_run_on_the_event_loop(tmp_path, pg_registry_url, s3_url):
+    from nbregistry.server import NBRegistry
+    from nbregistry.server.base import RegistryService
+
+    kinds = {"sqlite+folder": {}, "sqlite+s3": {"objects": s3_url},
+             "postgres+s3": {"db": pg_registry_url, "objects": s3_url}, "postgres+folder": {"db": pg_registry_url}}
+    inline = {}
+    for kind, stores in kinds.items():
+        service = RegistryService(NBRegistry(root=str(tmp_path / kind), **stores))
+        inline[kind] = service.inline_reads
+        service.registry.close()
+        for pool in (service.readers, service.writer, service.blobs):
+            pool.shutdown()
+    assert inline == {"sqlite+folder": True, "sqlite+s3": False, "postgres+s3": False, "postgres+folder": False}

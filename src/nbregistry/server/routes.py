@@ -48,7 +48,7 @@ class WhoAmIHandler(RegistryHandler):
         caller = service.caller(ident)
         known = list(REPORTED_ALIASES)  # the usual ones, so the panel has a reason for each
         if model:
-            known += await self.read(lambda r: _alias_names(r, model))
+            known += await self.read(lambda r: _alias_names(r, model), quick=True)
         self.reply({"user": ident.user, "identity": ident.identity, "auth": ident.auth,
                     "claimed_by": ident.claimed_by, "groups": list(ident.groups), "roles": list(caller.roles),
                     **caller.summary(service.roles, model, known)})
@@ -74,7 +74,8 @@ class ModelsHandler(RegistryHandler):
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
         order, metric = self.arg("order", "name"), self.arg("metric")
         found = await self.read(lambda r: r.list_models(q, archived=archived, limit=limit, offset=offset,
-                                                        order=order, metric=metric))
+                                                        order=order, metric=metric),
+                                quick=self.quick_page(limit, offset))
         self.reply({"models": found, "total": found.total})
 
 
@@ -82,7 +83,7 @@ class ModelHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self, name):
-        self.reply(await self.read(lambda r: r.get_model(name)))
+        self.reply(await self.read(lambda r: r.get_model(name), quick=True))
 
     @web.authenticated
     @authorized
@@ -97,7 +98,8 @@ class ModelVersionsHandler(RegistryHandler):
     async def get(self, name):
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
         archived = self.arg_bool("archived", True)
-        found = await self.read(lambda r: r.list_versions(name, limit=limit, offset=offset, archived=archived))
+        found = await self.read(lambda r: r.list_versions(name, limit=limit, offset=offset, archived=archived),
+                                quick=self.quick_page(limit, offset))
         self.reply({"versions": found, "total": found.total})
 
 
@@ -105,7 +107,7 @@ class VersionHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self, ref):
-        self.reply(await self.read(lambda r: r.get(ref)))
+        self.reply(await self.read(lambda r: r.get(ref), quick=True))
 
     @web.authenticated
     @authorized
@@ -166,7 +168,8 @@ class SearchHandler(RegistryHandler):
     async def get(self):
         q, order_by = self.arg("q", ""), self.arg("order_by")
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
-        found = await self.read(lambda r: r.search(q, order_by=order_by, limit=limit, offset=offset))
+        found = await self.read(lambda r: r.search(q, order_by=order_by, limit=limit, offset=offset),
+                                quick=self.quick_page(limit, offset))
         self.reply({"versions": found, "total": found.total, "total_capped": found.total_capped})
 
 
@@ -226,7 +229,7 @@ class ResolveHandler(RegistryHandler):
     @authorized
     async def get(self):
         ref, at = self.arg("ref", required=True), self.arg("at")
-        self.reply({"version": await self.read(lambda r: r.resolve(ref, at=at))})
+        self.reply({"version": await self.read(lambda r: r.resolve(ref, at=at), quick=True)})
 
 
 class EventsHandler(RegistryHandler):
@@ -234,10 +237,10 @@ class EventsHandler(RegistryHandler):
     @authorized
     async def get(self):
         if self.arg("since") == "latest":  # a live feed starting from now: only the newest id, no history
-            self.reply({"events": [], "last_id": await self.read(lambda r: r.last_event_id())})
+            self.reply({"events": [], "last_id": await self.read(lambda r: r.last_event_id(), quick=True)})
             return
         since, model, limit = self.arg_int("since", 0), self.arg("model"), self.arg_int("limit", 1000)
-        found = await self.read(lambda r: r.events(since, model=model, limit=limit))
+        found = await self.read(lambda r: r.events(since, model=model, limit=limit), quick=self.quick_page(limit))
         self.reply({"events": found, "last_id": found[-1].id if found else since})
 
 

@@ -35,6 +35,7 @@ class Engine(ABC):
 
     name = "?"
     url = ""
+    local = False  # True: queries answer from this machine (no network round trip to wait on)
     # Exceptions a statement raises when it breaks a UNIQUE/PRIMARY KEY/FOREIGN KEY rule.
     IntegrityError: tuple = ()
     # Exceptions that mean the database itself cannot be read (verify reports them).

@@ -49,6 +49,7 @@ class _Connection(sqlite3.Connection):
 
 class SqliteEngine(Engine):
     name = "sqlite"
+    local = True
     IntegrityError = (sqlite3.IntegrityError,)
     DatabaseError = (sqlite3.DatabaseError,)
 

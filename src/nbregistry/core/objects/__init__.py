@@ -69,6 +69,8 @@ class BlobStore(ABC):
     consistent after ``remove`` (S3 and MinIO are), and one store belongs to one metadata database.
     """
 
+    local = False  # True: blobs are read from this machine's disk (no network round trip)
+
     tmp: Path
     url: str
 

@@ -25,6 +25,8 @@ __all__ = ["ObjectStore", "copy_blob"]
 class ObjectStore(BlobStore):
     """Blobs in a folder (``root/objects``); staging and checkouts in ``tmp`` (default ``root/tmp``)."""
 
+    local = True
+
     def __init__(self, root: Path, *, tmp: Path | None = None):
         self.root = Path(root)
         self.objects = self.root / "objects"
