@@ -25,22 +25,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-# The previous numbers, per row key: the README's last run (2026-12-01 11:16 UTC, this 2-CPU VM under load
-# 7.7-9.7), and for issue 15's rows also the number the issue reported before any of this work.
+# The previous numbers, per row key: the README's last run (2026-12-01 14:44 UTC, this 2-CPU VM shared
+# with five busy sessions, load 12.4), and for issue 15's rows also the number the issue reported
+# before any of this work.
 PREVIOUS = {
-    "import": "11.56 ms", "open": "1.10 ms", "register_small": "52.59 ms (CPU 9.50 ms)", "list": "724.63 ms",
-    "alias_small": "0.27 ms", "alias_big": "0.25 ms", "load_small": "23.17 ms", "load_big": "14.98 ms",
-    "compare": "28.78 ms", "big_cp": "2.73 s", "big_py": "2.73 s", "twice": "+524,312,576 B, then +0 B",
-    "first_register": "3,217 ms (CPU 466 ms), +3,105 ms over warm (CPU +454 ms); issue 15: about 2,000 ms",
+    "import": "9.38 ms", "open": "1.95 ms", "register_small": "26.86 ms (CPU 10.50 ms)", "list": "135.10 ms",
+    "alias_small": "0.13 ms", "alias_big": "0.12 ms", "load_small": "6.24 ms", "load_big": "6.11 ms",
+    "compare": "8.69 ms", "big_cp": "1.36 s", "big_py": "1.36 s", "twice": "+524,312,576 B, then +0 B",
+    "first_register": "919 ms (CPU 303 ms), +883 ms over warm (CPU +295 ms); issue 15: about 2,000 ms",
     "imported_packages": "15, the user's only; issue 15: torch, pytest, skops, sqlite-utils recorded as imported",
-    "search_selective": "9.59 ms; issue 15: 50 ms",
-    "search_top10": "1.63 ms; issue 15: 360 ms",
-    "search_top10_filter": "2.10 ms; issue 15: 230 ms",
+    "search_selective": "9.71 ms (CPU 5.06 ms); issue 15: 50 ms",
+    "search_top10": "1.14 ms; issue 15: 360 ms",
+    "search_top10_filter": "1.51 ms; issue 15: 230 ms",
     "search_total": "true counts; issue 15: the page length (10 for a search matching 50,000)",
-    "list_models_100k": "3.85 ms",
-    "model_page_100k": "4.17 ms",
-    "compare_100k": "10.66 ms; issue 15: 42 ms",
-    "events_100k": "0.13 ms",
+    "list_models_100k": "8.95 ms (CPU 3.73 ms)",
+    "model_page_100k": "7.06 ms (CPU 2.79 ms)",
+    "compare_100k": "12.02 ms (CPU 4.57 ms); issue 15: 42 ms",
+    "events_100k": "0.10 ms",
     "env_bytes": "1,775 B per version = 17.7 MB per 10,000; issue 15: 131 MB for 10,000 versions",
 }
 
