@@ -466,12 +466,19 @@ async def test_quick_reads_of_a_local_registry_run_on_the_loop_and_the_rest_on_t
     service = jp_serverapp.web_app.settings["nbregistry"]
     assert service.inline_reads  # SQLite and a folder: nothing waits on a network
     calls = [("/models", {"limit": "50"}), ("/models", {"limit": "500"}), ("/search", {"q": "", "limit": "20"}),
-             ("/search", {"q": "", "limit": "20", "offset": "5000"}), ("/versions/churn%3A1", None), ("/verify", None)]
+             ("/search", {"q": "", "limit": "20", "offset": "5000"}),
+             ("/search", {"q": "metrics.auc > 0.5", "limit": "20"}),  # through the (key, value) index
+             ("/search", {"q": "description = 'x'", "limit": "20"}),  # no index answers it: a scan
+             ("/versions/churn%3A1", None), ("/verify", None)]
     for path, params in calls:
         assert (await api("GET", path, params=params)).status == 200, path
     where = ["loop" if thread == loop_thread else thread.rsplit("_", 1)[0] for _, thread in ran]
-    assert [name for name, _ in ran] == ["list_models", "list_models", "search", "search", "get", "verify"]
-    assert where == ["loop", "nbregistry-read", "loop", "nbregistry-read", "loop", "nbregistry-read"], ran
+    assert [name for name, _ in ran] == ["list_models", "list_models", "search", "search", "search", "search",
+                                         "get", "verify"]
+    assert where == ["loop", "nbregistry-read", "loop", "nbregistry-read", "loop", "nbregistry-read", "loop",
+                     "nbregistry-read"], ran
+    r = await api("GET", "/search", params={"q": "metrics.auc >"})  # a bad expression: still its 400
+    assert r.status == 400 and r.json["code"] == "bad_request"
     ran.clear()
     monkeypatch.setattr(service, "inline_reads", False)  # as with PostgreSQL or S3
     assert (await api("GET", "/models", params={"limit": "50"})).status == 200

@@ -26,8 +26,8 @@ PROMOTIONS = "nbregistry:promotions"
 POLICIES = "nbregistry:policies"
 ADMIN = "nbregistry:admin"
 CHUNK = 1 << 20
-WEBHOOK_SWEEP_SECONDS = 5.0
-QUICK_PAGE, QUICK_OFFSET = 100, 1000  # a page this small this near the start is a quick read (RegistryHandler.read)  # how often a server looks for webhook work nobody is doing
+WEBHOOK_SWEEP_SECONDS = 5.0  # how often a server looks for webhook work nobody is doing
+QUICK_PAGE, QUICK_OFFSET = 100, 1000  # a page this small, this near the start, is a quick read (see read())
 
 # THE translation of core error codes (core/errors.py) to HTTP statuses.
 STATUS_BY_CODE = {"bad_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409,
@@ -36,7 +36,6 @@ STATUS_BY_CODE = {"bad_request": 400, "forbidden": 403, "not_found": 404, "confl
 CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 409: "conflict", 411: "length_required", 413: "too_large"}
 log = logging.getLogger("nbregistry.server")
-
 AUTHOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 ANONYMOUS_USERNAME = re.compile(r"[0-9a-f]{32}")
 
@@ -258,15 +257,15 @@ class RegistryHandler(APIHandler):
         self._body.extend(chunk)
         self.request.body = self._body
 
-    # -- running core calls off the event loop -------------------------------------------------
+    # -- running core calls off the event loop (quick reads of a local registry: on it) ----------
     @staticmethod
     def quick_page(limit: int, offset: int = 0) -> bool:
         return limit <= QUICK_PAGE and offset <= QUICK_OFFSET
 
     async def read(self, fn: Callable, *, quick: bool = False) -> Any:
         """Run ``fn(registry)`` on the read pool or, for a ``quick`` read (one entity, or one page
-        of at most :data:`QUICK_PAGE` items near the start) of a registry on this machine's disk (SQLite and a
-        folder), right here on the event loop. Such a read is a millisecond or two of Python that
+        of at most :data:`QUICK_PAGE` items near the start) of a registry on this machine's disk
+        (SQLite and a folder), right here on the event loop. Such a read is a millisecond or two of Python that
         holds the interpreter lock either way; handing it to a pool thread and back cost about as
         much again and left it queued for the lock behind the loop (bench/load_rest.py, 32 clients at
         128 requests/s: list p99 27-31 ms through the pool, 18-22 ms here). A read that waits on
