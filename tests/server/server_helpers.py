@@ -25,7 +25,7 @@ def server_config(root, **extra) -> Config:
                       "allow_unauthenticated_access": False,
                       "identity_provider_class": "nbregistry.server.identity.TeamIdentityProvider"},
         "TeamIdentityProvider": {"users": dict(TOKENS)},
-        "NBRegistry": {"root": str(root)},
+        "NBRegistry": {"root": str(root), "inline_reads": True},  # as nbregistry server runs (app.server_config)
     }
     for section, values in extra.items():
         config.setdefault(section, {}).update(values)

@@ -54,10 +54,13 @@ def test_reads_that_wait_on_postgres_or_s3_never_run_on_the_event_loop(tmp_path,
     kinds = {"sqlite+folder": {}, "sqlite+s3": {"objects": s3_url},
              "postgres+s3": {"db": pg_registry_url, "objects": s3_url}, "postgres+folder": {"db": pg_registry_url}}
     inline = {}
-    for kind, stores in kinds.items():
-        service = RegistryService(NBRegistry(root=str(tmp_path / kind), **stores))
+    for kind, stores in [*kinds.items(), ("a user's jupyter", {})]:
+        on = kind != "a user's jupyter"  # nbregistry server's config turns inline reads on; the extension's not
+        service = RegistryService(NBRegistry(root=str(tmp_path / kind), inline_reads=on, **stores))
         inline[kind] = service.inline_reads
         service.registry.close()
         for pool in (service.readers, service.writer, service.blobs):
             pool.shutdown()
-    assert inline == {"sqlite+folder": True, "sqlite+s3": False, "postgres+s3": False, "postgres+folder": False}
+    assert inline == {"sqlite+folder": True, "sqlite+s3": False, "postgres+s3": False, "postgres+folder": False,
+                      "a user's jupyter": False}
+    assert NBRegistry().inline_reads is False

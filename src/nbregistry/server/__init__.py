@@ -35,6 +35,11 @@ class NBRegistry(LoggingConfigurable):
     blob_threads = Int(8, help="Threads moving blob bytes (uploads spooled, unpacked, hashed and stored; "
                                "downloads read), so that reads never queue behind a large or slow file.").tag(
         config=True)
+    inline_reads = Bool(False, help="Run quick reads (one entity, or one indexed page) on the event loop when "
+                                    "the registry is SQLite and a folder, instead of the read pool: lower latency "
+                                    "under load for a server whose registry is on a local disk (nbregistry server "
+                                    "turns it on). Off in a user's Jupyter, whose registry may be on a network "
+                                    "home directory and whose event loop also serves the kernels.").tag(config=True)
     roles_file = Unicode("", help="Role file (YAML or TOML) saying who may do what (docs/team.md). Empty: "
                                   "everyone who can log in may do everything.").tag(config=True)
     jupyterhub = Bool(False, help="Running as a JupyterHub service (nbregistry server --jupyterhub): without a "

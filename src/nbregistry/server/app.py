@@ -172,6 +172,7 @@ def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port
     # "Bad config encountered ...") instead of serving on without it, every API route a 404.
     c.ServerApp.reraise_server_extension_failures = True
     c.NBRegistry.registry_url = ""  # a server serves a folder, never forwards
+    c.NBRegistry.inline_reads = True  # quick reads on the event loop (RegistryHandler.read)
     c.NBRegistry.shared_token_identity = "shared"  # one token for a team: a single-identity server
     if objects:
         c.NBRegistry.objects = str(objects)

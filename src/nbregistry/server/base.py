@@ -66,7 +66,8 @@ class RegistryService:
             HUB_DEFAULT if settings.jupyterhub else OPEN
         self.readers = ThreadPoolExecutor(max(1, settings.read_threads), thread_name_prefix="nbregistry-read")
         # quick reads run on the event loop when nothing they touch waits on a network (see read())
-        self.inline_reads = bool(self.registry.store.engine.local and self.registry.objects.local)
+        self.inline_reads = bool(getattr(settings, "inline_reads", False) and self.registry.store.engine.local
+                                 and self.registry.objects.local)
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="nbregistry-write")
         self.blobs = ThreadPoolExecutor(max(1, getattr(settings, "blob_threads", 8)), thread_name_prefix="nbregistry-blob")
 
