@@ -46,6 +46,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def http_get(url: str, token: str, timeout: float = 10) -> tuple[int, str]:
+    """GET with ``Authorization: token ...`` on a NEW connection (urllib keeps none): ``(status, body)``."""
+    import urllib.error
+
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
 def start_server(root, *, users: dict | None = None, token: str | None = None, log_path,
                  extra_args=()) -> tuple[subprocess.Popen, str]:
     """Start ``nbregistry server`` on a free loopback port (personal tokens ``users`` and/or a shared

@@ -187,6 +187,12 @@ class ReplicaSet:
         for r in self.replicas:
             r.stop()
 
+    def __enter__(self) -> "ReplicaSet":  # ``with ReplicaSet(...) as cluster``: started, then stopped
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     @property
     def urls(self) -> list[str]:
         return [r.url for r in self.replicas]

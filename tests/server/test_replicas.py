@@ -28,9 +28,8 @@ def backend_name(request):
 def three(backend_name, tmp_path_factory, request):
     """Three replicas for the module (each test uses model names of its own)."""
     backend = backend_for(backend_name, tmp_path_factory.mktemp(f"replicas-{backend_name}"), request)
-    cluster = ReplicaSet(backend, 3, USERS).start()
-    yield cluster
-    cluster.stop()
+    with ReplicaSet(backend, 3, USERS) as cluster:
+        yield cluster
 
 
 def _small_file(folder, name: str, data: bytes):

@@ -19,9 +19,8 @@ USERS = {"alice": TOKENS["alice"], "bob": f"bob-panel-{os.urandom(4).hex()}"}
 @pytest.fixture(params=TESTED_BACKENDS)
 def cluster(request, tmp_path):
     backend = backend_for(request.param, tmp_path / "cluster", request)
-    replicas = ReplicaSet(backend, 3, USERS).start()
-    yield replicas
-    replicas.stop()
+    with ReplicaSet(backend, 3, USERS) as replicas:
+        yield replicas
 
 
 @pytest.fixture

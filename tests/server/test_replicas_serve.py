@@ -58,9 +58,8 @@ class Scoring:
 @pytest.fixture(params=TESTED_BACKENDS)
 def pair(request, tmp_path):
     backend = backend_for(request.param, tmp_path / "cluster", request)
-    replicas = ReplicaSet(backend, 2, USERS).start()
-    yield replicas
-    replicas.stop()
+    with ReplicaSet(backend, 2, USERS) as replicas:
+        yield replicas
 
 
 def test_serve_follows_an_alias_moved_through_another_replica(pair, iris, tmp_path):

@@ -25,9 +25,8 @@ def cluster(request, tmp_path, monkeypatch):
     backend = backend_for(request.param, tmp_path / "cluster", request)
     for key, value in backend.env.items():  # the operator's registry below opens the same key file
         monkeypatch.setenv(key, value)
-    replicas = ReplicaSet(backend, 3, USERS, env={"NBREGISTRY_WEBHOOK_ALLOW": "127.0.0.0/8"}).start()
-    yield replicas
-    replicas.stop()
+    with ReplicaSet(backend, 3, USERS, env={"NBREGISTRY_WEBHOOK_ALLOW": "127.0.0.0/8"}) as replicas:
+        yield replicas
 
 
 def test_events_written_through_3_replicas_are_delivered_once_each(cluster, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nbregistry.cli import main
-from server.remote_fixture import start_server, stop_server
+from server.remote_fixture import http_get, start_server, stop_server
 
 
 @pytest.mark.parametrize("content", ["not json", '["alice"]', '{"alice": ""}', '{"alice": 3}'])
@@ -130,18 +130,6 @@ def test_as_root_without_allow_root_the_server_refuses_at_once_in_one_line(tmp_p
     assert "refuses to run as root" in err and "--allow-root" in err and len(err.splitlines()) == 1
 
 
-def _get(url: str, token: str) -> int:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 @pytest.mark.parametrize("debug", [False, True])
 def test_the_server_logs_failed_requests_counts_every_request_and_logs_successes_only_when_debugging(
         tmp_path, debug):
@@ -153,10 +141,10 @@ def test_the_server_logs_failed_requests_counts_every_request_and_logs_successes
                              extra_args=["--config", str(config)] if debug else [])
     try:
         api = url + "/nbregistry/api"
-        assert _get(api + "/models", "a-token") == 200
-        assert _get(api + "/models/nope", "a-token") == 404
-        assert _get(api + "/models", "wrong") == 401
-        metrics = urllib_text(url + "/metrics", "a-token")
+        assert http_get(api + "/models", "a-token")[0] == 200
+        assert http_get(api + "/models/nope", "a-token")[0] == 404
+        assert http_get(api + "/models", "wrong")[0] == 401
+        metrics = http_get(url + "/metrics", "a-token")[1]
     finally:
         stop_server(proc)
     text = log.read_text()
@@ -168,14 +156,6 @@ def test_the_server_logs_failed_requests_counts_every_request_and_logs_successes
     counted = re.findall(r'http_request_duration_seconds_count\{handler="nbregistry\.server\.routes\.'
                          r'(ModelsHandler|ModelHandler)",method="GET",status_code="(\d+)"\} (\S+)', metrics)
     assert {(h, s) for h, s, n in counted if float(n) >= 1} >= {("ModelsHandler", "200"), ("ModelHandler", "404")}
-
-
-def urllib_text(url: str, token: str) -> str:
-    import urllib.request
-
-    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read().decode()
 
 
 def test_a_bad_configuration_value_stops_the_server_and_says_which(tmp_path):

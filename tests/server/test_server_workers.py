@@ -14,25 +14,17 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from server.remote_fixture import STARTUP_TIMEOUT, free_port
+from server.remote_fixture import STARTUP_TIMEOUT, free_port, http_get
 
 TOKEN = "w-token"
 
 
 def call(url: str, token: str = TOKEN, timeout: float = 10) -> int:
-    """GET on a NEW connection (urllib does not keep connections): status code."""
-    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    return http_get(url, token, timeout)[0]
 
 
 def children(pid: int) -> list[int]:

@@ -156,6 +156,12 @@ class SearchQuery:
         return lang.node_sql(node, args, form="in"), args
 
 
+def indexed(expr: str | None) -> bool:
+    """Whether a search is answered through an index: no expression, or a top-level term a
+    ``(key, value)`` index drives. Without one, counting and paging scan every version."""
+    return not (expr or "").strip() or bool(_drivers(lang.parse(expr)))
+
+
 def _drivers(node) -> list[Driver]:
     """Top-level AND terms a ``(key, value)`` index answers, each with the terms left over."""
     terms = node[1] if isinstance(node, tuple) and node[0] == "AND" else [node] if node is not None else []

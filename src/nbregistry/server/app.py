@@ -193,6 +193,17 @@ def server_config(root: str | Path | None, *, ip: str | None = "127.0.0.1", port
     return c
 
 
+def hub_service_address() -> tuple[str | None, int | None]:
+    """``(host, port)`` of ``JUPYTERHUB_SERVICE_URL`` (a Hub-managed service listens there), or Nones."""
+    import os
+    from urllib.parse import urlparse
+
+    if not os.environ.get("JUPYTERHUB_SERVICE_URL"):
+        return None, None
+    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    return url.hostname or "127.0.0.1", url.port
+
+
 def hub_config(c: Config) -> Config:
     """Run as a JupyterHub service: the Hub authenticates; served under the service's URL prefix."""
     import os
@@ -202,13 +213,11 @@ def hub_config(c: Config) -> Config:
     c.HubIdentityProvider.token = ""
     if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
         c.ServerApp.base_url = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
-    if os.environ.get("JUPYTERHUB_SERVICE_URL"):  # managed service: listen where the Hub said
-        from urllib.parse import urlparse
-
-        url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-        c.ServerApp.ip = url.hostname or "127.0.0.1"
-        if url.port:
-            c.ServerApp.port = url.port
+    host, port = hub_service_address()
+    if host:  # managed service: listen where the Hub said
+        c.ServerApp.ip = host
+        if port:
+            c.ServerApp.port = port
     c.ServerApp.disable_check_xsrf = False
     return c
 

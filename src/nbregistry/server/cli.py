@@ -111,11 +111,11 @@ def _listen_address(args) -> tuple[str, int]:
     a JupyterHub-managed service, the URL the Hub gave), else the ``--config`` file's
     ``c.ServerApp.ip``/``.port``, else 127.0.0.1:8765."""
     ip, port = args.ip, args.port
-    if args.jupyterhub and os.environ.get("JUPYTERHUB_SERVICE_URL"):  # a managed service (app.hub_config)
-        from urllib.parse import urlparse
+    if args.jupyterhub:  # a managed service listens where the Hub said (as app.hub_config configures it)
+        from .app import hub_service_address
 
-        url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-        ip, port = url.hostname or ip, url.port or port
+        host, hub_port = hub_service_address()
+        ip, port = host or ip, hub_port or port
     if (ip is None or port is None) and args.config:
         from traitlets.config.loader import PyFileConfigLoader
 

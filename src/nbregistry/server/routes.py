@@ -169,22 +169,19 @@ class SearchHandler(RegistryHandler):
         q, order_by = self.arg("q", ""), self.arg("order_by")
         limit, offset = self.arg_int("limit", 100), self.arg_int("offset", 0)
         found = await self.read(lambda r: r.search(q, order_by=order_by, limit=limit, offset=offset),
-                                quick=self.quick_page(limit, offset) and _indexed(q, order_by))
+                                quick=self.quick_page(limit, offset) and _indexed(q))
         self.reply({"versions": found, "total": found.total, "total_capped": found.total_capped})
 
 
-def _indexed(q: str, order_by: str | None) -> bool:
-    """Whether a search is answered through an index (no expression, or a term a ``(key, value)``
-    index drives): only then is it a quick read. A term no index answers (``description = 'x'``)
-    scans every version, about 60 ms at 100,000, which must not hold the event loop; a bad
-    expression goes the usual way too, to its 400."""
+def _indexed(q: str) -> bool:
+    """Only a search an index answers (core search_plan.indexed) is a quick read: a term no index
+    answers (``description = 'x'``) scans every version, about 60 ms at 100,000, which must not
+    hold the event loop. A bad expression goes the usual way, to its 400."""
     from ..core.errors import RegistryError
-    from ..core.search_plan import SearchQuery
+    from ..core.search_plan import indexed
 
-    if not q.strip():
-        return True
     try:
-        return bool(SearchQuery.build(q, order_by).drivers)
+        return indexed(q)
     except RegistryError:
         return False
 
